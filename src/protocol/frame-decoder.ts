@@ -1,0 +1,182 @@
+// push(chunk) -> Packet[] over a byte stream split anywhere. Packets wholly inside a chunk are
+// decoded in place (payloads are slices of the chunk); a packet split across chunks is gathered
+// into one buffer of its exact size, allocated only after its fixed header passed the size limit.
+
+import { decodePacket } from './decode/decode-packet.js';
+import type { Packet, ProtocolVersion } from './packets.js';
+import { malformed, ProtocolError } from './protocol-error.js';
+import { ReasonCode } from './reason-codes.js';
+import { WireReader } from './wire-reader.js';
+
+export interface FrameDecoderOptions {
+  /** Version for packets other than CONNECT; a decoded CONNECT sets it (the server side). */
+  readonly protocolVersion?: ProtocolVersion;
+  /** Largest whole packet accepted, fixed header included (v5 Maximum Packet Size). */
+  readonly maxPacketSize?: number;
+}
+
+const MAX_PACKET = 268_435_460; // 1 + 4 + the largest remaining length
+const NEED_MORE = -1;
+
+export class FrameDecoder {
+  #version: ProtocolVersion | undefined;
+  readonly #maxPacketSize: number;
+  readonly #reader = new WireReader();
+  #failed: ProtocolError | undefined;
+  // A fixed header split across chunks: up to 5 bytes.
+  readonly #head = Buffer.alloc(5);
+  #headLength = 0;
+  // A body split across chunks, gathered here.
+  #body: Buffer | undefined;
+  #bodyFilled = 0;
+  #bodyFirstByte = 0;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#version = options.protocolVersion;
+    this.#maxPacketSize = Math.min(options.maxPacketSize ?? MAX_PACKET, MAX_PACKET);
+  }
+
+  get protocolVersion(): ProtocolVersion | undefined {
+    return this.#version;
+  }
+
+  set protocolVersion(version: ProtocolVersion | undefined) {
+    this.#version = version;
+  }
+
+  /** Bytes held back waiting for the rest of a packet. */
+  get bufferedBytes(): number {
+    return this.#headLength + this.#bodyFilled;
+  }
+
+  push(chunk: Buffer): Packet[] {
+    if (this.#failed) throw this.#failed;
+    try {
+      return this.#push(chunk);
+    } catch (error) {
+      if (error instanceof ProtocolError) this.#failed = error;
+      throw error;
+    }
+  }
+
+  #push(chunk: Buffer): Packet[] {
+    const packets: Packet[] = [];
+    let pos = 0;
+    if (this.#body !== undefined) {
+      pos = this.#fillBody(chunk, packets);
+    } else if (this.#headLength > 0) {
+      pos = this.#fillHead(chunk, packets);
+    }
+    const length = chunk.length;
+    while (pos !== NEED_MORE && pos < length) {
+      const first = chunk[pos]!;
+      // Remaining Length: at most 4 bytes [MQTT-1.5.5].
+      let remaining = 0;
+      let multiplier = 1;
+      let cursor = pos + 1;
+      let complete = false;
+      while (cursor < length) {
+        const byte = chunk[cursor++]!;
+        remaining += (byte & 0x7f) * multiplier;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          if (byte === 0 && cursor - pos > 2) throw notMinimal();
+          break;
+        }
+        multiplier *= 128;
+        if (cursor - pos === 5) throw tooLong();
+      }
+      if (!complete) {
+        chunk.copy(this.#head, 0, pos, length);
+        this.#headLength = length - pos;
+        return packets;
+      }
+      this.#checkSize(cursor - pos + remaining);
+      const end = cursor + remaining;
+      if (end <= length) {
+        packets.push(this.#decode(first, chunk, cursor, end));
+        pos = end;
+      } else {
+        this.#startBody(first, remaining);
+        pos = this.#fillBody(chunk.subarray(cursor), packets);
+        return packets;
+      }
+    }
+    return packets;
+  }
+
+  /** Adds bytes to a split fixed header; once whole, continues with the body. */
+  #fillHead(chunk: Buffer, packets: Packet[]): number {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const byte = chunk[pos++]!;
+      this.#head[this.#headLength++] = byte;
+      if (this.#headLength === 1) continue;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && this.#headLength > 2) throw notMinimal();
+        const remaining = varintValue(this.#head, this.#headLength);
+        const headerLength = this.#headLength;
+        this.#headLength = 0;
+        this.#checkSize(headerLength + remaining);
+        this.#startBody(this.#head[0]!, remaining);
+        const used = this.#fillBody(chunk.subarray(pos), packets);
+        return used === NEED_MORE ? NEED_MORE : pos + used;
+      }
+      if (this.#headLength === 5) throw tooLong();
+    }
+    return NEED_MORE;
+  }
+
+  #startBody(firstByte: number, remaining: number): void {
+    this.#bodyFirstByte = firstByte;
+    this.#body = Buffer.allocUnsafe(remaining);
+    this.#bodyFilled = 0;
+  }
+
+  /** Copies into the gathered body; returns the bytes of chunk used, or NEED_MORE. */
+  #fillBody(chunk: Buffer, packets: Packet[]): number {
+    const body = this.#body!;
+    const take = Math.min(body.length - this.#bodyFilled, chunk.length);
+    chunk.copy(body, this.#bodyFilled, 0, take);
+    this.#bodyFilled += take;
+    if (this.#bodyFilled < body.length) return NEED_MORE;
+    this.#body = undefined;
+    this.#bodyFilled = 0;
+    packets.push(this.#decode(this.#bodyFirstByte, body, 0, body.length));
+    return take;
+  }
+
+  #checkSize(total: number): void {
+    if (total > this.#maxPacketSize) {
+      throw new ProtocolError(
+        'ERR_PACKET_TOO_LARGE',
+        `packet of ${total} bytes exceeds the maximum packet size ${this.#maxPacketSize}`,
+        ReasonCode.PacketTooLarge,
+      );
+    }
+  }
+
+  #decode(firstByte: number, buf: Buffer, start: number, end: number): Packet {
+    const packet = decodePacket(this.#reader.reset(buf, start, end), firstByte, this.#version ?? 4);
+    if (packet.type === 'connect') this.#version = packet.protocolVersion;
+    return packet;
+  }
+}
+
+function varintValue(head: Buffer, headLength: number): number {
+  let value = 0;
+  let multiplier = 1;
+  for (let i = 1; i < headLength; i++) {
+    value += (head[i]! & 0x7f) * multiplier;
+    multiplier *= 128;
+  }
+  return value;
+}
+
+function notMinimal(): ProtocolError {
+  return malformed('ERR_VARINT_NOT_MINIMAL', 'remaining length is not minimally encoded [MQTT-1.5.5-1]');
+}
+
+function tooLong(): ProtocolError {
+  return malformed('ERR_VARINT_TOO_LONG', 'remaining length is longer than 4 bytes [MQTT-1.5.5]');
+}
