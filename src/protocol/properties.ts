@@ -65,7 +65,13 @@ const bits = (...contexts: number[]) => contexts.reduce((mask, c) => mask | (1 <
 const ALL = bits(...Object.values(PacketType), WILL_CONTEXT);
 const MESSAGE = bits(P.publish, WILL_CONTEXT);
 
-function def(id: number, name: PropertyName, type: WireType, contexts: number, range: [number, number] = [0, 0]) {
+function def(
+  id: number,
+  name: PropertyName,
+  type: WireType,
+  contexts: number,
+  range: [number, number] = [0, 0],
+) {
   const defaults: Record<WireType, [number, number]> = {
     byte: [0, 1],
     u16: [0, 0xffff],
@@ -113,7 +119,10 @@ export const propertyTable: readonly PropertyDef[] = [
   ),
   def(0x21, 'receiveMaximum', 'u16', bits(P.connect, P.connack), [1, 0xffff]),
   def(0x22, 'topicAliasMaximum', 'u16', bits(P.connect, P.connack)),
-  { ...def(0x23, 'topicAlias', 'u16', bits(P.publish), [1, 0xffff]), invalidReason: ReasonCode.TopicAliasInvalid },
+  {
+    ...def(0x23, 'topicAlias', 'u16', bits(P.publish), [1, 0xffff]),
+    invalidReason: ReasonCode.TopicAliasInvalid,
+  },
   def(0x24, 'maximumQoS', 'byte', bits(P.connack)),
   def(0x25, 'retainAvailable', 'byte', bits(P.connack)),
   def(0x26, 'userProperties', 'pair', ALL),
@@ -145,9 +154,13 @@ export function readProperties(r: WireReader, context: number): Properties | und
   while (r.pos < end) {
     const id = r.varint('property identifier');
     const d = byId[id];
-    if (d === undefined) throw malformed('ERR_UNKNOWN_PROPERTY', `unknown property identifier 0x${id.toString(16)}`);
+    if (d === undefined)
+      throw malformed('ERR_UNKNOWN_PROPERTY', `unknown property identifier 0x${id.toString(16)}`);
     if ((d.contexts & (1 << context)) === 0) {
-      throw protocolViolation('ERR_PROPERTY_NOT_ALLOWED', `${d.name} is not allowed in ${contextName(context)}`);
+      throw protocolViolation(
+        'ERR_PROPERTY_NOT_ALLOWED',
+        `${d.name} is not allowed in ${contextName(context)}`,
+      );
     }
     const value = readValue(r, d);
     if (d.repeatable) {
@@ -185,7 +198,11 @@ function readValue(r: WireReader, d: PropertyDef): unknown {
 
 function checkRange(d: PropertyDef, value: number): number {
   if (value < d.min || value > d.max) {
-    throw new ProtocolError('ERR_PROPERTY_VALUE', `${d.name} ${value} is outside ${d.min}..${d.max}`, d.invalidReason);
+    throw new ProtocolError(
+      'ERR_PROPERTY_VALUE',
+      `${d.name} ${value} is outside ${d.min}..${d.max}`,
+      d.invalidReason,
+    );
   }
   return value;
 }
@@ -200,7 +217,10 @@ export function propertiesSize(props: Properties | undefined, context: number): 
     const d = byName.get(name);
     if (d === undefined) throw outOfRange(`unknown property ${name}`);
     if ((d.contexts & (1 << context)) === 0) {
-      throw new ProtocolError('ERR_PROPERTY_NOT_ALLOWED', `${name} is not allowed in ${contextName(context)}`);
+      throw new ProtocolError(
+        'ERR_PROPERTY_NOT_ALLOWED',
+        `${name} is not allowed in ${contextName(context)}`,
+      );
     }
     if (d.repeatable) {
       for (const item of value as unknown[]) size += 1 + valueSize(d, item);

@@ -22,7 +22,8 @@ function commonProblem(topic: string, what: string): TopicProblem {
 export function validateTopicName(name: string): TopicProblem {
   const problem = commonProblem(name, 'topic name');
   if (problem) return problem;
-  if (name.includes('+') || name.includes('#')) return `topic name "${name}" contains a wildcard [MQTT-3.3.2-2]`;
+  if (name.includes('+') || name.includes('#'))
+    return `topic name "${name}" contains a wildcard [MQTT-3.3.2-2]`;
   return undefined;
 }
 
@@ -44,7 +45,8 @@ function wildcardProblem(filter: string): TopicProblem {
     if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
       return `"#" must be the last level on its own in "${filter}" [MQTT-4.7.1-1]`;
     }
-    if (level.includes('+') && level !== '+') return `"+" must fill a whole level in "${filter}" [MQTT-4.7.1-2]`;
+    if (level.includes('+') && level !== '+')
+      return `"+" must fill a whole level in "${filter}" [MQTT-4.7.1-2]`;
   }
   return undefined;
 }
@@ -61,7 +63,12 @@ export function parseSharedSubscription(filter: string): SharedSubscription | un
   if (slash === -1) return null;
   const shareName = filter.slice(7, slash);
   const topicFilter = filter.slice(slash + 1);
-  if (shareName.length === 0 || shareName.includes('+') || shareName.includes('#') || topicFilter.length === 0) {
+  if (
+    shareName.length === 0 ||
+    shareName.includes('+') ||
+    shareName.includes('#') ||
+    topicFilter.length === 0
+  ) {
     return null;
   }
   return { shareName, topicFilter };

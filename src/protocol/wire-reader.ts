@@ -51,7 +51,8 @@ export class WireReader {
       const byte = this.buf[this.pos++]!;
       value += (byte & 0x7f) * multiplier;
       if ((byte & 0x80) === 0) {
-        if (byte === 0 && i > 0) throw malformed('ERR_VARINT_NOT_MINIMAL', `${what} is not minimally encoded`);
+        if (byte === 0 && i > 0)
+          throw malformed('ERR_VARINT_NOT_MINIMAL', `${what} is not minimally encoded`);
         return value;
       }
       multiplier *= 128;
@@ -86,7 +87,10 @@ export class WireReader {
 
   expectEnd(packet: string): void {
     if (this.pos !== this.end) {
-      throw malformed('ERR_TRAILING_BYTES', `${packet} has ${this.end - this.pos} bytes after its last field`);
+      throw malformed(
+        'ERR_TRAILING_BYTES',
+        `${packet} has ${this.end - this.pos} bytes after its last field`,
+      );
     }
   }
 }

@@ -2,8 +2,8 @@
 
 import type { ConnackPacket, ProtocolVersion } from '../packets.js';
 import { PacketType } from '../packets.js';
-import { malformed } from '../protocol-error.js';
 import { readProperties } from '../properties.js';
+import { malformed } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags, readReasonCode } from './field-checks.js';
 
@@ -14,7 +14,8 @@ export function decodeConnack(r: WireReader, flags: number, version: ProtocolVer
   const sessionPresent = ackFlags === 1;
   if (version !== 5) {
     const reasonCode = r.u8('CONNACK return code');
-    if (reasonCode > 5) throw malformed('ERR_INVALID_REASON_CODE', `CONNACK return code ${reasonCode} is not defined`);
+    if (reasonCode > 5)
+      throw malformed('ERR_INVALID_REASON_CODE', `CONNACK return code ${reasonCode} is not defined`);
     r.expectEnd('CONNACK');
     return { type: 'connack', sessionPresent, reasonCode };
   }

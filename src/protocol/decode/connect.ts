@@ -2,8 +2,8 @@
 
 import type { ConnectPacket, ProtocolVersion, QoS, Will } from '../packets.js';
 import { PacketType } from '../packets.js';
-import { malformed, ProtocolError } from '../protocol-error.js';
 import { readProperties, WILL_CONTEXT } from '../properties.js';
+import { malformed, ProtocolError } from '../protocol-error.js';
 import { ReasonCode } from '../reason-codes.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags } from './field-checks.js';
@@ -14,7 +14,8 @@ export function decodeConnect(r: WireReader, flags: number): ConnectPacket {
   const level = r.u8('protocol level');
   const protocolVersion = checkProtocol(protocolName, level);
   const connectFlags = r.u8('connect flags');
-  if (connectFlags & 0x01) throw malformed('ERR_CONNECT_FLAGS', 'CONNECT reserved flag is set [MQTT-3.1.2-3]');
+  if (connectFlags & 0x01)
+    throw malformed('ERR_CONNECT_FLAGS', 'CONNECT reserved flag is set [MQTT-3.1.2-3]');
   const clean = (connectFlags & 0x02) !== 0;
   const hasWill = (connectFlags & 0x04) !== 0;
   const willQos = (connectFlags >> 3) & 0x03;
@@ -26,7 +27,10 @@ export function decodeConnect(r: WireReader, flags: number): ConnectPacket {
     throw malformed('ERR_WILL_FLAGS', 'will QoS or retain set without the will flag [MQTT-3.1.2-11]');
   }
   if (hasPassword && !hasUsername && protocolVersion !== 5) {
-    throw malformed('ERR_PASSWORD_WITHOUT_USERNAME', 'password flag set without user name flag [MQTT-3.1.2-22]');
+    throw malformed(
+      'ERR_PASSWORD_WITHOUT_USERNAME',
+      'password flag set without user name flag [MQTT-3.1.2-22]',
+    );
   }
   const keepAlive = r.u16('keep alive');
   const properties = protocolVersion === 5 ? readProperties(r, PacketType.connect) : undefined;

@@ -8,7 +8,10 @@ import type { WireReader } from '../wire-reader.js';
 /** [MQTT-2.1.3-1]: reserved flag bits must hold exactly the value the spec lists. */
 export function expectFlags(flags: number, expected: number, packet: string): void {
   if (flags !== expected) {
-    throw malformed('ERR_RESERVED_FLAGS', `${packet} fixed header flags are 0x${flags.toString(16)}, not 0x${expected}`);
+    throw malformed(
+      'ERR_RESERVED_FLAGS',
+      `${packet} fixed header flags are 0x${flags.toString(16)}, not 0x${expected}`,
+    );
   }
 }
 
@@ -22,7 +25,10 @@ export function readPacketId(r: WireReader, packet: string): number {
 export function readReasonCode(r: WireReader, context: ReasonCodeContext, packet: string): number {
   const code = r.u8(`${packet} reason code`);
   if (!isReasonCodeAllowed(context, code)) {
-    throw malformed('ERR_INVALID_REASON_CODE', `${packet} reason code 0x${code.toString(16)} is not defined for it`);
+    throw malformed(
+      'ERR_INVALID_REASON_CODE',
+      `${packet} reason code 0x${code.toString(16)} is not defined for it`,
+    );
   }
   return code;
 }

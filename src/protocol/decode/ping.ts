@@ -7,7 +7,11 @@ import { expectFlags } from './field-checks.js';
 const PINGREQ: PingreqPacket = Object.freeze({ type: 'pingreq' });
 const PINGRESP: PingrespPacket = Object.freeze({ type: 'pingresp' });
 
-export function decodePing(type: 'pingreq' | 'pingresp', r: WireReader, flags: number): PingreqPacket | PingrespPacket {
+export function decodePing(
+  type: 'pingreq' | 'pingresp',
+  r: WireReader,
+  flags: number,
+): PingreqPacket | PingrespPacket {
   const name = type.toUpperCase();
   expectFlags(flags, 0, name);
   r.expectEnd(name);

@@ -2,8 +2,8 @@
 
 import type { ProtocolVersion, SubackPacket } from '../packets.js';
 import { PacketType } from '../packets.js';
-import { malformed, protocolViolation } from '../protocol-error.js';
 import { readProperties } from '../properties.js';
+import { malformed, protocolViolation } from '../protocol-error.js';
 import { SubackFailure } from '../reason-codes.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags, readPacketId, readReasonCode } from './field-checks.js';
@@ -19,11 +19,16 @@ export function decodeSuback(r: WireReader, flags: number, version: ProtocolVers
     } else {
       const code = r.u8('SUBACK return code');
       if (code > 2 && code !== SubackFailure) {
-        throw malformed('ERR_INVALID_REASON_CODE', `SUBACK return code 0x${code.toString(16)} is not defined`);
+        throw malformed(
+          'ERR_INVALID_REASON_CODE',
+          `SUBACK return code 0x${code.toString(16)} is not defined`,
+        );
       }
       reasonCodes.push(code);
     }
   }
   if (reasonCodes.length === 0) throw protocolViolation('ERR_EMPTY_PAYLOAD', 'SUBACK has no return code');
-  return properties ? { type: 'suback', packetId, reasonCodes, properties } : { type: 'suback', packetId, reasonCodes };
+  return properties
+    ? { type: 'suback', packetId, reasonCodes, properties }
+    : { type: 'suback', packetId, reasonCodes };
 }

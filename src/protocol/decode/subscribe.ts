@@ -3,8 +3,8 @@
 
 import type { ProtocolVersion, QoS, RetainHandling, SubscribePacket, Subscription } from '../packets.js';
 import { PacketType } from '../packets.js';
-import { malformed, protocolViolation } from '../protocol-error.js';
 import { readProperties } from '../properties.js';
+import { malformed, protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags, readPacketId } from './field-checks.js';
 
@@ -13,7 +13,10 @@ export function decodeSubscribe(r: WireReader, flags: number, version: ProtocolV
   const packetId = readPacketId(r, 'SUBSCRIBE');
   const properties = version === 5 ? readProperties(r, PacketType.subscribe) : undefined;
   if ((properties?.subscriptionIdentifiers?.length ?? 0) > 1) {
-    throw protocolViolation('ERR_DUPLICATE_PROPERTY', 'SUBSCRIBE carries more than one subscription identifier');
+    throw protocolViolation(
+      'ERR_DUPLICATE_PROPERTY',
+      'SUBSCRIBE carries more than one subscription identifier',
+    );
   }
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
@@ -23,13 +26,18 @@ export function decodeSubscribe(r: WireReader, flags: number, version: ProtocolV
   if (subscriptions.length === 0) {
     throw protocolViolation('ERR_EMPTY_PAYLOAD', 'SUBSCRIBE has no topic filter [MQTT-3.8.3-2]');
   }
-  return properties ? { type: 'subscribe', packetId, subscriptions, properties } : { type: 'subscribe', packetId, subscriptions };
+  return properties
+    ? { type: 'subscribe', packetId, subscriptions, properties }
+    : { type: 'subscribe', packetId, subscriptions };
 }
 
 function readOptions(topicFilter: string, options: number, version: ProtocolVersion): Subscription {
   const reserved = version === 5 ? 0xc0 : 0xfc;
   if (options & reserved) {
-    throw malformed('ERR_SUBSCRIPTION_OPTIONS', `subscription options 0x${options.toString(16)} set reserved bits`);
+    throw malformed(
+      'ERR_SUBSCRIPTION_OPTIONS',
+      `subscription options 0x${options.toString(16)} set reserved bits`,
+    );
   }
   const qos = options & 0x03;
   if (qos === 3) throw malformed('ERR_INVALID_QOS', `subscription to "${topicFilter}" asks for QoS 3`);

@@ -2,8 +2,8 @@
 
 import type { ProtocolVersion, UnsubscribePacket } from '../packets.js';
 import { PacketType } from '../packets.js';
-import { protocolViolation } from '../protocol-error.js';
 import { readProperties } from '../properties.js';
+import { protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags, readPacketId } from './field-checks.js';
 

@@ -11,7 +11,8 @@ export function encodeConnect(p: ConnectPacket): Buffer {
   if (p.password !== undefined && p.username === undefined && !v5) {
     throw outOfRange('a password without a user name needs MQTT 5 [MQTT-3.1.2-22]');
   }
-  if (p.keepAlive < 0 || p.keepAlive > 0xffff) throw outOfRange(`keep alive ${p.keepAlive} is outside 0..65535`);
+  if (p.keepAlive < 0 || p.keepAlive > 0xffff)
+    throw outOfRange(`keep alive ${p.keepAlive} is outside 0..65535`);
   let size = utf8Size(name, 'protocol name') + 4 + utf8Size(p.clientId, 'client identifier');
   const propsSize = v5 ? propertiesSize(p.properties, PacketType.connect) : 0;
   if (v5) size += varintSize(propsSize) + propsSize;

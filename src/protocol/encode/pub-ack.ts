@@ -24,5 +24,6 @@ export function encodePubAck(p: PubAckPacket<AckType>, version: ProtocolVersion)
 }
 
 export function checkPacketId(id: number, packet: string): void {
-  if (!Number.isInteger(id) || id < 1 || id > 0xffff) throw outOfRange(`${packet} packet id ${id} is outside 1..65535`);
+  if (!Number.isInteger(id) || id < 1 || id > 0xffff)
+    throw outOfRange(`${packet} packet id ${id} is outside 1..65535`);
 }

@@ -22,7 +22,8 @@ function writeHeader(p: PublishPacket, version: ProtocolVersion, headerOnly: boo
   let size = utf8Size(p.topic, 'topic name') + p.payload.length;
   if (qos > 0) {
     const id = p.packetId;
-    if (id === undefined || id < 1 || id > 0xffff) throw outOfRange(`PUBLISH QoS ${qos} needs a packet id 1..65535`);
+    if (id === undefined || id < 1 || id > 0xffff)
+      throw outOfRange(`PUBLISH QoS ${qos} needs a packet id 1..65535`);
     size += 2;
   }
   const propsSize = version === 5 ? propertiesSize(p.properties, PacketType.publish) : 0;

@@ -10,7 +10,11 @@ export interface ReasonTail {
   readonly propsSize: number;
 }
 
-export function reasonTailSize(reasonCode: number | undefined, props: Properties | undefined, context: number): ReasonTail {
+export function reasonTailSize(
+  reasonCode: number | undefined,
+  props: Properties | undefined,
+  context: number,
+): ReasonTail {
   const propsSize = propertiesSize(props, context);
   if (propsSize > 0) return { size: 1 + varintSize(propsSize) + propsSize, propsSize };
   return { size: reasonCode === undefined ? 0 : 1, propsSize };

@@ -8,7 +8,8 @@ import { checkPacketId } from './pub-ack.js';
 
 export function encodeSubscribe(p: SubscribePacket, version: ProtocolVersion): Buffer {
   checkPacketId(p.packetId, 'SUBSCRIBE');
-  if (p.subscriptions.length === 0) throw outOfRange('SUBSCRIBE needs at least one topic filter [MQTT-3.8.3-2]');
+  if (p.subscriptions.length === 0)
+    throw outOfRange('SUBSCRIBE needs at least one topic filter [MQTT-3.8.3-2]');
   let size = 2;
   const propsSize = version === 5 ? propertiesSize(p.properties, PacketType.subscribe) : 0;
   if (version === 5) size += varintSize(propsSize) + propsSize;

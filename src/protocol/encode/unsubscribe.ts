@@ -8,7 +8,8 @@ import { checkPacketId } from './pub-ack.js';
 
 export function encodeUnsubscribe(p: UnsubscribePacket, version: ProtocolVersion): Buffer {
   checkPacketId(p.packetId, 'UNSUBSCRIBE');
-  if (p.topicFilters.length === 0) throw outOfRange('UNSUBSCRIBE needs at least one topic filter [MQTT-3.10.3-2]');
+  if (p.topicFilters.length === 0)
+    throw outOfRange('UNSUBSCRIBE needs at least one topic filter [MQTT-3.10.3-2]');
   let size = 2;
   const propsSize = version === 5 ? propertiesSize(p.properties, PacketType.unsubscribe) : 0;
   if (version === 5) size += varintSize(propsSize) + propsSize;
