@@ -7,7 +7,7 @@ import { plain } from '../../test/support/plain.js';
 import { encodePacket } from './encode/encode-packet.js';
 import { encodePublishHeader } from './encode/publish.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { PacketType } from './packets.js';
+import { PacketType } from './packet-type.js';
 import { propertyTable } from './properties.js';
 
 const decoderFor = (f: PacketFixture) =>

@@ -1,7 +1,7 @@
 // The MQTT 5.0 property table (section 2.2.2.2): identifier, name, wire type, the packets that may
 // carry each one and its legal values; and the read and write of a property block.
 
-import { PacketType } from './packets.js';
+import { PacketType } from './packet-type.js';
 import { malformed, ProtocolError, protocolViolation } from './protocol-error.js';
 import { ReasonCode } from './reason-codes.js';
 import type { WireReader } from './wire-reader.js';
@@ -279,17 +279,23 @@ function writeValue(w: WireWriter, d: PropertyDef, value: unknown): void {
   w.u8(d.id);
   switch (d.type) {
     case 'byte':
-      return w.u8(value as number);
+      w.u8(value as number);
+      break;
     case 'u16':
-      return w.u16(value as number);
+      w.u16(value as number);
+      break;
     case 'u32':
-      return w.u32(value as number);
+      w.u32(value as number);
+      break;
     case 'varint':
-      return w.varint(value as number);
+      w.varint(value as number);
+      break;
     case 'utf8':
-      return w.utf8(value as string);
+      w.utf8(value as string);
+      break;
     case 'binary':
-      return w.binary(value as Uint8Array);
+      w.binary(value as Uint8Array);
+      break;
     case 'pair': {
       const [name, text] = value as UserProperty;
       w.utf8(name);

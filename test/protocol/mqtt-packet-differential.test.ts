@@ -216,7 +216,7 @@ function parseWithTheirs(bytes: Buffer, version: ProtocolVersion): Loose[] {
   const parser = mqttPacket.parser({ protocolVersion: version });
   const packets: Loose[] = [];
   const errors: Error[] = [];
-  parser.on('packet', (p: Loose) => packets.push(p));
+  parser.on('packet', (p) => packets.push(p as unknown as Loose));
   parser.on('error', (e: Error) => errors.push(e));
   parser.parse(bytes);
   if (errors.length > 0) throw errors[0];

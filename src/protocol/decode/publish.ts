@@ -2,7 +2,7 @@
 // as a slice of the received bytes: the hot path never copies it.
 
 import type { ProtocolVersion, PublishPacket, QoS } from '../packets.js';
-import { PacketType } from '../packets.js';
+import { PacketType } from '../packet-type.js';
 import { readProperties } from '../properties.js';
 import { malformed, protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

@@ -2,7 +2,7 @@
 // topic filters each with its options byte.
 
 import type { ProtocolVersion, QoS, RetainHandling, SubscribePacket, Subscription } from '../packets.js';
-import { PacketType } from '../packets.js';
+import { PacketType } from '../packet-type.js';
 import { readProperties } from '../properties.js';
 import { malformed, protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

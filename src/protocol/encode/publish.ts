@@ -2,7 +2,7 @@
 // everything before the payload, so a sender can write header and payload without copying it.
 
 import type { ProtocolVersion, PublishPacket } from '../packets.js';
-import { PacketType } from '../packets.js';
+import { PacketType } from '../packet-type.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { outOfRange, utf8Size, varintSize, WireWriter } from '../wire-writer.js';
 
