@@ -121,7 +121,10 @@ const cases: Case[] = [
     theirs: {
       cmd: 'subscribe',
       messageId: 7,
-      subscriptions: ['factory/+/line-3/#', 'alerts/#', '$SYS/broker/uptime'].map((topic) => ({ topic, qos: 1 })),
+      subscriptions: ['factory/+/line-3/#', 'alerts/#', '$SYS/broker/uptime'].map((topic) => ({
+        topic,
+        qos: 1,
+      })),
     },
   },
 ];
@@ -231,12 +234,18 @@ for (const c of cases) {
   console.error(`done: ${c.name}`);
 }
 
-console.log(`Node ${process.version}, mqtt-packet ${mqttPacket ? (await import('mqtt-packet/package.json', { with: { type: 'json' } })).default.version : '?'}, ${seconds}s per measurement (best of 3 after warm-up)\n`);
-console.log('| case | bytes | decode ours (packets/s) | decode mqtt-packet | ratio | encode ours (packets/s) | encode mqtt-packet | ratio |');
+console.log(
+  `Node ${process.version}, mqtt-packet ${mqttPacket ? (await import('mqtt-packet/package.json', { with: { type: 'json' } })).default.version : '?'}, ${seconds}s per measurement (best of 3 after warm-up)\n`,
+);
+console.log(
+  '| case | bytes | decode ours (packets/s) | decode mqtt-packet | ratio | encode ours (packets/s) | encode mqtt-packet | ratio |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);
 console.log('\nSocket path, PUBLISH (header + payload slice, no payload copy):\n');
 console.log('| case | ours (packets/s) | mqtt-packet writeToStream | ratio |');
 console.log('|---|---:|---:|---:|');
 for (const row of socketRows) console.log(row);
-console.log(`\nTargets (decode >= 3x, encode >= 2x): ${failures === 0 ? 'all met' : `${failures} case(s) below target`}`);
+console.log(
+  `\nTargets (decode >= 3x, encode >= 2x): ${failures === 0 ? 'all met' : `${failures} case(s) below target`}`,
+);

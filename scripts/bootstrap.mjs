@@ -27,7 +27,9 @@ if (process.argv.includes('--peers')) {
   if (missing.length > 0) {
     const canInstall = process.getuid?.() === 0 && has('apt-get');
     if (!canInstall) {
-      console.error(`bootstrap: the tests need ${missing.join(', ')}: run  sudo apt-get install -y ${missing.join(' ')}`);
+      console.error(
+        `bootstrap: the tests need ${missing.join(', ')}: run  sudo apt-get install -y ${missing.join(' ')}`,
+      );
       process.exit(1);
     }
     console.error(`bootstrap: installing ${missing.join(', ')} (apt-get)`);

@@ -369,6 +369,16 @@ describe('malformed input', () => {
     assert.equal(decoder.push(bytes('3007 0003 612f62 6869')).length, 1);
   });
 
+  it('with requireConnectFirst, refuses a first packet other than CONNECT at its first byte', () => {
+    const decoder = new FrameDecoder({ requireConnectFirst: true });
+    assert.throws(() => decoder.push(bytes('47')), {
+      code: 'ERR_FIRST_PACKET_NOT_CONNECT',
+      reasonCode: 0x82,
+    });
+    const ok = new FrameDecoder({ requireConnectFirst: true });
+    assert.equal(ok.push(bytes('100c 00044d515454 04 02 003c 0000 c000')).length, 2);
+  });
+
   it('keeps failing with the same error once it has failed', () => {
     const decoder = new FrameDecoder({ protocolVersion: 4 });
     assert.throws(() => decoder.push(bytes('0000')), { code: 'ERR_RESERVED_PACKET_TYPE' });

@@ -13,6 +13,11 @@ export interface FrameDecoderOptions {
   readonly protocolVersion?: ProtocolVersion;
   /** Largest whole packet accepted, fixed header included (v5 Maximum Packet Size). */
   readonly maxPacketSize?: number;
+  /**
+   * Server side: refuse a first packet other than CONNECT at its first byte [MQTT-3.1.0-1], so a
+   * peer speaking another protocol is dropped at once, not after the connect timeout.
+   */
+  readonly requireConnectFirst?: boolean;
 }
 
 const MAX_PACKET = 268_435_460; // 1 + 4 + the largest remaining length
@@ -23,6 +28,7 @@ export class FrameDecoder {
   readonly #maxPacketSize: number;
   readonly #reader = new WireReader();
   #failed: ProtocolError | undefined;
+  #awaitingConnect: boolean;
   // A fixed header split across chunks: up to 5 bytes.
   readonly #head = Buffer.alloc(5);
   #headLength = 0;
@@ -34,6 +40,7 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions = {}) {
     this.#version = options.protocolVersion;
     this.#maxPacketSize = Math.min(options.maxPacketSize ?? MAX_PACKET, MAX_PACKET);
+    this.#awaitingConnect = options.requireConnectFirst ?? false;
   }
 
   get protocolVersion(): ProtocolVersion | undefined {
@@ -68,6 +75,15 @@ export class FrameDecoder {
       pos = this.#fillHead(chunk, packets);
     }
     const length = chunk.length;
+    if (
+      this.#awaitingConnect &&
+      pos === 0 &&
+      length > 0 &&
+      this.#headLength === 0 &&
+      this.#body === undefined
+    ) {
+      this.#checkConnectFirst(chunk[0]!);
+    }
     while (pos !== NEED_MORE && pos < length) {
       const first = chunk[pos]!;
       // Remaining Length: at most 4 bytes [MQTT-1.5.5].
@@ -127,6 +143,13 @@ export class FrameDecoder {
     return NEED_MORE;
   }
 
+  #checkConnectFirst(firstByte: number): void {
+    if (firstByte >> 4 !== 1) {
+      throw protocolViolationFirst(firstByte);
+    }
+    this.#awaitingConnect = false;
+  }
+
   #startBody(firstByte: number, remaining: number): void {
     this.#bodyFirstByte = firstByte;
     this.#body = Buffer.allocUnsafe(remaining);
@@ -171,6 +194,14 @@ function varintValue(head: Buffer, headLength: number): number {
     multiplier *= 128;
   }
   return value;
+}
+
+function protocolViolationFirst(firstByte: number): ProtocolError {
+  return new ProtocolError(
+    'ERR_FIRST_PACKET_NOT_CONNECT',
+    `first packet has type ${firstByte >> 4}, not CONNECT (1) [MQTT-3.1.0-1]; the peer may not speak MQTT`,
+    ReasonCode.ProtocolError,
+  );
 }
 
 function notMinimal(): ProtocolError {

@@ -8,7 +8,8 @@ import { dirname, join, normalize, relative } from 'node:path';
 /** Keys and internal targets are paths relative to src/ ("protocol/topic.ts"); bare packages stay bare. */
 export type ImportGraph = ReadonlyMap<string, readonly string[]>;
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
 
 export function readImportGraph(srcDir: string): ImportGraph {
   const graph = new Map<string, string[]>();
@@ -22,7 +23,9 @@ export function readImportGraph(srcDir: string): ImportGraph {
         const targets: string[] = [];
         for (const match of text.matchAll(IMPORT)) {
           const spec = match[1] ?? match[2] ?? match[3]!;
-          targets.push(spec.startsWith('.') ? normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts') : spec);
+          targets.push(
+            spec.startsWith('.') ? normalize(join(dirname(file), spec)).replace(/\.js$/, '.ts') : spec,
+          );
         }
         graph.set(file, targets);
       }
@@ -32,7 +35,17 @@ export function readImportGraph(srcDir: string): ImportGraph {
   return graph;
 }
 
-const NETWORK_MODULES = new Set(['node:net', 'node:tls', 'net', 'tls', 'ws', 'node:http', 'node:https', 'http', 'https']);
+const NETWORK_MODULES = new Set([
+  'node:net',
+  'node:tls',
+  'net',
+  'tls',
+  'ws',
+  'node:http',
+  'node:https',
+  'http',
+  'https',
+]);
 const BROKER_ONLY_PACKAGES = new Set(['lmdb', 'ioredis', 'prom-client', 'pino', 'yaml', 'zod', 'commander']);
 const PUBLIC_ENTRIES = new Set(['protocol/index.ts', 'broker/index.ts', 'client/index.ts', 'pki/index.ts']);
 const isInternal = (target: string) => target.endsWith('.ts');
@@ -47,7 +60,12 @@ export function architectureViolations(graph: ImportGraph): string[] {
       if (under(file, 'protocol') && !(isInternal(target) && under(target, 'protocol'))) {
         violations.push(`${edge}: protocol/ is pure and imports only itself`);
       }
-      if (under(file, 'broker/core') && isInternal(target) && !under(target, 'broker/core') && !under(target, 'protocol')) {
+      if (
+        under(file, 'broker/core') &&
+        isInternal(target) &&
+        !under(target, 'broker/core') &&
+        !under(target, 'protocol')
+      ) {
         violations.push(`${edge}: broker/core imports protocol/ and its own ports only`);
       }
       if (under(file, 'broker/core') && !isInternal(target)) {
@@ -74,7 +92,10 @@ export function architectureViolations(graph: ImportGraph): string[] {
 }
 
 /** Packages a program loads when it imports only `entry`, following internal imports. */
-export function reachablePackages(graph: ImportGraph, entry: string): { files: Set<string>; packages: Set<string> } {
+export function reachablePackages(
+  graph: ImportGraph,
+  entry: string,
+): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
   const visit = (file: string): void => {

@@ -1,7 +1,7 @@
 // AUTH (v5 only): optional reason code then optional properties; an empty AUTH means Success.
 
-import type { AuthPacket, ProtocolVersion } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { AuthPacket, ProtocolVersion } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { malformed } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

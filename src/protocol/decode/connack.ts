@@ -1,7 +1,7 @@
 // CONNACK: acknowledge flags, return code (v3) or reason code (v5), v5 properties.
 
-import type { ConnackPacket, ProtocolVersion } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ConnackPacket, ProtocolVersion } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { malformed } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

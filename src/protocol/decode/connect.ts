@@ -1,7 +1,7 @@
 // CONNECT (MQTT 3.1.2 / 5.0 3.1): protocol name and level, flags, keep alive, properties, payload.
 
-import type { ConnectPacket, ProtocolVersion, QoS, Will } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ConnectPacket, ProtocolVersion, QoS, Will } from '../packets.js';
 import { readProperties, WILL_CONTEXT } from '../properties.js';
 import { malformed, ProtocolError } from '../protocol-error.js';
 import { ReasonCode } from '../reason-codes.js';

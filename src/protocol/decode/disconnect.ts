@@ -1,7 +1,7 @@
 // DISCONNECT: empty on v3; on v5 an optional reason code then optional properties.
 
-import type { DisconnectPacket, ProtocolVersion } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { DisconnectPacket, ProtocolVersion } from '../packets.js';
 import { readProperties } from '../properties.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags, readReasonCode } from './field-checks.js';

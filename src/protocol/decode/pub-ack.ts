@@ -1,8 +1,8 @@
 // PUBACK, PUBREC, PUBREL and PUBCOMP: one shape (packet id; v5 reason code and properties, each
 // omitted on the wire when the rest is empty). PUBREL alone has flags 0b0010 [MQTT-3.6.1-1].
 
-import type { ProtocolVersion, PubAckPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, PubAckPacket } from '../packets.js';
 import { readProperties } from '../properties.js';
 import type { WireReader } from '../wire-reader.js';
 import { expectFlags, readPacketId, readReasonCode } from './field-checks.js';

@@ -1,8 +1,8 @@
 // PUBLISH: flags (dup, QoS, retain), topic, packet id when QoS > 0, v5 properties, and the payload
 // as a slice of the received bytes: the hot path never copies it.
 
-import type { ProtocolVersion, PublishPacket, QoS } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, PublishPacket, QoS } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { malformed, protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

@@ -1,7 +1,7 @@
 // SUBACK: packet id, v5 properties, one granted QoS or failure code per requested filter.
 
-import type { ProtocolVersion, SubackPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, SubackPacket } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { malformed, protocolViolation } from '../protocol-error.js';
 import { SubackFailure } from '../reason-codes.js';

@@ -1,8 +1,8 @@
 // SUBSCRIBE: packet id, v5 properties (at most one subscription identifier), then one or more
 // topic filters each with its options byte.
 
-import type { ProtocolVersion, QoS, RetainHandling, SubscribePacket, Subscription } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, QoS, RetainHandling, SubscribePacket, Subscription } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { malformed, protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

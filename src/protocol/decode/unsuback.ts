@@ -1,7 +1,7 @@
 // UNSUBACK: packet id; on v5 also properties and one reason code per filter. v3 carries nothing else.
 
-import type { ProtocolVersion, UnsubackPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, UnsubackPacket } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

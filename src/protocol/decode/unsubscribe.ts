@@ -1,7 +1,7 @@
 // UNSUBSCRIBE: packet id, v5 properties, one or more topic filters.
 
-import type { ProtocolVersion, UnsubscribePacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, UnsubscribePacket } from '../packets.js';
 import { readProperties } from '../properties.js';
 import { protocolViolation } from '../protocol-error.js';
 import type { WireReader } from '../wire-reader.js';

@@ -1,7 +1,7 @@
 // CONNACK encoder: the mirror of decode/connack.ts.
 
-import type { ConnackPacket, ProtocolVersion } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ConnackPacket, ProtocolVersion } from '../packets.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { varintSize, WireWriter } from '../wire-writer.js';
 

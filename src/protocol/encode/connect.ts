@@ -1,7 +1,7 @@
 // CONNECT encoder: the mirror of decode/connect.ts.
 
-import type { ConnectPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ConnectPacket } from '../packets.js';
 import { propertiesSize, WILL_CONTEXT, writeProperties } from '../properties.js';
 import { binarySize, outOfRange, utf8Size, varintSize, WireWriter } from '../wire-writer.js';
 

@@ -1,7 +1,7 @@
 // PUBACK, PUBREC, PUBREL, PUBCOMP encoder: packet id, then on v5 the reason tail.
 
-import type { ProtocolVersion, PubAckPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, PubAckPacket } from '../packets.js';
 import { outOfRange, WireWriter } from '../wire-writer.js';
 import { reasonTailSize, writeReasonTail } from './reason-tail.js';
 

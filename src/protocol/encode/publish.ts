@@ -1,8 +1,8 @@
 // PUBLISH encoder. encodePublish gives one buffer (payload copied in); encodePublishHeader gives
 // everything before the payload, so a sender can write header and payload without copying it.
 
-import type { ProtocolVersion, PublishPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, PublishPacket } from '../packets.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { outOfRange, utf8Size, varintSize, WireWriter } from '../wire-writer.js';
 

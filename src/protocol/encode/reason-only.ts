@@ -1,7 +1,7 @@
 // DISCONNECT and AUTH encoders: a fixed header and, on v5, the reason tail.
 
-import type { AuthPacket, DisconnectPacket, ProtocolVersion } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { AuthPacket, DisconnectPacket, ProtocolVersion } from '../packets.js';
 import { outOfRange, WireWriter } from '../wire-writer.js';
 import { reasonTailSize, writeReasonTail } from './reason-tail.js';
 

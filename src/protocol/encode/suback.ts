@@ -1,7 +1,7 @@
 // SUBACK encoder: packet id, v5 properties, one code per filter.
 
-import type { ProtocolVersion, SubackPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, SubackPacket } from '../packets.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { varintSize, WireWriter } from '../wire-writer.js';
 import { checkPacketId } from './pub-ack.js';

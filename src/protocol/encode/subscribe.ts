@@ -1,7 +1,7 @@
 // SUBSCRIBE encoder: packet id, v5 properties, filters with their options byte.
 
-import type { ProtocolVersion, SubscribePacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, SubscribePacket } from '../packets.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { outOfRange, utf8Size, varintSize, WireWriter } from '../wire-writer.js';
 import { checkPacketId } from './pub-ack.js';

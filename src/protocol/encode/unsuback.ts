@@ -1,7 +1,7 @@
 // UNSUBACK encoder: packet id; on v5 properties and one reason code per filter.
 
-import type { ProtocolVersion, UnsubackPacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, UnsubackPacket } from '../packets.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { varintSize, WireWriter } from '../wire-writer.js';
 import { checkPacketId } from './pub-ack.js';

@@ -1,7 +1,7 @@
 // UNSUBSCRIBE encoder: packet id, v5 properties, filters.
 
-import type { ProtocolVersion, UnsubscribePacket } from '../packets.js';
 import { PacketType } from '../packet-type.js';
+import type { ProtocolVersion, UnsubscribePacket } from '../packets.js';
 import { propertiesSize, writeProperties } from '../properties.js';
 import { outOfRange, utf8Size, varintSize, WireWriter } from '../wire-writer.js';
 import { checkPacketId } from './pub-ack.js';

@@ -1,0 +1,236 @@
+// One client connection: CONNECT first, then packets in order to their handlers; keepalive;
+// delivery of routed messages; will on abnormal close; every close with a reason.
+
+import {
+  type Packet,
+  type ProtocolError,
+  type ProtocolVersion,
+  type PublishPacket,
+  ReasonCode,
+} from '../../protocol/index.js';
+import type { BrokerCore } from './broker-core.js';
+import { handleAck } from './handlers/acks.js';
+import { handleConnect } from './handlers/connect.js';
+import type { ConnectedContext } from './handlers/context.js';
+import { handlePublish } from './handlers/publish.js';
+import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
+import type { Message } from './message.js';
+import type { Logger, PacketChannel, Timer } from './ports.js';
+import type { DeliveryOptions, Session, SessionOwner } from './session.js';
+
+type State = 'awaiting-connect' | 'connected' | 'closed';
+
+export class Connection implements ConnectedContext, SessionOwner {
+  readonly core: BrokerCore;
+  readonly channel: PacketChannel;
+  logger: Logger;
+  version: ProtocolVersion = 4;
+  #session: Session | undefined;
+  #state: State = 'awaiting-connect';
+  #will: Message | undefined;
+  #keepAliveMs = 0;
+  #lastActivity = 0;
+  #timer: Timer | undefined;
+
+  constructor(core: BrokerCore, channel: PacketChannel) {
+    this.core = core;
+    this.channel = channel;
+    this.logger = core.options.logger.child({ remote: channel.remoteAddress });
+    core.owners.add(this);
+    // [MQTT-3.1.4-1 (non-normative)]: a connection that never sends CONNECT is closed.
+    this.#timer = core.options.clock.setTimeout(() => {
+      if (this.#state === 'awaiting-connect') this.#close('no CONNECT within the connect timeout');
+    }, core.options.connectTimeoutMs);
+  }
+
+  get session(): Session {
+    return this.#session!;
+  }
+
+  /** The edge calls this for each decoded packet, in order. */
+  handle(packet: Packet): void {
+    if (this.#state === 'closed') return;
+    this.#lastActivity = this.core.options.clock.now();
+    if (this.#state === 'awaiting-connect') {
+      if (packet.type !== 'connect') {
+        this.#close(`first packet was ${packet.type.toUpperCase()}, not CONNECT [MQTT-3.1.0-1]`);
+        return;
+      }
+      this.#connect(packet);
+      return;
+    }
+    switch (packet.type) {
+      case 'publish':
+        handlePublish(this, packet);
+        return;
+      case 'puback':
+      case 'pubrec':
+      case 'pubrel':
+      case 'pubcomp':
+        handleAck(this, packet);
+        return;
+      case 'subscribe':
+        handleSubscribe(this, packet);
+        return;
+      case 'unsubscribe':
+        handleUnsubscribe(this, packet);
+        return;
+      case 'pingreq':
+        this.send({ type: 'pingresp' });
+        return;
+      case 'disconnect':
+        // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; v5 0x04 asks for it.
+        if (packet.reasonCode !== ReasonCode.DisconnectWithWillMessage) this.#will = undefined;
+        this.#close('client disconnected', packet.reasonCode !== ReasonCode.DisconnectWithWillMessage);
+        return;
+      case 'connect':
+        this.disconnect(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
+        return;
+      case 'auth':
+        this.disconnect(ReasonCode.BadAuthenticationMethod, 'enhanced authentication is not configured');
+        return;
+      default:
+        this.disconnect(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} is sent by servers only`);
+        return;
+    }
+  }
+
+  /** The edge's decoder refused the byte stream. */
+  protocolError(error: ProtocolError): void {
+    if (this.#state === 'awaiting-connect' && error.code === 'ERR_UNSUPPORTED_PROTOCOL_VERSION') {
+      // [MQTT-3.1.2-2]: answer 0x01 in the 3.1.1 form every client version can read.
+      this.channel.send({ type: 'connack', sessionPresent: false, reasonCode: 0x01 });
+    } else if (this.#state === 'connected' && this.version === 5) {
+      this.send({
+        type: 'disconnect',
+        reasonCode: error.reasonCode,
+        properties: { reasonString: error.message },
+      });
+    }
+    this.#close(`protocol error ${error.code}: ${error.message}`);
+  }
+
+  /** The transport closed (peer went away, socket error). */
+  closed(): void {
+    this.#close('connection lost');
+  }
+
+  send(packet: Packet): void {
+    if (this.#state !== 'closed') this.channel.send(packet);
+  }
+
+  disconnect(reasonCode: number, reason: string): void {
+    if (this.version === 5 && this.#state === 'connected') {
+      this.send({ type: 'disconnect', reasonCode, properties: { reasonString: reason } });
+    }
+    this.#close(reason);
+  }
+
+  /** A newer connection with the same client id takes the session [MQTT-3.1.4-3]. */
+  takeover(): void {
+    this.disconnect(ReasonCode.SessionTakenOver, 'session taken over by a new connection');
+  }
+
+  shutdown(): void {
+    this.disconnect(ReasonCode.ServerShuttingDown, 'broker shutting down');
+  }
+
+  deliver(message: Message, options: DeliveryOptions): void {
+    const properties =
+      options.subscriptionIdentifiers === undefined
+        ? message.properties
+        : { ...message.properties, subscriptionIdentifiers: options.subscriptionIdentifiers };
+    if (options.qos === 0) {
+      this.send({
+        type: 'publish',
+        topic: message.topic,
+        payload: message.payload,
+        qos: 0,
+        retain: options.retain,
+        dup: false,
+        properties,
+      });
+      return;
+    }
+    const packetId = this.session.allocatePacketId();
+    if (packetId === undefined) {
+      this.logger.warn({ topic: message.topic }, 'no free packet id; message dropped');
+      return;
+    }
+    const packet: PublishPacket = {
+      type: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos: options.qos,
+      retain: options.retain,
+      dup: false,
+      packetId,
+      properties,
+    };
+    this.session.outbound.set(packetId, { packet, awaiting: options.qos === 1 ? 'puback' : 'pubrec' });
+    this.send(packet);
+  }
+
+  #connect(packet: Packet & { type: 'connect' }): void {
+    this.version = packet.protocolVersion;
+    this.channel.setProtocolVersion(packet.protocolVersion);
+    this.#timer?.cancel();
+    const outcome = handleConnect(this, packet, this);
+    if (outcome === undefined) {
+      this.#close('connection refused');
+      return;
+    }
+    this.#session = outcome.session;
+    this.#will = outcome.will;
+    this.#state = 'connected';
+    this.logger = this.logger.child({ clientId: outcome.session.clientId });
+    this.logger.info({ version: packet.protocolVersion, keepAlive: packet.keepAlive }, 'client connected');
+    this.#startKeepAlive(outcome.keepAlive);
+    this.#resume(outcome.session);
+  }
+
+  /** Resends unacknowledged messages with DUP [MQTT-4.4.0-1], then what queued while offline. */
+  #resume(session: Session): void {
+    for (const [packetId, entry] of session.outbound) {
+      if (entry.awaiting === 'pubcomp') this.send({ type: 'pubrel', packetId });
+      else this.send({ ...entry.packet, dup: true });
+    }
+    const queued = session.offline.splice(0);
+    for (const { message, options } of queued) this.deliver(message, options);
+  }
+
+  /** [MQTT-3.1.2-24]: no packet within 1.5 times the keep alive closes the connection. */
+  #startKeepAlive(keepAliveSeconds: number): void {
+    if (keepAliveSeconds === 0) return;
+    this.#keepAliveMs = keepAliveSeconds * 1500;
+    const check = () => {
+      const idle = this.core.options.clock.now() - this.#lastActivity;
+      if (idle >= this.#keepAliveMs) {
+        this.disconnect(
+          ReasonCode.KeepAliveTimeout,
+          `no packet for ${idle} ms (keep alive ${keepAliveSeconds} s)`,
+        );
+        return;
+      }
+      this.#timer = this.core.options.clock.setTimeout(check, this.#keepAliveMs - idle);
+    };
+    this.#timer = this.core.options.clock.setTimeout(check, this.#keepAliveMs);
+  }
+
+  #close(reason: string, normal = false): void {
+    if (this.#state === 'closed') return;
+    const wasConnected = this.#state === 'connected';
+    this.#state = 'closed';
+    this.#timer?.cancel();
+    this.core.owners.delete(this);
+    this.channel.close();
+    if (!wasConnected) return;
+    const session = this.#session!;
+    if (session.owner === this) {
+      session.owner = undefined;
+      if (session.endsWithConnection) this.core.endSession(session);
+    }
+    if (this.#will !== undefined) this.core.publish(this.#will, undefined);
+    this.logger.info({ reason, normal }, 'client disconnected');
+  }
+}

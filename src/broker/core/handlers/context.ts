@@ -1,0 +1,32 @@
+// What a packet handler may use of its connection: the core, the session, sending, refusing.
+// An interface, so handlers and the connection do not import each other.
+
+import type { Packet, ProtocolVersion } from '../../../protocol/index.js';
+import type { BrokerCore } from '../broker-core.js';
+import type { Message } from '../message.js';
+import type { Logger } from '../ports.js';
+import type { Session } from '../session.js';
+
+export interface ConnectionContext {
+  readonly core: BrokerCore;
+  readonly logger: Logger;
+  readonly version: ProtocolVersion;
+  /** Set by CONNECT; every other handler runs only once it is set. */
+  readonly session: Session | undefined;
+  send(packet: Packet): void;
+  /** v5: DISCONNECT with the reason code, then close; v3: close [MQTT-4.13.1-1]. */
+  disconnect(reasonCode: number, reason: string): void;
+}
+
+/** The handlers' view after CONNECT succeeded. */
+export interface ConnectedContext extends ConnectionContext {
+  readonly session: Session;
+}
+
+/** What CONNECT settles for the rest of the connection. */
+export interface ConnectOutcome {
+  readonly version: ProtocolVersion;
+  readonly session: Session;
+  readonly keepAlive: number;
+  readonly will: Message | undefined;
+}

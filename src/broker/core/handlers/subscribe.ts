@@ -1,0 +1,63 @@
+// SUBSCRIBE and UNSUBSCRIBE: one reason code per filter, then the retained messages the new
+// subscriptions ask for (v5 Retain Handling) [MQTT-3.8.4], [MQTT-3.10.4].
+
+import {
+  parseSharedSubscription,
+  ReasonCode,
+  SubackFailure,
+  type SubscribePacket,
+  type UnsubscribePacket,
+  validateTopicFilter,
+} from '../../../protocol/index.js';
+import type { Message } from '../message.js';
+import type { ConnectedContext } from './context.js';
+
+export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void {
+  const v5 = ctx.version === 5;
+  const subscriptionIdentifier = p.properties?.subscriptionIdentifiers?.[0];
+  const reasonCodes: number[] = [];
+  const retained: Array<{ message: Message; qos: 0 | 1 | 2 }> = [];
+  for (const s of p.subscriptions) {
+    const problem = validateTopicFilter(s.topicFilter);
+    if (problem) {
+      ctx.logger.debug({ filter: s.topicFilter, problem }, 'subscription refused');
+      reasonCodes.push(v5 ? ReasonCode.TopicFilterInvalid : SubackFailure);
+      continue;
+    }
+    if (parseSharedSubscription(s.topicFilter)) {
+      reasonCodes.push(v5 ? ReasonCode.SharedSubscriptionsNotSupported : SubackFailure);
+      continue;
+    }
+    const qos = Math.min(s.qos, ctx.core.options.maxQos) as 0 | 1 | 2;
+    const isNew = ctx.core.router.subscribe(ctx.session, s.topicFilter, {
+      qos,
+      noLocal: s.noLocal,
+      retainAsPublished: s.retainAsPublished,
+      subscriptionIdentifier,
+    });
+    reasonCodes.push(qos);
+    if (s.retainHandling === 0 || (s.retainHandling === 1 && isNew)) {
+      for (const message of ctx.core.retainedMatching(s.topicFilter)) retained.push({ message, qos });
+    }
+  }
+  ctx.send({ type: 'suback', packetId: p.packetId, reasonCodes });
+  for (const { message, qos } of retained) {
+    // Retained messages sent on subscribe keep their retain flag [MQTT-3.3.1-9].
+    ctx.session.deliver(message, {
+      qos: Math.min(qos, message.qos) as 0 | 1 | 2,
+      retain: true,
+      subscriptionIdentifiers: subscriptionIdentifier === undefined ? undefined : [subscriptionIdentifier],
+    });
+  }
+}
+
+export function handleUnsubscribe(ctx: ConnectedContext, p: UnsubscribePacket): void {
+  const reasonCodes = p.topicFilters.map((filter) =>
+    ctx.core.router.unsubscribe(ctx.session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted,
+  );
+  ctx.send({
+    type: 'unsuback',
+    packetId: p.packetId,
+    reasonCodes: ctx.version === 5 ? reasonCodes : undefined,
+  });
+}

@@ -1,0 +1,44 @@
+// The interfaces the transport-neutral core talks through: a packet channel per client (the edge
+// implements it over TCP, TLS or WebSocket), a clock for every timer, and a logger.
+
+import type { Packet, ProtocolVersion } from '../../protocol/index.js';
+
+/** One client's packet stream, as the edge presents it to the core. */
+export interface PacketChannel {
+  /** "address:port" of the peer, for logs. */
+  readonly remoteAddress: string;
+  /** Queues a packet; the edge encodes it with the version set below and batches writes. */
+  send(packet: Packet): void;
+  /** The version negotiated by CONNECT; packets are encoded with it from now on. */
+  setProtocolVersion(version: ProtocolVersion): void;
+  /** Flushes what is queued, then closes. */
+  close(): void;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** Time and timers come from here, so keepalive and expiry tests can run on an exact clock. */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): Timer;
+}
+
+/** Lifecycle logging, structured; pino's shape. Per-packet tracing does not go here. */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+  child(bindings: object): Logger;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, ms) {
+    const handle = globalThis.setTimeout(callback, ms);
+    handle.unref?.();
+    return { cancel: () => globalThis.clearTimeout(handle) };
+  },
+};

@@ -1,0 +1,94 @@
+// Topic trie: one node per filter level, '+' as a child named "+", '#' held by the level above
+// it. A publish walks only the branches its levels can match, never the whole subscription list.
+
+interface TrieNode<K, V> {
+  readonly children: Map<string, TrieNode<K, V>>;
+  /** Subscriptions whose filter ends at this node. */
+  readonly exact: Map<K, V>;
+  /** Subscriptions whose filter is this node's path followed by '#'. */
+  readonly multi: Map<K, V>;
+}
+
+const newNode = <K, V>(): TrieNode<K, V> => ({ children: new Map(), exact: new Map(), multi: new Map() });
+
+export class SubscriptionTree<K, V> {
+  readonly #root: TrieNode<K, V> = newNode();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds or replaces the subscription of `key` to a valid filter; true when it is new. */
+  add(filter: string, key: K, value: V): boolean {
+    const levels = filter.split('/');
+    const hash = levels[levels.length - 1] === '#';
+    let node = this.#root;
+    for (let i = 0; i < levels.length - (hash ? 1 : 0); i++) {
+      const level = levels[i]!;
+      let child = node.children.get(level);
+      if (child === undefined) {
+        child = newNode();
+        node.children.set(level, child);
+      }
+      node = child;
+    }
+    const target = hash ? node.multi : node.exact;
+    const isNew = !target.has(key);
+    target.set(key, value);
+    if (isNew) this.#size++;
+    return isNew;
+  }
+
+  /** Removes the subscription of `key` to `filter`; true when there was one. Prunes empty branches. */
+  remove(filter: string, key: K): boolean {
+    const levels = filter.split('/');
+    const hash = levels[levels.length - 1] === '#';
+    const path: Array<[TrieNode<K, V>, string]> = [];
+    let node = this.#root;
+    for (let i = 0; i < levels.length - (hash ? 1 : 0); i++) {
+      const child = node.children.get(levels[i]!);
+      if (child === undefined) return false;
+      path.push([node, levels[i]!]);
+      node = child;
+    }
+    if (!(hash ? node.multi : node.exact).delete(key)) return false;
+    this.#size--;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const [parent, level] = path[i]!;
+      const child = parent.children.get(level)!;
+      if (child.children.size > 0 || child.exact.size > 0 || child.multi.size > 0) break;
+      parent.children.delete(level);
+    }
+    return true;
+  }
+
+  /** Calls visit once per matching (key, value); a key with several matching filters is visited once per filter. */
+  match(topic: string, visit: (key: K, value: V) => void): void {
+    const levels = topic.split('/');
+    // [MQTT-4.7.2-1]: wildcards in the first level do not match topics starting with '$'.
+    const dollar = topic.charCodeAt(0) === 0x24;
+    this.#walk(this.#root, levels, 0, dollar, visit);
+  }
+
+  #walk(
+    node: TrieNode<K, V>,
+    levels: string[],
+    i: number,
+    dollar: boolean,
+    visit: (key: K, value: V) => void,
+  ): void {
+    const wildcardsAllowed = !(dollar && i === 0);
+    if (wildcardsAllowed) for (const [key, value] of node.multi) visit(key, value);
+    if (i === levels.length) {
+      for (const [key, value] of node.exact) visit(key, value);
+      return;
+    }
+    const child = node.children.get(levels[i]!);
+    if (child !== undefined) this.#walk(child, levels, i + 1, dollar, visit);
+    if (wildcardsAllowed) {
+      const plus = node.children.get('+');
+      if (plus !== undefined) this.#walk(plus, levels, i + 1, dollar, visit);
+    }
+  }
+}

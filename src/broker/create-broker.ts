@@ -1,0 +1,75 @@
+// The composition root: configuration -> logger, clock, core -> listeners. The only module that
+// wires the edge to the core.
+
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { QoS } from '../protocol/index.js';
+import { BrokerCore } from './core/broker-core.js';
+import { Connection } from './core/connection.js';
+import { type Logger, systemClock } from './core/ports.js';
+import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
+
+export interface ListenerConfig {
+  readonly protocol: 'mqtt';
+  readonly host: string;
+  /** 0 picks a free port; the bound one is in Broker.listeners. */
+  readonly port: number;
+}
+
+export interface BrokerConfig {
+  readonly listeners: readonly ListenerConfig[];
+  /** Largest packet accepted, in bytes (Mosquitto's max_packet_size). */
+  readonly maxPacketSize?: number;
+  readonly maxQos?: QoS;
+  readonly connectTimeoutMs?: number;
+  readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export interface Broker {
+  readonly listeners: readonly RunningListener[];
+  readonly core: BrokerCore;
+  /** Disconnects every client (v5: 0x8B) and stops listening. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_PACKET_SIZE = 268_435_460;
+
+export async function createBroker(config: BrokerConfig, logger?: Logger): Promise<Broker> {
+  const log = logger ?? pino({ level: config.logLevel ?? 'info' });
+  const core = new BrokerCore({
+    clock: systemClock,
+    logger: log,
+    newClientId: () => `warden-${randomUUID()}`,
+    connectTimeoutMs: config.connectTimeoutMs ?? 10_000,
+    maxQos: config.maxQos ?? 2,
+  });
+  const accept = (channel: ConstructorParameters<typeof Connection>[1]) => new Connection(core, channel);
+  const listeners: RunningListener[] = [];
+  try {
+    for (const l of config.listeners) {
+      listeners.push(
+        await listenTcp(
+          {
+            host: l.host,
+            port: l.port,
+            maxPacketSize: config.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
+            logger: log,
+          },
+          accept,
+        ),
+      );
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw error;
+  }
+  for (const l of listeners) log.info({ url: `${l.protocol}://${l.host}:${l.port}` }, 'listening');
+  return {
+    listeners,
+    core,
+    async close() {
+      core.shutdown();
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
+}

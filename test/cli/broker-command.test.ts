@@ -1,0 +1,55 @@
+// `warden broker` as a user runs it: a real process, served to mosquitto clients, stopped by SIGTERM.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { run, start } from '../support/processes.js';
+
+const warden = ['--import', 'tsx', 'src/cli/main.ts'];
+
+describe('warden broker', () => {
+  it('serves mosquitto_sub and mosquitto_pub, and exits cleanly on SIGTERM', async () => {
+    const broker = start('node', [...warden, 'broker', '-p', '0']);
+    try {
+      const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
+      const host = ['-h', '127.0.0.1', '-p', port!];
+      const sub = start('mosquitto_sub', [...host, '-t', 'cli/test', '-C', '1', '-W', '10', '-V', '5']);
+      await broker.waitFor(/"msg":"client connected"/);
+      // Retained, so the message reaches the subscriber whether or not its SUBSCRIBE came first.
+      const pub = await run('mosquitto_pub', [
+        ...host,
+        '-t',
+        'cli/test',
+        '-m',
+        'hello from the cli',
+        '-r',
+        '-q',
+        '1',
+      ]);
+      assert.equal(pub.code, 0, pub.stderr);
+      const received = await sub.done(10_000);
+      assert.equal(received.stdout.trim(), 'hello from the cli');
+    } finally {
+      const stopped = await broker.stop();
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(stopped.stderr, /SIGTERM, shutting down/);
+    }
+  });
+
+  it('refuses a bad port with a message naming it', async () => {
+    const result = await run('node', [...warden, 'broker', '-p', 'eighty']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /"eighty" is not a port/);
+  });
+
+  it('names the listener when its port is taken', async () => {
+    const first = start('node', [...warden, 'broker', '-p', '0']);
+    try {
+      const [, port] = await first.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
+      const second = await run('node', [...warden, 'broker', '-p', port!]);
+      assert.notEqual(second.code, 0);
+      assert.match(second.stderr, new RegExp(`listener mqtt://127.0.0.1:${port}: EADDRINUSE`));
+    } finally {
+      await first.stop();
+    }
+  });
+});
