@@ -1,0 +1,40 @@
+// Certificate revocation lists signed by a CA, in PEM, as OpenSSL, Node's tls and Mosquitto's
+// crlfile read them.
+
+import type { CertificateAuthority } from './certificate-authority.js';
+import { signingAlgorithm, x509 } from './key-pair.js';
+
+export interface Revocation {
+  /** Hex serial number of the revoked certificate. */
+  readonly serialNumber: string;
+  readonly revokedAt?: Date;
+}
+
+export interface CrlOptions {
+  readonly thisUpdate?: Date;
+  /** Default: 30 days after thisUpdate. */
+  readonly nextUpdate?: Date;
+}
+
+export async function createCrl(
+  ca: CertificateAuthority,
+  revoked: readonly Revocation[],
+  options: CrlOptions = {},
+): Promise<string> {
+  const thisUpdate = options.thisUpdate ?? new Date(Date.now() - 60_000);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: ca.subject,
+    thisUpdate,
+    nextUpdate: options.nextUpdate ?? new Date(thisUpdate.getTime() + 30 * 86_400_000),
+    entries: revoked.map((r) => ({
+      serialNumber: r.serialNumber,
+      revocationDate: r.revokedAt ?? thisUpdate,
+      reason: x509.X509CrlReason.keyCompromise,
+    })),
+    extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca.certificate)],
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: signingAlgorithm(ca.keyType),
+  });
+  // OpenSSL, Node and Mosquitto read the RFC 7468 label "X509 CRL", not the library's "CRL".
+  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
+}

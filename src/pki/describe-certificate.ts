@@ -1,0 +1,41 @@
+// What a person needs to know about a certificate, from Node's own X509Certificate: subject,
+// issuer, names, validity with days left, key type, fingerprint.
+
+import { X509Certificate } from 'node:crypto';
+
+export interface CertificateSummary {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly serialNumber: string;
+  readonly subjectAltNames: readonly string[];
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Whole days until notAfter from `now`; negative once expired. */
+  readonly daysLeft: number;
+  readonly keyType: string;
+  readonly isCa: boolean;
+  readonly fingerprintSha256: string;
+}
+
+export function describeCertificate(pem: string | Buffer, now: Date = new Date()): CertificateSummary {
+  const cert = new X509Certificate(pem);
+  const notAfter = new Date(cert.validTo);
+  const key = cert.publicKey;
+  const details = key.asymmetricKeyDetails;
+  const keyType =
+    key.asymmetricKeyType === 'ec'
+      ? `EC ${details?.namedCurve ?? ''}`.trim()
+      : `${(key.asymmetricKeyType ?? 'unknown').toUpperCase()} ${details?.modulusLength ?? ''}`.trim();
+  return {
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    serialNumber: cert.serialNumber.toLowerCase(),
+    subjectAltNames: cert.subjectAltName ? cert.subjectAltName.split(', ') : [],
+    notBefore: new Date(cert.validFrom),
+    notAfter,
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+    keyType,
+    isCa: cert.ca,
+    fingerprintSha256: cert.fingerprint256,
+  };
+}

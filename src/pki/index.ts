@@ -1,0 +1,11 @@
+// warden/pki: certificate authorities, server and client certificates, CRLs, and inspection.
+
+export {
+  type CertificateAuthority,
+  type CertificateAuthorityOptions,
+  createCertificateAuthority,
+} from './certificate-authority.js';
+export { type CrlOptions, createCrl, type Revocation } from './crl.js';
+export { type CertificateSummary, describeCertificate } from './describe-certificate.js';
+export { type IssuedCertificate, type IssueOptions, issueCertificate } from './issue-certificate.js';
+export type { KeyType } from './key-pair.js';
