@@ -1,0 +1,33 @@
+// Why a connection failed, as a typed error with a stable code and the stage it failed in.
+
+import type { ConnectionStage } from './connection-stage.js';
+
+export type ClientErrorCode =
+  | 'ERR_TCP_CONNECT'
+  | 'ERR_TLS_HANDSHAKE'
+  | 'ERR_TLS_CERT_EXPIRED'
+  | 'ERR_TLS_CERT_NOT_YET_VALID'
+  | 'ERR_TLS_UNKNOWN_CA'
+  | 'ERR_TLS_CERT_REVOKED'
+  | 'ERR_TLS_HOSTNAME_MISMATCH'
+  | 'ERR_TLS_CERT_INVALID'
+  | 'ERR_CONNACK_REFUSED'
+  | 'ERR_CONNACK_TIMEOUT'
+  | 'ERR_PROTOCOL'
+  | 'ERR_CONNECTION_CLOSED';
+
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  readonly code: ClientErrorCode;
+  /** The stage in progress when it failed. */
+  readonly stage: ConnectionStage;
+  /** CONNACK / DISCONNECT reason code, when the broker gave one. */
+  readonly reasonCode: number | undefined;
+
+  constructor(code: ClientErrorCode, stage: ConnectionStage, message: string, reasonCode?: number) {
+    super(message);
+    this.code = code;
+    this.stage = stage;
+    this.reasonCode = reasonCode;
+  }
+}
