@@ -3,10 +3,10 @@
 
 import type { QoS } from '../../protocol/index.js';
 import { topicMatches } from '../../protocol/index.js';
-import type { Message } from './message.js';
+import { type Message, withExpiry } from './message.js';
 import type { Clock, Logger } from './ports.js';
 import { Router } from './router.js';
-import { Session, type SessionOwner } from './session.js';
+import { NEVER_EXPIRES, Session, type SessionOwner } from './session.js';
 
 export interface CoreOptions {
   readonly clock: Clock;
@@ -37,7 +37,12 @@ export class BrokerCore {
   openSession(clientId: string, clean: boolean, owner: SessionOwner): { session: Session; present: boolean } {
     const existing = this.sessions.get(clientId);
     if (existing?.owner !== undefined && existing.owner !== owner) existing.owner.takeover();
-    if (existing !== undefined && !clean) {
+    if (existing !== undefined && !clean && this.sessions.get(clientId) === existing) {
+      existing.expiryTimer?.cancel();
+      existing.expiryTimer = undefined;
+      // The client came back within the Will Delay Interval: no will [MQTT-3.1.3-9].
+      existing.pendingWill?.timer.cancel();
+      existing.pendingWill = undefined;
       existing.owner = owner;
       return { session: existing, present: true };
     }
@@ -48,9 +53,50 @@ export class BrokerCore {
     return { session, present: false };
   }
 
+  /** Ends a session: a will still waiting for its delay is published now [MQTT-3.1.3-9]. */
   endSession(session: Session): void {
+    session.expiryTimer?.cancel();
+    session.expiryTimer = undefined;
+    const will = session.pendingWill;
+    session.pendingWill = undefined;
+    will?.timer.cancel();
     this.router.unsubscribeAll(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (will) this.publishWill(will.message);
+  }
+
+  /**
+   * The session's connection is gone. `will` is set when it closed abnormally: published now, or
+   * after its Will Delay Interval, or when the session ends, whichever comes first.
+   */
+  sessionDisconnected(session: Session, will: Message | undefined): void {
+    session.owner = undefined;
+    if (will) {
+      const delay = will.properties?.willDelayInterval ?? 0;
+      if (delay === 0 || session.expiryInterval === 0) {
+        this.publishWill(will);
+      } else {
+        const timer = this.options.clock.setTimeout(() => {
+          session.pendingWill = undefined;
+          this.publishWill(will);
+        }, delay * 1000);
+        session.pendingWill = { message: will, timer };
+      }
+    }
+    if (session.expiryInterval === 0) {
+      this.endSession(session);
+    } else if (session.expiryInterval !== NEVER_EXPIRES) {
+      session.expiryTimer = this.options.clock.setTimeout(
+        () => this.endSession(session),
+        session.expiryInterval * 1000,
+      );
+    }
+  }
+
+  publishWill(will: Message): void {
+    const { willDelayInterval: _delay, ...properties } = will.properties ?? {};
+    const message = { ...will, properties: Object.keys(properties).length > 0 ? properties : undefined };
+    this.publish(withExpiry(message, this.options.clock.now()), undefined);
   }
 
   /** Stores or clears a retained message, then routes the message to subscribers. */
@@ -64,11 +110,17 @@ export class BrokerCore {
     return this.router.publish(message, origin);
   }
 
-  /** Retained messages matching a filter, for a new subscription [MQTT-3.3.1-10]. */
+  /** Retained messages matching a filter, for a new subscription [MQTT-3.3.1-10]; expired ones are dropped. */
   retainedMatching(filter: string): Message[] {
     const found: Message[] = [];
-    for (const message of this.retained.values())
+    const now = this.options.clock.now();
+    for (const message of this.retained.values()) {
+      if (message.expiresAt !== undefined && message.expiresAt <= now) {
+        this.retained.delete(message.topic);
+        continue;
+      }
       if (topicMatches(filter, message.topic)) found.push(message);
+    }
     return found;
   }
 

@@ -14,7 +14,7 @@ import { handleConnect } from './handlers/connect.js';
 import type { ConnectedContext } from './handlers/context.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
-import type { Message } from './message.js';
+import { type Message, propertiesAt } from './message.js';
 import type { Logger, PacketChannel, Timer } from './ports.js';
 import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
@@ -78,11 +78,24 @@ export class Connection implements ConnectedContext, SessionOwner {
       case 'pingreq':
         this.send({ type: 'pingresp' });
         return;
-      case 'disconnect':
+      case 'disconnect': {
+        const expiry = packet.properties?.sessionExpiryInterval;
+        if (expiry !== undefined) {
+          // [MQTT-3.14.2-2]: a session that was to end with its connection cannot be extended here.
+          if (this.session.expiryInterval === 0 && expiry !== 0) {
+            this.disconnect(
+              ReasonCode.ProtocolError,
+              'DISCONNECT sets a Session Expiry Interval after CONNECT set 0',
+            );
+            return;
+          }
+          this.session.expiryInterval = expiry;
+        }
         // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; v5 0x04 asks for it.
         if (packet.reasonCode !== ReasonCode.DisconnectWithWillMessage) this.#will = undefined;
         this.#close('client disconnected', packet.reasonCode !== ReasonCode.DisconnectWithWillMessage);
         return;
+      }
       case 'connect':
         this.disconnect(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
         return;
@@ -136,10 +149,12 @@ export class Connection implements ConnectedContext, SessionOwner {
   }
 
   deliver(message: Message, options: DeliveryOptions): void {
+    const current = propertiesAt(message, this.core.options.clock.now());
+    if (current === 'expired') return;
     const properties =
       options.subscriptionIdentifiers === undefined
-        ? message.properties
-        : { ...message.properties, subscriptionIdentifiers: options.subscriptionIdentifiers };
+        ? current
+        : { ...current, subscriptionIdentifiers: options.subscriptionIdentifiers };
     if (options.qos === 0) {
       this.send({
         type: 'publish',
@@ -227,10 +242,10 @@ export class Connection implements ConnectedContext, SessionOwner {
     if (!wasConnected) return;
     const session = this.#session!;
     if (session.owner === this) {
-      session.owner = undefined;
-      if (session.endsWithConnection) this.core.endSession(session);
+      this.core.sessionDisconnected(session, this.#will);
+    } else if (this.#will !== undefined) {
+      this.core.publishWill(this.#will); // taken over: the session lives on with its new owner
     }
-    if (this.#will !== undefined) this.core.publish(this.#will, undefined);
     this.logger.info({ reason, normal }, 'client disconnected');
   }
 }

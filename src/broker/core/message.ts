@@ -9,6 +9,25 @@ export interface Message {
   readonly retain: boolean;
   /** v5 properties passed through to subscribers (never topicAlias or subscription identifiers). */
   readonly properties?: Properties;
+  /** Clock time after which the message is not delivered (v5 Message Expiry Interval). */
+  readonly expiresAt?: number;
+}
+
+/** Stamps a message's expiry from its Message Expiry Interval, read at the time it was published. */
+export function withExpiry(message: Message, now: number): Message {
+  const seconds = message.properties?.messageExpiryInterval;
+  return seconds === undefined ? message : { ...message, expiresAt: now + seconds * 1000 };
+}
+
+/**
+ * The properties to send for a message now: the Message Expiry Interval counts down to the time
+ * left [MQTT-3.3.2-6]; undefined when the message has expired.
+ */
+export function propertiesAt(message: Message, now: number): Properties | undefined | 'expired' {
+  if (message.expiresAt === undefined) return message.properties;
+  const left = Math.ceil((message.expiresAt - now) / 1000);
+  if (left <= 0) return 'expired';
+  return { ...message.properties, messageExpiryInterval: left };
 }
 
 /** The properties a publisher sets that travel with the message to its subscribers. */

@@ -3,6 +3,10 @@
 
 import type { PublishPacket, QoS } from '../../protocol/index.js';
 import type { Message } from './message.js';
+import type { Timer } from './ports.js';
+
+/** v5 Session Expiry Interval that means "never expires" [MQTT-3.1.2-11 (v5)]. */
+export const NEVER_EXPIRES = 0xffffffff;
 
 export interface SubscriptionOptions {
   readonly qos: QoS;
@@ -42,8 +46,12 @@ export class Session {
   readonly offline: Array<{ message: Message; options: DeliveryOptions }> = [];
   droppedOffline = 0;
   owner: SessionOwner | undefined;
-  /** Whether the session ends with its connection (clean session, or v5 session expiry 0). */
-  endsWithConnection = true;
+  /** Seconds the session outlives its connection: 0 ends it with the connection. */
+  expiryInterval = 0;
+  /** Runs out the session after its client left. */
+  expiryTimer: Timer | undefined;
+  /** A will waiting out its Will Delay Interval [MQTT-3.1.3-9]. */
+  pendingWill: { readonly message: Message; readonly timer: Timer } | undefined;
   #nextPacketId = 1;
 
   constructor(clientId: string) {

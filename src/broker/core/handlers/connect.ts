@@ -9,7 +9,7 @@ import {
   validateTopicName,
 } from '../../../protocol/index.js';
 import type { Message } from '../message.js';
-import type { Session, SessionOwner } from '../session.js';
+import { NEVER_EXPIRES, type Session, type SessionOwner } from '../session.js';
 import type { ConnectionContext, ConnectOutcome } from './context.js';
 
 interface ConnectStepContext {
@@ -65,9 +65,14 @@ const acceptWill: ConnectStep = (c) => {
 
 const openSession: ConnectStep = (c) => {
   const { session, present } = c.ctx.core.openSession(c.clientId, c.packet.clean, c.owner);
-  // v3: the session ends with the connection when clean; v5: when Session Expiry Interval is 0.
-  session.endsWithConnection =
-    c.packet.protocolVersion === 5 ? (c.packet.properties?.sessionExpiryInterval ?? 0) === 0 : c.packet.clean;
+  // v5: the Session Expiry Interval; v3: a clean session ends with its connection, a persistent
+  // one never expires (Mosquitto's default without persistent_client_expiration).
+  session.expiryInterval =
+    c.packet.protocolVersion === 5
+      ? (c.packet.properties?.sessionExpiryInterval ?? 0)
+      : c.packet.clean
+        ? 0
+        : NEVER_EXPIRES;
   c.session = session;
   c.sessionPresent = present;
   return undefined;

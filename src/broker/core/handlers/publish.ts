@@ -2,7 +2,7 @@
 // packet id + PUBREC (exactly once: a resend before PUBREL is not routed again [MQTT-4.3.3-10]).
 
 import { type PublishPacket, ReasonCode, validateTopicName } from '../../../protocol/index.js';
-import { forwardedProperties } from '../message.js';
+import { forwardedProperties, withExpiry } from '../message.js';
 import type { ConnectedContext } from './context.js';
 
 export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
@@ -17,13 +17,16 @@ export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
     return;
   }
   const session = ctx.session;
-  const message = {
-    topic: p.topic,
-    payload: p.payload,
-    qos: p.qos,
-    retain: p.retain,
-    properties: forwardedProperties(p.properties),
-  };
+  const message = withExpiry(
+    {
+      topic: p.topic,
+      payload: p.payload,
+      qos: p.qos,
+      retain: p.retain,
+      properties: forwardedProperties(p.properties),
+    },
+    ctx.core.options.clock.now(),
+  );
   switch (p.qos) {
     case 0:
       ctx.core.publish(message, session);
