@@ -3,8 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import type { QoS } from '../protocol/index.js';
-import { BrokerCore } from './core/broker-core.js';
+import { BrokerCore, type CoreOptions, coreDefaults } from './core/broker-core.js';
 import { Connection } from './core/connection.js';
 import { type Logger, systemClock } from './core/ports.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
@@ -16,12 +15,11 @@ export interface ListenerConfig {
   readonly port: number;
 }
 
-export interface BrokerConfig {
+/** Broker-wide limits; each defaults to coreDefaults (Mosquitto's value where it has the setting). */
+export type BrokerLimits = Partial<Omit<CoreOptions, 'clock' | 'logger' | 'newClientId'>>;
+
+export interface BrokerConfig extends BrokerLimits {
   readonly listeners: readonly ListenerConfig[];
-  /** Largest packet accepted, in bytes (Mosquitto's max_packet_size). */
-  readonly maxPacketSize?: number;
-  readonly maxQos?: QoS;
-  readonly connectTimeoutMs?: number;
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -36,28 +34,20 @@ export const DEFAULT_MAX_PACKET_SIZE = 268_435_460;
 
 export async function createBroker(config: BrokerConfig, logger?: Logger): Promise<Broker> {
   const log = logger ?? pino({ level: config.logLevel ?? 'info' });
+  const { listeners: listenerConfigs, logLevel: _level, ...limits } = config;
   const core = new BrokerCore({
+    ...coreDefaults,
+    ...limits,
     clock: systemClock,
     logger: log,
     newClientId: () => `warden-${randomUUID()}`,
-    connectTimeoutMs: config.connectTimeoutMs ?? 10_000,
-    maxQos: config.maxQos ?? 2,
   });
+  const maxPacketSize = core.options.maxPacketSize || DEFAULT_MAX_PACKET_SIZE;
   const accept = (channel: ConstructorParameters<typeof Connection>[1]) => new Connection(core, channel);
   const listeners: RunningListener[] = [];
   try {
-    for (const l of config.listeners) {
-      listeners.push(
-        await listenTcp(
-          {
-            host: l.host,
-            port: l.port,
-            maxPacketSize: config.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
-            logger: log,
-          },
-          accept,
-        ),
-      );
+    for (const l of listenerConfigs) {
+      listeners.push(await listenTcp({ host: l.host, port: l.port, maxPacketSize, logger: log }, accept));
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { allFixtures, bytesOf, type PacketFixture } from '../../test/fixtures/packet-fixtures.js';
 import { plain } from '../../test/support/plain.js';
 import { encodePacket } from './encode/encode-packet.js';
-import { encodePublishHeader } from './encode/publish.js';
+import { encodePublishHeader, publishPacketSize } from './encode/publish.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { PacketType } from './packet-type.js';
 import { propertyTable } from './properties.js';
@@ -97,6 +97,13 @@ describe('stream decoding', () => {
     if (packet?.type !== 'publish') return;
     assert.equal(packet.payload.buffer, bytes.buffer);
     assert.equal(packet.payload.byteOffset, bytes.byteOffset + 7);
+  });
+
+  it('publishPacketSize equals the encoded length of every PUBLISH fixture', () => {
+    for (const f of allFixtures) {
+      if (f.packet.type !== 'publish' || f.decodeOnly) continue;
+      assert.equal(publishPacketSize(f.packet, f.version), bytesOf(f).length, f.name);
+    }
   });
 
   it('encodes a PUBLISH header that, followed by the payload, equals the whole packet', () => {

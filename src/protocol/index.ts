@@ -2,7 +2,7 @@
 
 export { decodePacket } from './decode/decode-packet.js';
 export { encodePacket } from './encode/encode-packet.js';
-export { encodePublish, encodePublishHeader } from './encode/publish.js';
+export { encodePublish, encodePublishHeader, publishPacketSize } from './encode/publish.js';
 export { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.js';
 export * from './packets.js';
 export { type Properties, type PropertyName, propertyTable, type UserProperty } from './properties.js';

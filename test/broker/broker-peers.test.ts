@@ -16,6 +16,9 @@ let url: string;
 before(async () => ({ broker, port, url } = await startTestBroker()));
 after(() => broker.close());
 
+/** MQTT.js retries forever by default: fail fast instead, so no test waits unbounded. */
+const bounded = { reconnectPeriod: 0, connectTimeout: 5000 } as const;
+
 const hostArgs = () => ['-h', '127.0.0.1', '-p', String(port)];
 
 describe('mosquitto_pub -> mosquitto_sub', () => {
@@ -91,10 +94,12 @@ describe('MQTT.js', () => {
   for (const protocolVersion of [4, 5] as const) {
     it(`publishes and receives QoS 0/1/2 over protocol level ${protocolVersion}`, async () => {
       const subscriber = await mqtt.connectAsync(url, {
+        ...bounded,
         protocolVersion,
         clientId: `js-sub-${protocolVersion}`,
       });
       const publisher = await mqtt.connectAsync(url, {
+        ...bounded,
         protocolVersion,
         clientId: `js-pub-${protocolVersion}`,
       });
@@ -123,8 +128,14 @@ describe('MQTT.js', () => {
   }
 
   it('passes v5 user properties, content type and correlation data through unchanged', async () => {
-    const subscriber = await mqtt.connectAsync(url, { protocolVersion: 5 });
-    const publisher = await mqtt.connectAsync(url, { protocolVersion: 5 });
+    const subscriber = await mqtt.connectAsync(url, {
+      ...bounded,
+      protocolVersion: 5,
+    });
+    const publisher = await mqtt.connectAsync(url, {
+      ...bounded,
+      protocolVersion: 5,
+    });
     try {
       await subscriber.subscribeAsync('props/x', { qos: 1 });
       const got = new Promise<mqtt.IPublishPacket>((resolve) =>
@@ -150,7 +161,11 @@ describe('MQTT.js', () => {
   });
 
   it('assigns a client id to a v5 client that sends an empty one', async () => {
-    const client = mqtt.connect(url, { protocolVersion: 5, clientId: '' });
+    const client = mqtt.connect(url, {
+      ...bounded,
+      protocolVersion: 5,
+      clientId: '',
+    });
     try {
       const connack = await within(
         new Promise<mqtt.IConnackPacket>((resolve) => client.once('connect', resolve)),
@@ -168,7 +183,10 @@ describe('MQTT.js', () => {
 
 describe('hostile input', () => {
   it('closes a client that sends garbage, while another client keeps working', async () => {
-    const good = await mqtt.connectAsync(url, { protocolVersion: 5 });
+    const good = await mqtt.connectAsync(url, {
+      ...bounded,
+      protocolVersion: 5,
+    });
     try {
       const closed = new Promise<void>((resolve) => {
         const socket = createConnection({ host: '127.0.0.1', port }, () =>

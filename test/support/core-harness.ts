@@ -1,7 +1,7 @@
 // The broker core with in-memory channels and a manual clock: a test connects clients by handing
 // packets to the core and reads what the core sent back, with no socket in between.
 
-import { BrokerCore, type CoreOptions } from '../../src/broker/core/broker-core.js';
+import { BrokerCore, type CoreOptions, coreDefaults } from '../../src/broker/core/broker-core.js';
 import { Connection } from '../../src/broker/core/connection.js';
 import type { Logger, PacketChannel } from '../../src/broker/core/ports.js';
 import type {
@@ -126,11 +126,10 @@ export class CoreHarness {
 
   constructor(options: Partial<CoreOptions> = {}) {
     this.core = new BrokerCore({
+      ...coreDefaults,
       clock: this.clock,
       logger: silent,
       newClientId: () => `assigned-${++this.#ids}`,
-      connectTimeoutMs: 10_000,
-      maxQos: 2,
       ...options,
     });
   }

@@ -3,6 +3,7 @@
 
 import type { QoS } from '../../protocol/index.js';
 import { topicMatches } from '../../protocol/index.js';
+import { newBrokerStats } from './broker-stats.js';
 import { type Message, withExpiry } from './message.js';
 import type { Clock, Logger } from './ports.js';
 import { Router } from './router.js';
@@ -17,12 +18,37 @@ export interface CoreOptions {
   readonly connectTimeoutMs: number;
   /** Highest QoS granted to subscriptions. */
   readonly maxQos: QoS;
+  /** Our Receive Maximum: QoS 2 messages a client may have awaiting PUBREL; more gets DISCONNECT 0x93. */
+  readonly receiveMaximum: number;
+  /** Our cap on unacknowledged QoS 1/2 messages sent to one client (Mosquitto's max_inflight_messages). */
+  readonly maxInflight: number;
+  /** Topic aliases a v5 client may use towards us (Mosquitto's max_topic_alias). */
+  readonly topicAliasMaximum: number;
+  /** Longest keep alive allowed, seconds: v5 clients are told it, longer v3 requests are refused. */
+  readonly maxKeepAlive: number;
+  /** Largest packet we accept, announced to v5 clients; 0 when unlimited. */
+  readonly maxPacketSize: number;
+  /** QoS 1/2 messages kept per session while its client is away or slow (Mosquitto's max_queued_messages). */
+  readonly maxQueuedMessages: number;
 }
+
+/** The defaults, as Mosquitto's where it has the same setting. */
+export const coreDefaults = {
+  connectTimeoutMs: 10_000,
+  maxQos: 2,
+  receiveMaximum: 65_535,
+  maxInflight: 20,
+  topicAliasMaximum: 10,
+  maxKeepAlive: 65_535,
+  maxPacketSize: 0,
+  maxQueuedMessages: 1000,
+} as const satisfies Partial<CoreOptions>;
 
 export class BrokerCore {
   readonly options: CoreOptions;
   readonly sessions = new Map<string, Session>();
-  readonly router = new Router();
+  readonly stats = newBrokerStats();
+  readonly router = new Router(this.stats);
   readonly retained = new Map<string, Message>();
   readonly owners = new Set<SessionOwner & { shutdown(): void }>();
 
@@ -47,7 +73,7 @@ export class BrokerCore {
       return { session: existing, present: true };
     }
     if (existing !== undefined) this.endSession(existing);
-    const session = new Session(clientId);
+    const session = new Session(clientId, this.options.maxQueuedMessages);
     session.owner = owner;
     this.sessions.set(clientId, session);
     return { session, present: false };

@@ -1,20 +1,15 @@
 // One client connection: CONNECT first, then packets in order to their handlers; keepalive;
 // delivery of routed messages; will on abnormal close; every close with a reason.
 
-import {
-  type Packet,
-  type ProtocolError,
-  type ProtocolVersion,
-  type PublishPacket,
-  ReasonCode,
-} from '../../protocol/index.js';
+import { type Packet, type ProtocolError, type ProtocolVersion, ReasonCode } from '../../protocol/index.js';
 import type { BrokerCore } from './broker-core.js';
 import { handleAck } from './handlers/acks.js';
 import { handleConnect } from './handlers/connect.js';
 import type { ConnectedContext } from './handlers/context.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
-import { type Message, propertiesAt } from './message.js';
+import type { Message } from './message.js';
+import { OutboundFlow } from './outbound-flow.js';
 import type { Logger, PacketChannel, Timer } from './ports.js';
 import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
@@ -31,6 +26,8 @@ export class Connection implements ConnectedContext, SessionOwner {
   #keepAliveMs = 0;
   #lastActivity = 0;
   #timer: Timer | undefined;
+  #flow: OutboundFlow | undefined;
+  readonly inboundAliases = new Map<number, string>();
 
   constructor(core: BrokerCore, channel: PacketChannel) {
     this.core = core;
@@ -149,41 +146,11 @@ export class Connection implements ConnectedContext, SessionOwner {
   }
 
   deliver(message: Message, options: DeliveryOptions): void {
-    const current = propertiesAt(message, this.core.options.clock.now());
-    if (current === 'expired') return;
-    const properties =
-      options.subscriptionIdentifiers === undefined
-        ? current
-        : { ...current, subscriptionIdentifiers: options.subscriptionIdentifiers };
-    if (options.qos === 0) {
-      this.send({
-        type: 'publish',
-        topic: message.topic,
-        payload: message.payload,
-        qos: 0,
-        retain: options.retain,
-        dup: false,
-        properties,
-      });
-      return;
-    }
-    const packetId = this.session.allocatePacketId();
-    if (packetId === undefined) {
-      this.logger.warn({ topic: message.topic }, 'no free packet id; message dropped');
-      return;
-    }
-    const packet: PublishPacket = {
-      type: 'publish',
-      topic: message.topic,
-      payload: message.payload,
-      qos: options.qos,
-      retain: options.retain,
-      dup: false,
-      packetId,
-      properties,
-    };
-    this.session.outbound.set(packetId, { packet, awaiting: options.qos === 1 ? 'puback' : 'pubrec' });
-    this.send(packet);
+    this.#flow?.deliver(message, options);
+  }
+
+  acknowledged(): void {
+    this.#flow?.drain();
   }
 
   #connect(packet: Packet & { type: 'connect' }): void {
@@ -199,19 +166,20 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.#will = outcome.will;
     this.#state = 'connected';
     this.logger = this.logger.child({ clientId: outcome.session.clientId });
-    this.logger.info({ version: packet.protocolVersion, keepAlive: packet.keepAlive }, 'client connected');
+    this.logger.info({ version: packet.protocolVersion, keepAlive: outcome.keepAlive }, 'client connected');
+    this.#flow = new OutboundFlow(
+      outcome.session,
+      packet.protocolVersion,
+      outcome.limits,
+      (p) => this.send(p),
+      {
+        clock: this.core.options.clock,
+        stats: this.core.stats,
+        logger: this.logger,
+      },
+    );
     this.#startKeepAlive(outcome.keepAlive);
-    this.#resume(outcome.session);
-  }
-
-  /** Resends unacknowledged messages with DUP [MQTT-4.4.0-1], then what queued while offline. */
-  #resume(session: Session): void {
-    for (const [packetId, entry] of session.outbound) {
-      if (entry.awaiting === 'pubcomp') this.send({ type: 'pubrel', packetId });
-      else this.send({ ...entry.packet, dup: true });
-    }
-    const queued = session.offline.splice(0);
-    for (const { message, options } of queued) this.deliver(message, options);
+    this.#flow.resume();
   }
 
   /** [MQTT-3.1.2-24]: no packet within 1.5 times the keep alive closes the connection. */

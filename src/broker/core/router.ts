@@ -2,6 +2,7 @@
 // per session at the highest granted QoS, carrying every matching subscription identifier.
 
 import type { QoS } from '../../protocol/index.js';
+import type { BrokerStats } from './broker-stats.js';
 import type { Message } from './message.js';
 import type { Session, SubscriptionOptions } from './session.js';
 import { SubscriptionTree } from './subscription-tree.js';
@@ -14,6 +15,11 @@ interface Delivery {
 
 export class Router {
   readonly tree = new SubscriptionTree<Session, SubscriptionOptions>();
+  readonly #stats: BrokerStats;
+
+  constructor(stats: BrokerStats) {
+    this.#stats = stats;
+  }
 
   subscribe(session: Session, filter: string, options: SubscriptionOptions): boolean {
     session.subscriptions.set(filter, options);
@@ -52,12 +58,16 @@ export class Router {
       else seen.identifiers.push(id);
     });
     for (const [session, d] of deliveries) {
-      session.deliver(message, {
-        qos: Math.min(d.qos, message.qos) as QoS,
-        // [MQTT-3.3.1-9] / [MQTT-3.3.1-12]: retain is cleared on normal delivery unless retain-as-published.
-        retain: d.retainAsPublished && message.retain,
-        subscriptionIdentifiers: d.identifiers,
-      });
+      session.deliver(
+        message,
+        {
+          qos: Math.min(d.qos, message.qos) as QoS,
+          // [MQTT-3.3.1-9] / [MQTT-3.3.1-12]: retain is cleared on normal delivery unless retain-as-published.
+          retain: d.retainAsPublished && message.retain,
+          subscriptionIdentifiers: d.identifiers,
+        },
+        this.#stats,
+      );
     }
     return deliveries.size;
   }

@@ -31,9 +31,6 @@ export interface DeliveryOptions {
   readonly subscriptionIdentifiers?: readonly number[];
 }
 
-/** Messages kept for an offline persistent session, oldest first. */
-const MAX_OFFLINE_MESSAGES = 1000;
-
 export class Session {
   readonly clientId: string;
   /** Filter -> options. */
@@ -43,8 +40,10 @@ export class Session {
   /** QoS 2 packet ids received and not yet released: a resent PUBLISH is not delivered twice. */
   readonly inboundQos2 = new Set<number>();
   /** QoS 1/2 messages that arrived while the client was away. */
-  readonly offline: Array<{ message: Message; options: DeliveryOptions }> = [];
-  droppedOffline = 0;
+  /** QoS 1/2 messages waiting: the client is away, or its in-flight window is full. Oldest first. */
+  readonly queue: Array<{ message: Message; options: DeliveryOptions }> = [];
+  /** The most the queue holds (Mosquitto's max_queued_messages); beyond it new messages are dropped. */
+  readonly maxQueued: number;
   owner: SessionOwner | undefined;
   /** Seconds the session outlives its connection: 0 ends it with the connection. */
   expiryInterval = 0;
@@ -54,8 +53,9 @@ export class Session {
   pendingWill: { readonly message: Message; readonly timer: Timer } | undefined;
   #nextPacketId = 1;
 
-  constructor(clientId: string) {
+  constructor(clientId: string, maxQueued: number) {
     this.clientId = clientId;
+    this.maxQueued = maxQueued;
   }
 
   /** The next packet id not in use by an outbound message [MQTT-2.2.1-3]. */
@@ -68,15 +68,18 @@ export class Session {
     return undefined;
   }
 
-  deliver(message: Message, options: DeliveryOptions): void {
-    if (this.owner !== undefined) {
-      this.owner.deliver(message, options);
-    } else if (options.qos > 0) {
-      if (this.offline.length >= MAX_OFFLINE_MESSAGES) {
-        this.offline.shift();
-        this.droppedOffline++;
-      }
-      this.offline.push({ message, options });
+  /** To the connected client, or into the queue while it is away (QoS 0 is not kept, as in Mosquitto). */
+  deliver(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
+    if (this.owner !== undefined) this.owner.deliver(message, options);
+    else if (options.qos > 0) this.enqueue(message, options, stats);
+  }
+
+  /** Keeps a message for later; when the queue is full the new message is dropped and counted. */
+  enqueue(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
+    if (this.queue.length >= this.maxQueued) {
+      stats.messagesDroppedQueueFull++;
+      return;
     }
+    this.queue.push({ message, options });
   }
 }

@@ -16,7 +16,13 @@ export function encodePublishHeader(p: PublishPacket, version: ProtocolVersion):
   return writeHeader(p, version, true).buf;
 }
 
-function writeHeader(p: PublishPacket, version: ProtocolVersion, headerOnly: boolean): WireWriter {
+/** Bytes the whole PUBLISH takes on the wire, fixed header included (to check a peer's Maximum Packet Size). */
+export function publishPacketSize(p: PublishPacket, version: ProtocolVersion): number {
+  const { size } = bodySize(p, version);
+  return 1 + varintSize(size) + size;
+}
+
+function bodySize(p: PublishPacket, version: ProtocolVersion): { size: number; propsSize: number } {
   const qos = p.qos;
   if (qos !== 0 && qos !== 1 && qos !== 2) throw outOfRange(`PUBLISH QoS ${String(qos)} is not 0, 1 or 2`);
   let size = utf8Size(p.topic, 'topic name') + p.payload.length;
@@ -28,6 +34,12 @@ function writeHeader(p: PublishPacket, version: ProtocolVersion, headerOnly: boo
   }
   const propsSize = version === 5 ? propertiesSize(p.properties, PacketType.publish) : 0;
   if (version === 5) size += varintSize(propsSize) + propsSize;
+  return { size, propsSize };
+}
+
+function writeHeader(p: PublishPacket, version: ProtocolVersion, headerOnly: boolean): WireWriter {
+  const qos = p.qos;
+  const { size, propsSize } = bodySize(p, version);
   const first = 0x30 | (p.dup ? 0x08 : 0) | (qos << 1) | (p.retain ? 0x01 : 0);
   const w = new WireWriter(first, size, headerOnly ? p.payload.length : 0);
   w.utf8(p.topic);

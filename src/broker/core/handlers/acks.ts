@@ -10,12 +10,16 @@ export function handleAck(ctx: ConnectedContext, p: Ack): void {
   const outbound = session.outbound.get(p.packetId);
   switch (p.type) {
     case 'puback':
-      if (outbound?.awaiting === 'puback') session.outbound.delete(p.packetId);
+      if (outbound?.awaiting === 'puback') {
+        session.outbound.delete(p.packetId);
+        ctx.acknowledged();
+      }
       return;
     case 'pubrec': {
       // A PUBREC with an error reason ends the flow [MQTT-4.3.3-4 (v5)].
       if (outbound?.awaiting === 'pubrec' && (p.reasonCode ?? 0) >= 0x80) {
         session.outbound.delete(p.packetId);
+        ctx.acknowledged();
         return;
       }
       if (outbound?.awaiting === 'pubrec') outbound.awaiting = 'pubcomp';
@@ -29,7 +33,10 @@ export function handleAck(ctx: ConnectedContext, p: Ack): void {
       return;
     }
     case 'pubcomp':
-      if (outbound?.awaiting === 'pubcomp') session.outbound.delete(p.packetId);
+      if (outbound?.awaiting === 'pubcomp') {
+        session.outbound.delete(p.packetId);
+        ctx.acknowledged();
+      }
   }
 }
 

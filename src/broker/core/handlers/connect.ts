@@ -9,6 +9,7 @@ import {
   validateTopicName,
 } from '../../../protocol/index.js';
 import type { Message } from '../message.js';
+import type { PeerLimits } from '../outbound-flow.js';
 import { NEVER_EXPIRES, type Session, type SessionOwner } from '../session.js';
 import type { ConnectionContext, ConnectOutcome } from './context.js';
 
@@ -21,6 +22,8 @@ interface ConnectStepContext {
   will: Message | undefined;
   session?: Session;
   sessionPresent: boolean;
+  /** The keep alive in force, seconds; told to v5 clients when it differs from theirs. */
+  keepAlive: number;
 }
 
 /** A step returns a refusal (v5 reason code and words) or nothing to go on. */
@@ -78,7 +81,50 @@ const openSession: ConnectStep = (c) => {
   return undefined;
 };
 
-const connectSteps: readonly ConnectStep[] = [assignClientId, acceptWill, openSession];
+/** Keep alive 0 or above the maximum: v5 clients are told the maximum, v3 clients are refused. */
+const negotiateKeepAlive: ConnectStep = (c) => {
+  const max = c.ctx.core.options.maxKeepAlive;
+  const asked = c.packet.keepAlive;
+  if (asked !== 0 && asked <= max) return undefined;
+  if (c.packet.protocolVersion === 5) {
+    c.keepAlive = max;
+    return undefined;
+  }
+  if (asked === 0 && max === 65_535) return undefined;
+  // Mosquitto answers v3 clients this way: they cannot be told another keep alive.
+  return {
+    v5: ReasonCode.ClientIdentifierNotValid,
+    v3: ConnectReturnCode.IdentifierRejected,
+    reason: `keep alive ${asked} s is outside 1..${max} s`,
+  };
+};
+
+const connectSteps: readonly ConnectStep[] = [assignClientId, acceptWill, negotiateKeepAlive, openSession];
+
+/** What a v5 CONNACK tells the client about this server [MQTT-3.2.2.3]. */
+function connackProperties(c: ConnectStepContext): Properties {
+  const o = c.ctx.core.options;
+  const props: { -readonly [K in keyof Properties]: Properties[K] } = {};
+  if (c.assignedClientId) props.assignedClientIdentifier = c.clientId;
+  if (c.keepAlive !== c.packet.keepAlive) props.serverKeepAlive = c.keepAlive;
+  if (o.receiveMaximum < 65_535) props.receiveMaximum = o.receiveMaximum;
+  if (o.maxQos < 2) props.maximumQoS = o.maxQos;
+  if (o.maxPacketSize > 0) props.maximumPacketSize = o.maxPacketSize;
+  if (o.topicAliasMaximum > 0) props.topicAliasMaximum = o.topicAliasMaximum;
+  // Shared subscriptions arrive later in the broker core; say so until then.
+  props.sharedSubscriptionAvailable = 0;
+  return props;
+}
+
+/** What the client asked of us in CONNECT: how much we may send it, and how. */
+function peerLimits(c: ConnectStepContext): PeerLimits {
+  const p = c.packet.properties;
+  return {
+    sendWindow: Math.min(p?.receiveMaximum ?? 65_535, c.ctx.core.options.maxInflight),
+    maximumPacketSize: p?.maximumPacketSize ?? Number.POSITIVE_INFINITY,
+    topicAliasMaximum: c.packet.protocolVersion === 5 ? (p?.topicAliasMaximum ?? 0) : 0,
+  };
+}
 
 /** Runs the steps; returns the outcome, or undefined after refusing the client. */
 export function handleConnect(
@@ -94,6 +140,7 @@ export function handleConnect(
     assignedClientId: false,
     will: undefined,
     sessionPresent: false,
+    keepAlive: packet.keepAlive,
   };
   for (const step of connectSteps) {
     const refusal = step(c);
@@ -107,14 +154,13 @@ export function handleConnect(
       return undefined;
     }
   }
-  const properties: Properties | undefined =
-    packet.protocolVersion === 5
-      ? {
-          ...(c.assignedClientId ? { assignedClientIdentifier: c.clientId } : {}),
-          // Shared subscriptions arrive with the full broker core; say so until then.
-          sharedSubscriptionAvailable: 0,
-        }
-      : undefined;
+  const properties = packet.protocolVersion === 5 ? connackProperties(c) : undefined;
   ctx.send({ type: 'connack', sessionPresent: c.sessionPresent, reasonCode: 0, properties });
-  return { version: packet.protocolVersion, session: c.session!, keepAlive: packet.keepAlive, will: c.will };
+  return {
+    version: packet.protocolVersion,
+    session: c.session!,
+    keepAlive: c.keepAlive,
+    will: c.will,
+    limits: peerLimits(c),
+  };
 }

@@ -4,6 +4,7 @@
 import type { Packet, ProtocolVersion } from '../../../protocol/index.js';
 import type { BrokerCore } from '../broker-core.js';
 import type { Message } from '../message.js';
+import type { PeerLimits } from '../outbound-flow.js';
 import type { Logger } from '../ports.js';
 import type { Session } from '../session.js';
 
@@ -16,6 +17,10 @@ export interface ConnectionContext {
   send(packet: Packet): void;
   /** v5: DISCONNECT with the reason code, then close; v3: close [MQTT-4.13.1-1]. */
   disconnect(reasonCode: number, reason: string): void;
+  /** Topic aliases the client set for its PUBLISHes on this connection. */
+  readonly inboundAliases: Map<number, string>;
+  /** An acknowledgement freed a place in the in-flight window. */
+  acknowledged(): void;
 }
 
 /** The handlers' view after CONNECT succeeded. */
@@ -29,4 +34,5 @@ export interface ConnectOutcome {
   readonly session: Session;
   readonly keepAlive: number;
   readonly will: Message | undefined;
+  readonly limits: PeerLimits;
 }

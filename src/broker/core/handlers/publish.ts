@@ -6,20 +6,29 @@ import { forwardedProperties, withExpiry } from '../message.js';
 import type { ConnectedContext } from './context.js';
 
 export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
-  if (p.properties?.topicAlias !== undefined) {
-    // CONNACK announced no Topic Alias Maximum, so the client may send none [MQTT-3.3.2-9].
-    ctx.disconnect(ReasonCode.TopicAliasInvalid, 'topic alias sent but Topic Alias Maximum is 0');
-    return;
-  }
-  const problem = validateTopicName(p.topic);
+  const topic = resolveTopic(ctx, p);
+  if (topic === undefined) return;
+  const problem = validateTopicName(topic);
   if (problem) {
     ctx.disconnect(ReasonCode.TopicNameInvalid, problem);
     return;
   }
   const session = ctx.session;
+  if (
+    p.qos === 2 &&
+    !session.inboundQos2.has(p.packetId!) &&
+    session.inboundQos2.size >= ctx.core.options.receiveMaximum
+  ) {
+    // [MQTT-3.3.4-9]: more QoS 2 messages awaiting PUBREL than our Receive Maximum.
+    ctx.disconnect(
+      ReasonCode.ReceiveMaximumExceeded,
+      `more than ${ctx.core.options.receiveMaximum} QoS 2 messages in flight`,
+    );
+    return;
+  }
   const message = withExpiry(
     {
-      topic: p.topic,
+      topic,
       payload: p.payload,
       qos: p.qos,
       retain: p.retain,
@@ -52,4 +61,29 @@ export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
 function ackCode(ctx: ConnectedContext, routed: number): number | undefined {
   if (ctx.version !== 5) return undefined;
   return routed === 0 ? ReasonCode.NoMatchingSubscribers : undefined;
+}
+
+/**
+ * The topic a PUBLISH is for, through the client's topic aliases [MQTT-3.3.2-10..12]; undefined
+ * after refusing an alias out of range or unknown.
+ */
+function resolveTopic(ctx: ConnectedContext, p: PublishPacket): string | undefined {
+  const alias = p.properties?.topicAlias;
+  if (alias === undefined) return p.topic;
+  const max = ctx.core.options.topicAliasMaximum;
+  if (alias > max) {
+    ctx.disconnect(
+      ReasonCode.TopicAliasInvalid,
+      `topic alias ${alias} is above the Topic Alias Maximum ${max}`,
+    );
+    return undefined;
+  }
+  if (p.topic !== '') {
+    ctx.inboundAliases.set(alias, p.topic);
+    return p.topic;
+  }
+  const known = ctx.inboundAliases.get(alias);
+  if (known === undefined)
+    ctx.disconnect(ReasonCode.ProtocolError, `topic alias ${alias} was never set on this connection`);
+  return known;
 }

@@ -43,11 +43,15 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void
   ctx.send({ type: 'suback', packetId: p.packetId, reasonCodes });
   for (const { message, qos } of retained) {
     // Retained messages sent on subscribe keep their retain flag [MQTT-3.3.1-9].
-    ctx.session.deliver(message, {
-      qos: Math.min(qos, message.qos) as 0 | 1 | 2,
-      retain: true,
-      subscriptionIdentifiers: subscriptionIdentifier === undefined ? undefined : [subscriptionIdentifier],
-    });
+    ctx.session.deliver(
+      message,
+      {
+        qos: Math.min(qos, message.qos) as 0 | 1 | 2,
+        retain: true,
+        subscriptionIdentifiers: subscriptionIdentifier === undefined ? undefined : [subscriptionIdentifier],
+      },
+      ctx.core.stats,
+    );
   }
 }
 

@@ -1,0 +1,139 @@
+// What one connection sends of routed messages: within the client's Receive Maximum and our
+// in-flight cap (the rest waits in the session's queue), never larger than the client's Maximum
+// Packet Size [MQTT-3.1.2-24 (v5)], with topic aliases assigned while the client allows them.
+
+import {
+  type Packet,
+  type ProtocolVersion,
+  type PublishPacket,
+  publishPacketSize,
+} from '../../protocol/index.js';
+import type { BrokerStats } from './broker-stats.js';
+import { type Message, propertiesAt } from './message.js';
+import type { Clock, Logger } from './ports.js';
+import type { DeliveryOptions, Session } from './session.js';
+
+export interface PeerLimits {
+  /** Unacknowledged QoS 1/2 messages the client accepts at once (its Receive Maximum, capped by ours). */
+  readonly sendWindow: number;
+  /** Largest packet the client accepts; Infinity when it set none. */
+  readonly maximumPacketSize: number;
+  /** Topic aliases the client accepts from us; 0 for none. */
+  readonly topicAliasMaximum: number;
+}
+
+export class OutboundFlow {
+  readonly #session: Session;
+  readonly #version: ProtocolVersion;
+  readonly #limits: PeerLimits;
+  readonly #send: (packet: Packet) => void;
+  readonly #clock: Clock;
+  readonly #stats: BrokerStats;
+  readonly #logger: Logger;
+  readonly #aliases = new Map<string, number>();
+
+  constructor(
+    session: Session,
+    version: ProtocolVersion,
+    limits: PeerLimits,
+    send: (packet: Packet) => void,
+    deps: { clock: Clock; stats: BrokerStats; logger: Logger },
+  ) {
+    this.#session = session;
+    this.#version = version;
+    this.#limits = limits;
+    this.#send = send;
+    this.#clock = deps.clock;
+    this.#stats = deps.stats;
+    this.#logger = deps.logger;
+  }
+
+  deliver(message: Message, options: DeliveryOptions): void {
+    if (options.qos > 0 && this.#session.outbound.size >= this.#limits.sendWindow) {
+      this.#session.enqueue(message, options, this.#stats);
+      return;
+    }
+    const current = propertiesAt(message, this.#clock.now());
+    if (current === 'expired') {
+      this.#stats.messagesExpired++;
+      return;
+    }
+    const properties =
+      options.subscriptionIdentifiers === undefined
+        ? current
+        : { ...current, subscriptionIdentifiers: options.subscriptionIdentifiers };
+    const packet: PublishPacket = {
+      type: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos: options.qos,
+      retain: options.retain,
+      dup: false,
+      packetId: options.qos > 0 ? 1 : undefined,
+      properties,
+    };
+    if (publishPacketSize(packet, this.#version) > this.#limits.maximumPacketSize) {
+      // [MQTT-3.1.2-25]: a message larger than the client accepts is discarded as if delivered.
+      this.#stats.messagesDroppedTooLarge++;
+      this.#logger.debug(
+        { topic: message.topic },
+        'message larger than the client Maximum Packet Size; discarded',
+      );
+      return;
+    }
+    if (options.qos === 0) {
+      this.#sendWithAlias(packet);
+      return;
+    }
+    const packetId = this.#session.allocatePacketId();
+    if (packetId === undefined) {
+      this.#session.enqueue(message, options, this.#stats);
+      return;
+    }
+    const stored = { ...packet, packetId };
+    this.#session.outbound.set(packetId, {
+      packet: stored,
+      awaiting: options.qos === 1 ? 'puback' : 'pubrec',
+    });
+    this.#sendWithAlias(stored);
+  }
+
+  /** An acknowledgement freed a place in the window: send what waits. */
+  drain(): void {
+    const queue = this.#session.queue;
+    while (queue.length > 0 && this.#session.outbound.size < this.#limits.sendWindow) {
+      const next = queue.shift()!;
+      this.deliver(next.message, next.options);
+    }
+  }
+
+  /** After CONNECT resumed a session: unacknowledged messages again with DUP [MQTT-4.4.0-1], then the queue. */
+  resume(): void {
+    for (const [packetId, entry] of this.#session.outbound) {
+      if (entry.awaiting === 'pubcomp') this.#send({ type: 'pubrel', packetId });
+      else this.#sendWithAlias({ ...entry.packet, dup: true });
+    }
+    this.drain();
+  }
+
+  /** Replaces a topic the client has an alias for by the alias; assigns new ones while it allows. */
+  #sendWithAlias(packet: PublishPacket): void {
+    const max = this.#limits.topicAliasMaximum;
+    if (max === 0) {
+      this.#send(packet);
+      return;
+    }
+    const known = this.#aliases.get(packet.topic);
+    if (known !== undefined) {
+      this.#send({ ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } });
+      return;
+    }
+    if (this.#aliases.size < max) {
+      const alias = this.#aliases.size + 1;
+      this.#aliases.set(packet.topic, alias);
+      this.#send({ ...packet, properties: { ...packet.properties, topicAlias: alias } });
+      return;
+    }
+    this.#send(packet);
+  }
+}
