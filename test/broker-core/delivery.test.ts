@@ -8,9 +8,7 @@ import { CoreHarness } from '../support/core-harness.js';
 describe('QoS flows', () => {
   it('QoS 1 in: PUBACK (v5 0x10 when no one subscribed); QoS 1 out: waits for PUBACK', () => {
     const h = new CoreHarness();
-    const sub = h.connect('sub').client;
-    sub.subscribe('t', 1);
-    sub.received();
+    const sub = h.subscriber('sub', 't', 1);
     const pub = h.connect('pub').client;
     pub.publish('nobody', 'x', 1, { packetId: 5 });
     assert.deepEqual(pub.received(), [{ type: 'puback', packetId: 5, reasonCode: 0x10 }]);
@@ -25,9 +23,7 @@ describe('QoS flows', () => {
 
   it('QoS 2 in is delivered exactly once, even when resent before PUBREL [MQTT-4.3.3-10]', () => {
     const h = new CoreHarness();
-    const sub = h.connect('sub').client;
-    sub.subscribe('t', 2);
-    sub.received();
+    const sub = h.subscriber('sub', 't', 2);
     const pub = h.connect('pub').client;
     pub.publish('t', 'once', 2, { packetId: 9 });
     pub.publish('t', 'once', 2, { packetId: 9, dup: true });
@@ -44,9 +40,7 @@ describe('QoS flows', () => {
 
   it('QoS 2 out: PUBREC -> PUBREL -> PUBCOMP; PUBREL for an unknown id gets 0x92 on v5', () => {
     const h = new CoreHarness();
-    const sub = h.connect('sub').client;
-    sub.subscribe('t', 2);
-    sub.received();
+    const sub = h.subscriber('sub', 't', 2);
     h.connect('pub').client.publish('t', 'x', 2);
     const [out] = sub.publishes();
     sub.send({ type: 'pubrec', packetId: out!.packetId! });
@@ -195,9 +189,7 @@ describe('subscriptions', () => {
 
   it('does not match $-topics with a leading wildcard [MQTT-4.7.2-1]', () => {
     const h = new CoreHarness();
-    const all = h.connect('all').client;
-    all.subscribe('#');
-    all.received();
+    const all = h.subscriber('all', '#');
     h.connect('pub').client.publish('$SYS/x', 'x');
     assert.deepEqual(all.publishes(), []);
   });

@@ -8,9 +8,7 @@ import { CoreHarness } from '../support/core-harness.js';
 describe('in-flight windows', () => {
   it('sends no more unacknowledged QoS 1 messages than the client Receive Maximum; the rest follow acks', () => {
     const h = new CoreHarness();
-    const sub = h.connect('sub', { properties: { receiveMaximum: 2 } }).client;
-    sub.subscribe('t', 1);
-    sub.received();
+    const sub = h.subscriber('sub', 't', 1, { properties: { receiveMaximum: 2 } });
     const pub = h.connect('pub').client;
     for (let i = 1; i <= 3; i++) pub.publish('t', `m${i}`, 1, { packetId: i });
     const first = sub.publishes();
@@ -27,9 +25,7 @@ describe('in-flight windows', () => {
 
   it('caps the window at our max in-flight even when the client allows more', () => {
     const h = new CoreHarness({ maxInflight: 1 });
-    const sub = h.connect('sub').client;
-    sub.subscribe('t', 2);
-    sub.received();
+    const sub = h.subscriber('sub', 't', 2);
     const pub = h.connect('pub').client;
     pub.publish('t', 'a', 2, { packetId: 1 });
     pub.publish('t', 'b', 2, { packetId: 2 });
@@ -61,9 +57,7 @@ describe('in-flight windows', () => {
 describe('Maximum Packet Size', () => {
   it('never sends a client a packet larger than it accepts; the message is discarded and counted', () => {
     const h = new CoreHarness();
-    const sub = h.connect('sub', { properties: { maximumPacketSize: 64 } }).client;
-    sub.subscribe('t', 1);
-    sub.received();
+    const sub = h.subscriber('sub', 't', 1, { properties: { maximumPacketSize: 64 } });
     const pub = h.connect('pub').client;
     pub.publish('t', 'x'.repeat(100), 1, { packetId: 1 });
     pub.publish('t', 'small', 1, { packetId: 2 });
@@ -84,9 +78,7 @@ describe('Maximum Packet Size', () => {
 describe('topic aliases', () => {
   it('assigns aliases to what we send while the client allows them', () => {
     const h = new CoreHarness();
-    const sub = h.connect('sub', { properties: { topicAliasMaximum: 1 } }).client;
-    sub.subscribe('#');
-    sub.received();
+    const sub = h.subscriber('sub', '#', 0, { properties: { topicAliasMaximum: 1 } });
     const pub = h.connect('pub').client;
     pub.publish('sensors/one', '1');
     pub.publish('sensors/one', '2');
@@ -101,9 +93,7 @@ describe('topic aliases', () => {
 
   it('resolves the aliases a client sets, and refuses unknown or out-of-range ones', () => {
     const h = new CoreHarness({ topicAliasMaximum: 2 });
-    const sub = h.connect('sub').client;
-    sub.subscribe('#');
-    sub.received();
+    const sub = h.subscriber('sub', '#');
     const { client: pub, connack } = h.connect('pub');
     assert.equal(connack.type === 'connack' && connack.properties?.topicAliasMaximum, 2);
     pub.publish('long/topic/name', 'a', 0, { properties: { topicAlias: 2 } });

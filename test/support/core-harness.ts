@@ -134,6 +134,19 @@ export class CoreHarness {
     });
   }
 
+  /** A connected client subscribed to one filter, with its CONNACK and SUBACK consumed. */
+  subscriber(
+    clientId: string,
+    filter: string,
+    qos: QoS = 0,
+    options: Partial<ConnectPacket> = {},
+  ): TestClient {
+    const { client } = this.connect(clientId, options);
+    client.subscribe(filter, qos);
+    client.received();
+    return client;
+  }
+
   /** A client that sent CONNECT; its CONNACK is consumed and returned. */
   connect(clientId: string, options: Partial<ConnectPacket> = {}): { client: TestClient; connack: Packet } {
     const client = new TestClient(this.core);
