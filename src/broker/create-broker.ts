@@ -7,12 +7,16 @@ import { BrokerCore, type CoreOptions, coreDefaults } from './core/broker-core.j
 import { Connection } from './core/connection.js';
 import { type Logger, systemClock } from './core/ports.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
+import { listenWs } from './edge/ws-listener.js';
 
 export interface ListenerConfig {
-  readonly protocol: 'mqtt';
+  /** mqtt: MQTT over TCP; ws: MQTT over WebSocket. */
+  readonly protocol: 'mqtt' | 'ws';
   readonly host: string;
   /** 0 picks a free port; the bound one is in Broker.listeners. */
   readonly port: number;
+  /** WebSocket only: the HTTP path to upgrade (default /mqtt). */
+  readonly path?: string;
 }
 
 /** Broker-wide limits; each defaults to coreDefaults (Mosquitto's value where it has the setting). */
@@ -47,13 +51,18 @@ export async function createBroker(config: BrokerConfig, logger?: Logger): Promi
   const listeners: RunningListener[] = [];
   try {
     for (const l of listenerConfigs) {
-      listeners.push(await listenTcp({ host: l.host, port: l.port, maxPacketSize, logger: log }, accept));
+      const common = { host: l.host, port: l.port, maxPacketSize, logger: log };
+      listeners.push(
+        l.protocol === 'ws'
+          ? await listenWs({ ...common, path: l.path ?? '/mqtt' }, accept)
+          : await listenTcp(common, accept),
+      );
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
     throw error;
   }
-  for (const l of listeners) log.info({ url: `${l.protocol}://${l.host}:${l.port}` }, 'listening');
+  for (const l of listeners) log.info({ url: l.url }, 'listening');
   return {
     listeners,
     core,

@@ -12,23 +12,38 @@ function port(value: string): number {
 
 export function brokerCommand(): Command {
   return new Command('broker')
-    .description('run the MQTT broker (plain MQTT on 127.0.0.1:1883 by default)')
+    .description(
+      'run the MQTT broker (MQTT on 127.0.0.1:1883 and MQTT over WebSocket on 127.0.0.1:8080 by default)',
+    )
     .option('-p, --port <port>', 'MQTT listener port (0 picks a free one)', port, 1883)
+    .option(
+      '--ws-port <port>',
+      'MQTT over WebSocket listener port, path /mqtt (0 picks a free one)',
+      port,
+      8080,
+    )
+    .option('--no-ws', 'no WebSocket listener')
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-v, --verbose', 'log every connection step (debug level)')
-    .action(async (options: { port: number; host: string; verbose?: boolean }) => {
-      const broker = await createBroker({
-        listeners: [{ protocol: 'mqtt', host: options.host, port: options.port }],
-        logLevel: options.verbose ? 'debug' : 'info',
-      });
-      for (const l of broker.listeners)
-        console.error(`warden broker listening on ${l.protocol}://${l.host}:${l.port}`);
-      const stop = async (signal: string) => {
-        console.error(`warden broker: ${signal}, shutting down`);
-        await broker.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-    });
+    .action(
+      async (options: { port: number; wsPort: number; ws: boolean; host: string; verbose?: boolean }) => {
+        const broker = await createBroker({
+          listeners: [
+            { protocol: 'mqtt', host: options.host, port: options.port },
+            ...(options.ws
+              ? [{ protocol: 'ws' as const, host: options.host, port: options.wsPort, path: '/mqtt' }]
+              : []),
+          ],
+          logLevel: options.verbose ? 'debug' : 'info',
+        });
+        for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
+        const stop = async (signal: string) => {
+          console.error(`warden broker: ${signal}, shutting down`);
+          await broker.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', () => void stop('SIGINT'));
+        process.once('SIGTERM', () => void stop('SIGTERM'));
+      },
+    );
 }

@@ -8,7 +8,7 @@ const warden = ['--import', 'tsx', 'src/cli/main.ts'];
 
 describe('warden broker', () => {
   it('serves mosquitto_sub and mosquitto_pub, and exits cleanly on SIGTERM', async () => {
-    const broker = start('node', [...warden, 'broker', '-p', '0']);
+    const broker = start('node', [...warden, 'broker', '-p', '0', '--ws-port', '0']);
     try {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
       const host = ['-h', '127.0.0.1', '-p', port!];
@@ -42,10 +42,10 @@ describe('warden broker', () => {
   });
 
   it('names the listener when its port is taken', async () => {
-    const first = start('node', [...warden, 'broker', '-p', '0']);
+    const first = start('node', [...warden, 'broker', '-p', '0', '--ws-port', '0']);
     try {
       const [, port] = await first.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
-      const second = await run('node', [...warden, 'broker', '-p', port!]);
+      const second = await run('node', [...warden, 'broker', '-p', port!, '--ws-port', '0']);
       assert.notEqual(second.code, 0);
       assert.match(second.stderr, new RegExp(`listener mqtt://127.0.0.1:${port}: EADDRINUSE`));
     } finally {

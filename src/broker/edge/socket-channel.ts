@@ -1,8 +1,9 @@
-// A socket as a PacketChannel: bytes -> FrameDecoder -> the connection, packets -> encoder ->
-// socket, with the writes of one tick batched under cork. A failure in one client's packet
+// A byte stream (TCP socket, TLS socket, WebSocket stream) as a PacketChannel: bytes ->
+// FrameDecoder -> the connection, packets -> encoder -> stream, with the writes of one tick
+// batched under cork. A failure in one client's packet
 // handling closes that client only.
 
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   encodePacket,
   encodePublishHeader,
@@ -30,9 +31,14 @@ export interface SocketChannelOptions {
 // Above this a PUBLISH payload goes to the socket as its own buffer instead of being copied.
 const ZERO_COPY_PAYLOAD = 2048;
 
-export function attachSocket(socket: Socket, accept: Accept, options: SocketChannelOptions): void {
+/** `remoteAddress` is "address:port" of the peer, for logs. */
+export function attachSocket(
+  socket: Duplex,
+  remoteAddress: string,
+  accept: Accept,
+  options: SocketChannelOptions,
+): void {
   const decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
-  const remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
   let version: ProtocolVersion = 4;
   let corked = false;
   const uncork = () => {

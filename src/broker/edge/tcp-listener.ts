@@ -12,16 +12,21 @@ export interface TcpListenerOptions {
 }
 
 export interface RunningListener {
-  readonly protocol: 'mqtt';
+  readonly protocol: 'mqtt' | 'ws';
   readonly host: string;
   readonly port: number;
+  /** mqtt://host:port or ws://host:port/path */
+  readonly url: string;
   close(): Promise<void>;
 }
 
 export async function listenTcp(options: TcpListenerOptions, accept: Accept): Promise<RunningListener> {
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);
-    attachSocket(socket, accept, { maxPacketSize: options.maxPacketSize, logger: options.logger });
+    attachSocket(socket, `${socket.remoteAddress}:${socket.remotePort}`, accept, {
+      maxPacketSize: options.maxPacketSize,
+      logger: options.logger,
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -37,6 +42,7 @@ export async function listenTcp(options: TcpListenerOptions, accept: Accept): Pr
     protocol: 'mqtt',
     host: options.host,
     port,
+    url: `mqtt://${options.host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

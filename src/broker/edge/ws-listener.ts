@@ -1,0 +1,62 @@
+// MQTT over WebSocket: an HTTP server upgrading path /mqtt with subprotocol "mqtt" (MQTT 5.0
+// section 6); each WebSocket becomes a byte stream for the same socket channel as TCP.
+
+import { createServer } from 'node:http';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Logger } from '../core/ports.js';
+import { type Accept, attachSocket } from './socket-channel.js';
+import type { RunningListener } from './tcp-listener.js';
+
+export interface WsListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly maxPacketSize: number;
+  readonly logger: Logger;
+}
+
+/** "mqtt" per the spec; "mqttv3.1" for older Paho clients. */
+const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+export async function listenWs(options: WsListenerOptions, accept: Accept): Promise<RunningListener> {
+  const http = createServer((_request, response) => {
+    response
+      .writeHead(426, { 'content-type': 'text/plain' })
+      .end(`MQTT over WebSocket: upgrade at ${options.path}\n`);
+  });
+  const wss = new WebSocketServer({
+    server: http,
+    path: options.path,
+    maxPayload: options.maxPacketSize,
+    handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  wss.on('connection', (ws, request) => {
+    const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    request.socket.setNoDelay(true);
+    const stream = createWebSocketStream(ws);
+    attachSocket(stream, remote, accept, { maxPacketSize: options.maxPacketSize, logger: options.logger });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `listener ws://${options.host}:${options.port}${options.path}: ${error.code ?? ''} ${error.message}`,
+        ),
+      ),
+    );
+    http.listen(options.port, options.host, resolve);
+  });
+  const address = http.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return {
+    protocol: 'ws',
+    host: options.host,
+    port,
+    url: `ws://${options.host}:${port}${options.path}`,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
