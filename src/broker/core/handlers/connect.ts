@@ -111,8 +111,6 @@ function connackProperties(c: ConnectStepContext): Properties {
   if (o.maxQos < 2) props.maximumQoS = o.maxQos;
   if (o.maxPacketSize > 0) props.maximumPacketSize = o.maxPacketSize;
   if (o.topicAliasMaximum > 0) props.topicAliasMaximum = o.topicAliasMaximum;
-  // Shared subscriptions arrive later in the broker core; say so until then.
-  props.sharedSubscriptionAvailable = 0;
   return props;
 }
 

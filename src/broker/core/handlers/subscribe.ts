@@ -24,9 +24,11 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void
       reasonCodes.push(v5 ? ReasonCode.TopicFilterInvalid : SubackFailure);
       continue;
     }
-    if (parseSharedSubscription(s.topicFilter)) {
-      reasonCodes.push(v5 ? ReasonCode.SharedSubscriptionsNotSupported : SubackFailure);
-      continue;
+    const shared = parseSharedSubscription(s.topicFilter) !== undefined;
+    if (shared && s.noLocal) {
+      // [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error.
+      ctx.disconnect(ReasonCode.ProtocolError, `No Local set on shared subscription ${s.topicFilter}`);
+      return;
     }
     const qos = Math.min(s.qos, ctx.core.options.maxQos) as 0 | 1 | 2;
     const isNew = ctx.core.router.subscribe(ctx.session, s.topicFilter, {
@@ -36,7 +38,8 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void
       subscriptionIdentifier,
     });
     reasonCodes.push(qos);
-    if (s.retainHandling === 0 || (s.retainHandling === 1 && isNew)) {
+    // No retained messages for a new shared subscription (MQTT 5.0 4.8.2).
+    if (!shared && (s.retainHandling === 0 || (s.retainHandling === 1 && isNew))) {
       for (const message of ctx.core.retainedMatching(s.topicFilter)) retained.push({ message, qos });
     }
   }
