@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { MAX_PACKET_SIZE } from '../protocol/index.js';
 import { BrokerCore, type CoreOptions, coreDefaults } from './core/broker-core.js';
 import { Connection } from './core/connection.js';
 import { type Logger, systemClock } from './core/ports.js';
@@ -34,8 +35,6 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_PACKET_SIZE = 268_435_460;
-
 export async function createBroker(config: BrokerConfig, logger?: Logger): Promise<Broker> {
   const log = logger ?? pino({ level: config.logLevel ?? 'info' });
   const { listeners: listenerConfigs, logLevel: _level, ...limits } = config;
@@ -46,7 +45,7 @@ export async function createBroker(config: BrokerConfig, logger?: Logger): Promi
     logger: log,
     newClientId: () => `warden-${randomUUID()}`,
   });
-  const maxPacketSize = core.options.maxPacketSize || DEFAULT_MAX_PACKET_SIZE;
+  const maxPacketSize = core.options.maxPacketSize || MAX_PACKET_SIZE;
   const accept = (channel: ConstructorParameters<typeof Connection>[1]) => new Connection(core, channel);
   const listeners: RunningListener[] = [];
   try {

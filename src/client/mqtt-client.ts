@@ -192,8 +192,11 @@ export class MqttClient {
   readonly #version: ProtocolVersion;
   readonly #stages: StageLog;
   readonly #decoder: FrameDecoder;
-  readonly #waiting = new Map<string, (packet: Packet) => void>();
-  readonly #rejecters = new Map<string, (error: ClientError) => void>();
+  /** Replies awaited, by "connack" or "<type>:<packet id>". */
+  readonly #waiting = new Map<
+    string,
+    { resolve: (packet: Packet) => void; reject: (error: ClientError) => void }
+  >();
   readonly #inbox: ReceivedMessage[] = [];
   #wake: (() => void) | undefined;
   #nextPacketId = 1;
@@ -323,8 +326,7 @@ export class MqttClient {
   #expect(key: string): Promise<Packet> {
     if (this.#closed) return Promise.reject(this.#closed);
     return new Promise((resolve, reject) => {
-      this.#waiting.set(key, resolve);
-      this.#rejecters.set(key, reject);
+      this.#waiting.set(key, { resolve, reject });
     });
   }
 
@@ -383,10 +385,9 @@ export class MqttClient {
   }
 
   #settle(key: string, packet: Packet): void {
-    const resolve = this.#waiting.get(key);
+    const waiter = this.#waiting.get(key);
     this.#waiting.delete(key);
-    this.#rejecters.delete(key);
-    resolve?.(packet);
+    waiter?.resolve(packet);
   }
 
   #shut(error: ClientError): void {
@@ -394,8 +395,7 @@ export class MqttClient {
     this.#closed = error;
     clearInterval(this.#keepAlive);
     if (this.#stages.current === 'connected') this.#stages.enter('disconnected', error.message);
-    for (const reject of this.#rejecters.values()) reject(error);
-    this.#rejecters.clear();
+    for (const waiter of this.#waiting.values()) waiter.reject(error);
     this.#waiting.clear();
     this.#wake?.();
   }

@@ -7,6 +7,7 @@ import type { Packet, ProtocolVersion } from './packets.js';
 import { malformed, ProtocolError } from './protocol-error.js';
 import { ReasonCode } from './reason-codes.js';
 import { WireReader } from './wire-reader.js';
+import { MAX_VARINT } from './wire-writer.js';
 
 export interface FrameDecoderOptions {
   /** Version for packets other than CONNECT; a decoded CONNECT sets it (the server side). */
@@ -20,7 +21,8 @@ export interface FrameDecoderOptions {
   readonly requireConnectFirst?: boolean;
 }
 
-const MAX_PACKET = 268_435_460; // 1 + 4 + the largest remaining length
+/** The largest packet MQTT can carry: 1 + 4 + the largest Remaining Length. */
+export const MAX_PACKET_SIZE = 1 + 4 + MAX_VARINT;
 const NEED_MORE = -1;
 
 export class FrameDecoder {
@@ -39,7 +41,7 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#version = options.protocolVersion;
-    this.#maxPacketSize = Math.min(options.maxPacketSize ?? MAX_PACKET, MAX_PACKET);
+    this.#maxPacketSize = Math.min(options.maxPacketSize ?? MAX_PACKET_SIZE, MAX_PACKET_SIZE);
     this.#awaitingConnect = options.requireConnectFirst ?? false;
   }
 

@@ -5,7 +5,7 @@ import { PacketType } from './packet-type.js';
 import { malformed, ProtocolError, protocolViolation } from './protocol-error.js';
 import { ReasonCode } from './reason-codes.js';
 import type { WireReader } from './wire-reader.js';
-import { binarySize, outOfRange, utf8Size, varintSize, type WireWriter } from './wire-writer.js';
+import { binarySize, MAX_VARINT, outOfRange, utf8Size, varintSize, type WireWriter } from './wire-writer.js';
 
 export type UserProperty = readonly [name: string, value: string];
 
@@ -76,7 +76,7 @@ function def(
     byte: [0, 1],
     u16: [0, 0xffff],
     u32: [0, 0xffffffff],
-    varint: [1, 268_435_455],
+    varint: [1, MAX_VARINT],
     utf8: [0, 0],
     binary: [0, 0],
     pair: [0, 0],

@@ -64,11 +64,8 @@ export class BrokerCore {
     const existing = this.sessions.get(clientId);
     if (existing?.owner !== undefined && existing.owner !== owner) existing.owner.takeover();
     if (existing !== undefined && !clean && this.sessions.get(clientId) === existing) {
-      existing.expiryTimer?.cancel();
-      existing.expiryTimer = undefined;
       // The client came back within the Will Delay Interval: no will [MQTT-3.1.3-9].
-      existing.pendingWill?.timer.cancel();
-      existing.pendingWill = undefined;
+      existing.stopTimers();
       existing.owner = owner;
       return { session: existing, present: true };
     }
@@ -81,14 +78,10 @@ export class BrokerCore {
 
   /** Ends a session: a will still waiting for its delay is published now [MQTT-3.1.3-9]. */
   endSession(session: Session): void {
-    session.expiryTimer?.cancel();
-    session.expiryTimer = undefined;
-    const will = session.pendingWill;
-    session.pendingWill = undefined;
-    will?.timer.cancel();
+    const will = session.stopTimers();
     this.router.unsubscribeAll(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
-    if (will) this.publishWill(will.message);
+    if (will) this.publishWill(will);
   }
 
   /**

@@ -23,7 +23,6 @@ export class Connection implements ConnectedContext, SessionOwner {
   #session: Session | undefined;
   #state: State = 'awaiting-connect';
   #will: Message | undefined;
-  #keepAliveMs = 0;
   #lastActivity = 0;
   #timer: Timer | undefined;
   #flow: OutboundFlow | undefined;
@@ -185,19 +184,19 @@ export class Connection implements ConnectedContext, SessionOwner {
   /** [MQTT-3.1.2-24]: no packet within 1.5 times the keep alive closes the connection. */
   #startKeepAlive(keepAliveSeconds: number): void {
     if (keepAliveSeconds === 0) return;
-    this.#keepAliveMs = keepAliveSeconds * 1500;
+    const limitMs = keepAliveSeconds * 1500;
     const check = () => {
       const idle = this.core.options.clock.now() - this.#lastActivity;
-      if (idle >= this.#keepAliveMs) {
+      if (idle >= limitMs) {
         this.disconnect(
           ReasonCode.KeepAliveTimeout,
           `no packet for ${idle} ms (keep alive ${keepAliveSeconds} s)`,
         );
         return;
       }
-      this.#timer = this.core.options.clock.setTimeout(check, this.#keepAliveMs - idle);
+      this.#timer = this.core.options.clock.setTimeout(check, limitMs - idle);
     };
-    this.#timer = this.core.options.clock.setTimeout(check, this.#keepAliveMs);
+    this.#timer = this.core.options.clock.setTimeout(check, limitMs);
   }
 
   #close(reason: string, normal = false): void {

@@ -58,6 +58,16 @@ export class Session {
     this.maxQueued = maxQueued;
   }
 
+  /** Stops the expiry timer and a will waiting for its delay; returns that will, not yet published. */
+  stopTimers(): Message | undefined {
+    this.expiryTimer?.cancel();
+    this.expiryTimer = undefined;
+    const will = this.pendingWill;
+    this.pendingWill = undefined;
+    will?.timer.cancel();
+    return will?.message;
+  }
+
   /** The next packet id not in use by an outbound message [MQTT-2.2.1-3]. */
   allocatePacketId(): number | undefined {
     for (let tries = 0; tries < 0xffff; tries++) {

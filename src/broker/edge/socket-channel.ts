@@ -1,7 +1,6 @@
 // A byte stream (TCP socket, TLS socket, WebSocket stream) as a PacketChannel: bytes ->
 // FrameDecoder -> the connection, packets -> encoder -> stream, with the writes of one tick
-// batched under cork. A failure in one client's packet
-// handling closes that client only.
+// batched under cork. A failure in one client's packet handling closes that client only.
 
 import type { Duplex } from 'node:stream';
 import {

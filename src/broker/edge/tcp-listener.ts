@@ -2,6 +2,7 @@
 
 import { createServer, type Server } from 'node:net';
 import type { Logger } from '../core/ports.js';
+import { bindServer } from './bind-server.js';
 import { type Accept, attachSocket } from './socket-channel.js';
 
 export interface TcpListenerOptions {
@@ -28,16 +29,7 @@ export async function listenTcp(options: TcpListenerOptions, accept: Accept): Pr
       logger: options.logger,
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(`listener mqtt://${options.host}:${options.port}: ${error.code ?? ''} ${error.message}`),
-      ),
-    );
-    server.listen(options.port, options.host, resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const port = await bindServer(server, options.host, options.port, `mqtt://${options.host}:${options.port}`);
   return {
     protocol: 'mqtt',
     host: options.host,

@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../core/ports.js';
+import { bindServer } from './bind-server.js';
 import { type Accept, attachSocket } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 
@@ -36,18 +37,12 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     const stream = createWebSocketStream(ws);
     attachSocket(stream, remote, accept, { maxPacketSize: options.maxPacketSize, logger: options.logger });
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          `listener ws://${options.host}:${options.port}${options.path}: ${error.code ?? ''} ${error.message}`,
-        ),
-      ),
-    );
-    http.listen(options.port, options.host, resolve);
-  });
-  const address = http.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const port = await bindServer(
+    http,
+    options.host,
+    options.port,
+    `ws://${options.host}:${options.port}${options.path}`,
+  );
   return {
     protocol: 'ws',
     host: options.host,

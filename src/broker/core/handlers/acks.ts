@@ -10,16 +10,12 @@ export function handleAck(ctx: ConnectedContext, p: Ack): void {
   const outbound = session.outbound.get(p.packetId);
   switch (p.type) {
     case 'puback':
-      if (outbound?.awaiting === 'puback') {
-        session.outbound.delete(p.packetId);
-        ctx.acknowledged();
-      }
+      if (outbound?.awaiting === 'puback') release(ctx, p.packetId);
       return;
     case 'pubrec': {
       // A PUBREC with an error reason ends the flow [MQTT-4.3.3-4 (v5)].
       if (outbound?.awaiting === 'pubrec' && (p.reasonCode ?? 0) >= 0x80) {
-        session.outbound.delete(p.packetId);
-        ctx.acknowledged();
+        release(ctx, p.packetId);
         return;
       }
       if (outbound?.awaiting === 'pubrec') outbound.awaiting = 'pubcomp';
@@ -33,11 +29,14 @@ export function handleAck(ctx: ConnectedContext, p: Ack): void {
       return;
     }
     case 'pubcomp':
-      if (outbound?.awaiting === 'pubcomp') {
-        session.outbound.delete(p.packetId);
-        ctx.acknowledged();
-      }
+      if (outbound?.awaiting === 'pubcomp') release(ctx, p.packetId);
   }
+}
+
+/** The outbound flow for this id is over: its place in the in-flight window frees up. */
+function release(ctx: ConnectedContext, packetId: number): void {
+  ctx.session.outbound.delete(packetId);
+  ctx.acknowledged();
 }
 
 function notFound(ctx: ConnectedContext, found: boolean): number | undefined {
