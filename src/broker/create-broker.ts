@@ -1,71 +1,86 @@
-// The composition root: configuration -> logger, clock, core -> listeners. The only module that
-// wires the edge to the core.
+// The composition root: configuration -> logger, clock, core -> listeners, $SYS. The only module
+// that wires the edge to the core.
 
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import pino from 'pino';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
-import { BrokerCore, type CoreOptions, coreDefaults } from './core/broker-core.js';
+import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
+import { validateConfig } from './config/validate-config.js';
+import { BrokerCore } from './core/broker-core.js';
 import { Connection } from './core/connection.js';
-import { type Logger, systemClock } from './core/ports.js';
+import { listenerPolicy } from './core/listener-policy.js';
+import { type Logger, type PacketChannel, systemClock } from './core/ports.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { listenWs } from './edge/ws-listener.js';
+import { startSysTopics } from './observability/sys-topics.js';
 
-export interface ListenerConfig {
-  /** mqtt: MQTT over TCP; ws: MQTT over WebSocket. */
-  readonly protocol: 'mqtt' | 'ws';
-  readonly host: string;
-  /** 0 picks a free port; the bound one is in Broker.listeners. */
-  readonly port: number;
-  /** WebSocket only: the HTTP path to upgrade (default /mqtt). */
-  readonly path?: string;
-}
-
-/** Broker-wide limits; each defaults to coreDefaults (Mosquitto's value where it has the setting). */
-export type BrokerLimits = Partial<Omit<CoreOptions, 'clock' | 'logger' | 'newClientId'>>;
-
-export interface BrokerConfig extends BrokerLimits {
-  readonly listeners: readonly ListenerConfig[];
-  readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
-}
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export interface Broker {
+  readonly config: BrokerConfig;
   readonly listeners: readonly RunningListener[];
   readonly core: BrokerCore;
   /** Disconnects every client (v5: 0x8B) and stops listening. */
   close(): Promise<void>;
 }
 
-export async function createBroker(config: BrokerConfig, logger?: Logger): Promise<Broker> {
-  const log = logger ?? pino({ level: config.logLevel ?? 'info' });
-  const { listeners: listenerConfigs, logLevel: _level, ...limits } = config;
+/** Starts a broker; `config` is validated first (a ConfigError names each bad key path). */
+export async function createBroker(input: BrokerConfigInput, logger?: Logger): Promise<Broker> {
+  const config = validateConfig(input);
+  const log = logger ?? pino({ level: config.logLevel });
+  const {
+    listeners: _listeners,
+    logLevel: _level,
+    allowAnonymous,
+    sysInterval,
+    tcpNoDelay,
+    ...limits
+  } = config;
   const core = new BrokerCore({
-    ...coreDefaults,
     ...limits,
     clock: systemClock,
     logger: log,
     newClientId: () => `warden-${randomUUID()}`,
   });
-  const maxPacketSize = core.options.maxPacketSize || MAX_PACKET_SIZE;
-  const accept = (channel: ConstructorParameters<typeof Connection>[1]) => new Connection(core, channel);
+  const channelOptions = {
+    maxPacketSize: config.maxPacketSize || MAX_PACKET_SIZE,
+    tcpNoDelay,
+    logger: log,
+    stats: core.stats,
+  };
   const listeners: RunningListener[] = [];
   try {
-    for (const l of listenerConfigs) {
-      const common = { host: l.host, port: l.port, maxPacketSize, logger: log };
-      listeners.push(
+    for (const l of config.listeners) {
+      const policy = listenerPolicy(`${l.protocol}://${l.host}:${l.port}`, {
+        maxConnections: l.maxConnections,
+        allowAnonymous: l.allowAnonymous ?? allowAnonymous,
+      });
+      const accept = (channel: PacketChannel) => new Connection(core, channel, policy);
+      const common = { ...channelOptions, host: l.host, port: l.port };
+      const running =
         l.protocol === 'ws'
-          ? await listenWs({ ...common, path: l.path ?? '/mqtt' }, accept)
-          : await listenTcp(common, accept),
-      );
+          ? await listenWs({ ...common, path: l.path }, accept)
+          : await listenTcp(common, accept);
+      policy.name = running.url;
+      listeners.push(running);
+      log.info({ url: running.url, allowAnonymous: policy.allowAnonymous }, 'listening');
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
     throw error;
   }
-  for (const l of listeners) log.info({ url: l.url }, 'listening');
+  const stopSys = startSysTopics(core, {
+    intervalSeconds: sysInterval,
+    version: `warden version ${version}`,
+    heapBytes: () => process.memoryUsage().heapUsed,
+  });
   return {
+    config,
     listeners,
     core,
     async close() {
+      stopSys();
       core.shutdown();
       await Promise.all(listeners.map((l) => l.close()));
     },

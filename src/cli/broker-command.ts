@@ -1,7 +1,24 @@
-// `warden broker`: runs the broker. Flags as mosquitto's: -p port, -v verbose.
+// `warden broker`: runs the broker. Flags as mosquitto's: -c config file, -p port, -v verbose.
+// Without -c it is the README's quick start: MQTT and MQTT over WebSocket on loopback, where
+// anonymous clients are let in; a non-loopback address without a config refuses them.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { createBroker } from '../broker/index.js';
+import {
+  type BrokerConfigInput,
+  ConfigError,
+  createBroker,
+  loadConfigFile,
+  validateConfig,
+} from '../broker/index.js';
+
+interface BrokerOptions {
+  config?: string;
+  port?: number;
+  wsPort?: number;
+  ws: boolean;
+  host: string;
+  verbose?: boolean;
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -10,40 +27,67 @@ function port(value: string): number {
   return n;
 }
 
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/** The configuration the flags describe: the file's, plus any listener the flags add. */
+async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInput> {
+  const verbose = options.verbose ? { logLevel: 'debug' as const } : {};
+  if (options.config !== undefined) {
+    const file = await loadConfigFile(options.config);
+    // As mosquitto: -p listens on that port in addition to the file's listeners.
+    const extra = [
+      ...(options.port === undefined
+        ? []
+        : [{ protocol: 'mqtt' as const, host: options.host, port: options.port }]),
+      ...(options.wsPort === undefined
+        ? []
+        : [{ protocol: 'ws' as const, host: options.host, port: options.wsPort }]),
+    ];
+    return { ...file, listeners: [...file.listeners, ...extra], ...verbose };
+  }
+  return {
+    listeners: [
+      { protocol: 'mqtt', host: options.host, port: options.port ?? 1883 },
+      ...(options.ws ? [{ protocol: 'ws' as const, host: options.host, port: options.wsPort ?? 8080 }] : []),
+    ],
+    allowAnonymous: isLoopback(options.host),
+    ...verbose,
+  };
+}
+
 export function brokerCommand(): Command {
   return new Command('broker')
     .description(
       'run the MQTT broker (MQTT on 127.0.0.1:1883 and MQTT over WebSocket on 127.0.0.1:8080 by default)',
     )
-    .option('-p, --port <port>', 'MQTT listener port (0 picks a free one)', port, 1883)
-    .option(
-      '--ws-port <port>',
-      'MQTT over WebSocket listener port, path /mqtt (0 picks a free one)',
-      port,
-      8080,
-    )
+    .option('-c, --config <file>', 'configuration file: .yaml/.yml/.json (warden schema) or mosquitto.conf')
+    .option('-p, --port <port>', 'MQTT listener port, default 1883 (0 picks a free one)', port)
+    .option('--ws-port <port>', 'MQTT over WebSocket listener port, path /mqtt, default 8080', port)
     .option('--no-ws', 'no WebSocket listener')
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-v, --verbose', 'log every connection step (debug level)')
-    .action(
-      async (options: { port: number; wsPort: number; ws: boolean; host: string; verbose?: boolean }) => {
-        const broker = await createBroker({
-          listeners: [
-            { protocol: 'mqtt', host: options.host, port: options.port },
-            ...(options.ws
-              ? [{ protocol: 'ws' as const, host: options.host, port: options.wsPort, path: '/mqtt' }]
-              : []),
-          ],
-          logLevel: options.verbose ? 'debug' : 'info',
-        });
-        for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
-        const stop = async (signal: string) => {
-          console.error(`warden broker: ${signal}, shutting down`);
-          await broker.close();
-          process.exit(0);
-        };
-        process.once('SIGINT', () => void stop('SIGINT'));
-        process.once('SIGTERM', () => void stop('SIGTERM'));
-      },
-    );
+    .action(async (options: BrokerOptions) => {
+      let broker: Awaited<ReturnType<typeof createBroker>>;
+      try {
+        const config = validateConfig(await configFromFlags(options));
+        if (!config.allowAnonymous && config.listeners.every((l) => l.allowAnonymous !== true))
+          console.error(
+            'warden broker: anonymous clients are refused and no credential source is configured yet; every client will be refused',
+          );
+        broker = await createBroker(config);
+      } catch (error) {
+        // A ConfigError or a listener that cannot bind names its own cause; anything else is a bug.
+        if (!(error instanceof ConfigError) && !/^listener /.test((error as Error).message)) throw error;
+        console.error(`warden broker: ${(error as Error).message}`);
+        process.exit(1);
+      }
+      for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
+      const stop = async (signal: string) => {
+        console.error(`warden broker: ${signal}, shutting down`);
+        await broker.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
 }

@@ -21,6 +21,7 @@ before(async () => {
         { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
         { protocol: 'ws', host: '127.0.0.1', port: 0 },
       ],
+      allowAnonymous: true,
     },
     pino({ level: 'silent' }),
   );

@@ -1,8 +1,13 @@
 // `warden broker` as a user runs it: a real process, served to mosquitto clients, stopped by SIGTERM.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { run, start } from '../support/processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
 
 const warden = ['--import', 'tsx', 'src/cli/main.ts'];
 
@@ -33,6 +38,48 @@ describe('warden broker', () => {
       assert.equal(stopped.code, 0, stopped.stderr);
       assert.match(stopped.stderr, /SIGTERM, shutting down/);
     }
+  });
+
+  it('-c mosquitto.conf: serves the listener it names, with its limits and $SYS', async () => {
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(
+      conf,
+      ['listener 0 127.0.0.1', 'allow_anonymous true', 'max_keepalive 30', 'sys_interval 1', ''].join('\n'),
+    );
+    const broker = start('node', [...warden, 'broker', '-c', conf]);
+    try {
+      const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
+      const host = ['-h', '127.0.0.1', '-p', port!];
+      const version = await run('mosquitto_sub', [
+        ...host,
+        '-k',
+        '20',
+        '-t',
+        '$SYS/broker/version',
+        '-C',
+        '1',
+        '-W',
+        '10',
+      ]);
+      assert.match(version.stdout, /^warden version \d+\.\d+\.\d+/);
+      // max_keepalive 30: a v3.1.1 client asking for 60 s is refused, as Mosquitto does.
+      const refused = await run('mosquitto_sub', [...host, '-t', 'x', '-k', '60', '-C', '1', '-W', '5']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /identifier rejected/i);
+    } finally {
+      const stopped = await broker.stop();
+      assert.doesNotMatch(stopped.stderr, /ws:\/\//, 'only the listeners of the file');
+    }
+  });
+
+  it('-c with a bad file: exit 1 and every problem with file:line', async () => {
+    const conf = join(dir, 'bad.conf');
+    writeFileSync(conf, 'listener 1883\nallow_anonymus true\nmax_inflight_messages many\n');
+    const result = await run('node', [...warden, 'broker', '-c', conf]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`${conf}:2: unknown directive "allow_anonymus"`));
+    assert.match(result.stderr, new RegExp(`${conf}:3: max_inflight_messages: "many" is not a whole number`));
+    assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
 
   it('refuses a bad port with a message naming it', async () => {

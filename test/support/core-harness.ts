@@ -3,6 +3,7 @@
 
 import { BrokerCore, type CoreOptions, coreDefaults } from '../../src/broker/core/broker-core.js';
 import { Connection } from '../../src/broker/core/connection.js';
+import type { ListenerPolicy } from '../../src/broker/core/listener-policy.js';
 import type { Logger, PacketChannel } from '../../src/broker/core/ports.js';
 import type {
   ConnectPacket,
@@ -26,6 +27,7 @@ export class MemoryChannel implements PacketChannel {
   readonly remoteAddress = 'memory:1';
   readonly sent: Packet[] = [];
   closed = false;
+  congested = false;
   version: ProtocolVersion = 4;
 
   send(packet: Packet): void {
@@ -46,8 +48,8 @@ export class TestClient {
   readonly connection: Connection;
   #read = 0;
 
-  constructor(core: BrokerCore) {
-    this.connection = new Connection(core, this.channel);
+  constructor(core: BrokerCore, listener?: ListenerPolicy) {
+    this.connection = new Connection(core, this.channel, listener);
   }
 
   send(packet: Packet): void {
@@ -148,8 +150,12 @@ export class CoreHarness {
   }
 
   /** A client that sent CONNECT; its CONNACK is consumed and returned. */
-  connect(clientId: string, options: Partial<ConnectPacket> = {}): { client: TestClient; connack: Packet } {
-    const client = new TestClient(this.core);
+  connect(
+    clientId: string,
+    options: Partial<ConnectPacket> = {},
+    listener?: ListenerPolicy,
+  ): { client: TestClient; connack: Packet } {
+    const client = new TestClient(this.core, listener);
     client.send({
       type: 'connect',
       protocolName: 'MQTT',

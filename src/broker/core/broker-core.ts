@@ -30,6 +30,10 @@ export interface CoreOptions {
   readonly maxPacketSize: number;
   /** QoS 1/2 messages kept per session while its client is away or slow (Mosquitto's max_queued_messages). */
   readonly maxQueuedMessages: number;
+  /** Whether retained messages are kept; when not, v5 clients are told and a retained PUBLISH is refused. */
+  readonly retainAvailable: boolean;
+  /** Most levels a topic name or filter may have (Mosquitto's hierarchy limit is 200). */
+  readonly maxTopicLevels: number;
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -42,6 +46,8 @@ export const coreDefaults = {
   maxKeepAlive: 65_535,
   maxPacketSize: 0,
   maxQueuedMessages: 1000,
+  retainAvailable: true,
+  maxTopicLevels: 200,
 } as const satisfies Partial<CoreOptions>;
 
 export class BrokerCore {

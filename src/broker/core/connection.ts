@@ -8,6 +8,7 @@ import { handleConnect } from './handlers/connect.js';
 import type { ConnectedContext } from './handlers/context.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
+import { type ListenerPolicy, listenerPolicy } from './listener-policy.js';
 import type { Message } from './message.js';
 import { OutboundFlow } from './outbound-flow.js';
 import type { Logger, PacketChannel, Timer } from './ports.js';
@@ -18,6 +19,7 @@ type State = 'awaiting-connect' | 'connected' | 'closed';
 export class Connection implements ConnectedContext, SessionOwner {
   readonly core: BrokerCore;
   readonly channel: PacketChannel;
+  readonly listener: ListenerPolicy;
   logger: Logger;
   version: ProtocolVersion = 4;
   #session: Session | undefined;
@@ -28,9 +30,10 @@ export class Connection implements ConnectedContext, SessionOwner {
   #flow: OutboundFlow | undefined;
   readonly inboundAliases = new Map<number, string>();
 
-  constructor(core: BrokerCore, channel: PacketChannel) {
+  constructor(core: BrokerCore, channel: PacketChannel, listener = listenerPolicy('memory')) {
     this.core = core;
     this.channel = channel;
+    this.listener = listener;
     this.logger = core.options.logger.child({ remote: channel.remoteAddress });
     core.owners.add(this);
     // [MQTT-3.1.4-1 (non-normative)]: a connection that never sends CONNECT is closed.
@@ -46,6 +49,9 @@ export class Connection implements ConnectedContext, SessionOwner {
   /** The edge calls this for each decoded packet, in order. */
   handle(packet: Packet): void {
     if (this.#state === 'closed') return;
+    const stats = this.core.stats;
+    stats.packetsReceived++;
+    if (packet.type === 'publish') stats.publishReceived++;
     this.#lastActivity = this.core.options.clock.now();
     if (this.#state === 'awaiting-connect') {
       if (packet.type !== 'connect') {
@@ -125,7 +131,11 @@ export class Connection implements ConnectedContext, SessionOwner {
   }
 
   send(packet: Packet): void {
-    if (this.#state !== 'closed') this.channel.send(packet);
+    if (this.#state === 'closed') return;
+    const stats = this.core.stats;
+    stats.packetsSent++;
+    if (packet.type === 'publish') stats.publishSent++;
+    this.channel.send(packet);
   }
 
   disconnect(reasonCode: number, reason: string): void {
@@ -164,6 +174,9 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.#session = outcome.session;
     this.#will = outcome.will;
     this.#state = 'connected';
+    this.listener.connected++;
+    const stats = this.core.stats;
+    if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
     this.logger = this.logger.child({ clientId: outcome.session.clientId });
     this.logger.info({ version: packet.protocolVersion, keepAlive: outcome.keepAlive }, 'client connected');
     this.#flow = new OutboundFlow(
@@ -172,6 +185,7 @@ export class Connection implements ConnectedContext, SessionOwner {
       outcome.limits,
       (p) => this.send(p),
       {
+        channel: this.channel,
         clock: this.core.options.clock,
         stats: this.core.stats,
         logger: this.logger,
@@ -207,6 +221,8 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.core.owners.delete(this);
     this.channel.close();
     if (!wasConnected) return;
+    this.listener.connected--;
+    this.core.stats.clientsConnected--;
     const session = this.#session!;
     if (session.owner === this) {
       this.core.sessionDisconnected(session, this.#will);

@@ -10,7 +10,7 @@ import {
 } from '../../protocol/index.js';
 import type { BrokerStats } from './broker-stats.js';
 import { type Message, propertiesAt } from './message.js';
-import type { Clock, Logger } from './ports.js';
+import type { Clock, Logger, PacketChannel } from './ports.js';
 import type { DeliveryOptions, Session } from './session.js';
 
 export interface PeerLimits {
@@ -30,6 +30,7 @@ export class OutboundFlow {
   readonly #clock: Clock;
   readonly #stats: BrokerStats;
   readonly #logger: Logger;
+  readonly #channel: Pick<PacketChannel, 'congested'>;
   readonly #aliases = new Map<string, number>();
 
   constructor(
@@ -37,7 +38,7 @@ export class OutboundFlow {
     version: ProtocolVersion,
     limits: PeerLimits,
     send: (packet: Packet) => void,
-    deps: { clock: Clock; stats: BrokerStats; logger: Logger },
+    deps: { channel: Pick<PacketChannel, 'congested'>; clock: Clock; stats: BrokerStats; logger: Logger },
   ) {
     this.#session = session;
     this.#version = version;
@@ -46,9 +47,15 @@ export class OutboundFlow {
     this.#clock = deps.clock;
     this.#stats = deps.stats;
     this.#logger = deps.logger;
+    this.#channel = deps.channel;
   }
 
   deliver(message: Message, options: DeliveryOptions): void {
+    if (options.qos === 0 && this.#channel.congested) {
+      // A subscriber that does not keep up loses QoS 0 messages rather than growing our buffers.
+      this.#stats.messagesDroppedSlowConsumer++;
+      return;
+    }
     if (options.qos > 0 && this.#session.outbound.size >= this.#limits.sendWindow) {
       this.#session.enqueue(message, options, this.#stats);
       return;

@@ -11,6 +11,11 @@ export interface PacketChannel {
   send(packet: Packet): void;
   /** The version negotiated by CONNECT; packets are encoded with it from now on. */
   setProtocolVersion(version: ProtocolVersion): void;
+  /**
+   * True while the peer is not reading fast enough and the channel's outbound buffer is over its
+   * limit: QoS 0 messages for it are dropped instead of buffered without bound.
+   */
+  readonly congested: boolean;
   /** Flushes what is queued, then closes. */
   close(): void;
 }

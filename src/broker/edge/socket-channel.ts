@@ -1,6 +1,8 @@
 // A byte stream (TCP socket, TLS socket, WebSocket stream) as a PacketChannel: bytes ->
 // FrameDecoder -> the connection, packets -> encoder -> stream, with the writes of one tick
 // batched under cork. A failure in one client's packet handling closes that client only.
+// Memory stays bounded per client: past OUTBOUND_LIMIT bytes waiting for the peer, the channel is
+// congested (the core drops QoS 0 for it) and reading from that peer pauses until it drains.
 
 import type { Duplex } from 'node:stream';
 import {
@@ -11,6 +13,7 @@ import {
   ProtocolError,
   type ProtocolVersion,
 } from '../../protocol/index.js';
+import type { BrokerStats } from '../core/broker-stats.js';
 import type { Logger, PacketChannel } from '../core/ports.js';
 
 /** What the core gives back for a channel: where decoded packets and transport events go. */
@@ -24,11 +27,16 @@ export type Accept = (channel: PacketChannel) => ConnectionHandle;
 
 export interface SocketChannelOptions {
   readonly maxPacketSize: number;
+  /** Disables Nagle's algorithm on TCP (Mosquitto's set_tcp_nodelay); writes are batched per tick anyway. */
+  readonly tcpNoDelay: boolean;
   readonly logger: Logger;
+  readonly stats: Pick<BrokerStats, 'bytesReceived' | 'bytesSent'>;
 }
 
 // Above this a PUBLISH payload goes to the socket as its own buffer instead of being copied.
 const ZERO_COPY_PAYLOAD = 2048;
+/** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
+export const OUTBOUND_LIMIT = 1024 * 1024;
 
 /** `remoteAddress` is "address:port" of the peer, for logs. */
 export function attachSocket(
@@ -45,8 +53,12 @@ export function attachSocket(
     socket.uncork();
   };
 
+  const stats = options.stats;
   const channel: PacketChannel = {
     remoteAddress,
+    get congested() {
+      return socket.writableLength > OUTBOUND_LIMIT;
+    },
     send(packet) {
       if (socket.destroyed || !socket.writable) return;
       if (!corked) {
@@ -55,10 +67,14 @@ export function attachSocket(
         process.nextTick(uncork);
       }
       if (packet.type === 'publish' && packet.payload.length > ZERO_COPY_PAYLOAD) {
-        socket.write(encodePublishHeader(packet, version));
+        const header = encodePublishHeader(packet, version);
+        stats.bytesSent += header.length + packet.payload.length;
+        socket.write(header);
         socket.write(packet.payload);
       } else {
-        socket.write(encodePacket(packet, version));
+        const bytes = encodePacket(packet, version);
+        stats.bytesSent += bytes.length;
+        socket.write(bytes);
       }
     },
     setProtocolVersion(v) {
@@ -73,6 +89,7 @@ export function attachSocket(
 
   const connection = accept(channel);
   socket.on('data', (chunk: Buffer) => {
+    stats.bytesReceived += chunk.length;
     let packets: Packet[];
     try {
       packets = decoder.push(chunk);
@@ -85,6 +102,12 @@ export function attachSocket(
       for (const packet of packets) connection.handle(packet);
     } catch (error) {
       fail(error);
+      return;
+    }
+    // A peer that sends but does not read its acknowledgements is not read from until it does.
+    if (socket.writableLength > OUTBOUND_LIMIT && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => socket.resume());
     }
   });
   socket.on('error', (error) =>

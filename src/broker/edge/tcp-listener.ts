@@ -1,15 +1,12 @@
 // Plain MQTT over TCP: accepts sockets and hands each to a socket channel.
 
 import { createServer, type Server } from 'node:net';
-import type { Logger } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
-import { type Accept, attachSocket } from './socket-channel.js';
+import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 
-export interface TcpListenerOptions {
+export interface TcpListenerOptions extends SocketChannelOptions {
   readonly host: string;
   readonly port: number;
-  readonly maxPacketSize: number;
-  readonly logger: Logger;
 }
 
 export interface RunningListener {
@@ -23,11 +20,8 @@ export interface RunningListener {
 
 export async function listenTcp(options: TcpListenerOptions, accept: Accept): Promise<RunningListener> {
   const server: Server = createServer((socket) => {
-    socket.setNoDelay(true);
-    attachSocket(socket, `${socket.remoteAddress}:${socket.remotePort}`, accept, {
-      maxPacketSize: options.maxPacketSize,
-      logger: options.logger,
-    });
+    socket.setNoDelay(options.tcpNoDelay);
+    attachSocket(socket, `${socket.remoteAddress}:${socket.remotePort}`, accept, options);
   });
   const port = await bindServer(server, options.host, options.port, `mqtt://${options.host}:${options.port}`);
   return {

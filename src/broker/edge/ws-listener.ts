@@ -3,17 +3,14 @@
 
 import { createServer } from 'node:http';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import type { Logger } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
-import { type Accept, attachSocket } from './socket-channel.js';
+import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 
-export interface WsListenerOptions {
+export interface WsListenerOptions extends SocketChannelOptions {
   readonly host: string;
   readonly port: number;
   readonly path: string;
-  readonly maxPacketSize: number;
-  readonly logger: Logger;
 }
 
 /** "mqtt" per the spec; "mqttv3.1" for older Paho clients. */
@@ -33,9 +30,8 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   });
   wss.on('connection', (ws, request) => {
     const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    request.socket.setNoDelay(true);
-    const stream = createWebSocketStream(ws);
-    attachSocket(stream, remote, accept, { maxPacketSize: options.maxPacketSize, logger: options.logger });
+    request.socket.setNoDelay(options.tcpNoDelay);
+    attachSocket(createWebSocketStream(ws), remote, accept, options);
   });
   const port = await bindServer(
     http,

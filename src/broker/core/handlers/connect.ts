@@ -11,6 +11,7 @@ import {
 import type { Message } from '../message.js';
 import type { PeerLimits } from '../outbound-flow.js';
 import { NEVER_EXPIRES, type Session, type SessionOwner } from '../session.js';
+import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectionContext, ConnectOutcome } from './context.js';
 
 interface ConnectStepContext {
@@ -29,6 +30,31 @@ interface ConnectStepContext {
 /** A step returns a refusal (v5 reason code and words) or nothing to go on. */
 type Refusal = { readonly v5: number; readonly v3: number; readonly reason: string };
 type ConnectStep = (c: ConnectStepContext) => Refusal | undefined;
+
+/** Mosquitto's max_connections, per listener; answered with a code rather than a bare close. */
+const admit: ConnectStep = (c) => {
+  const listener = c.ctx.listener;
+  if (listener.connected < listener.maxConnections) return undefined;
+  return {
+    v5: ReasonCode.QuotaExceeded,
+    v3: ConnectReturnCode.ServerUnavailable,
+    reason: `listener ${listener.name} has its maximum of ${listener.maxConnections} clients connected`,
+  };
+};
+
+/**
+ * Until a credential source exists (password file, certificate identity), a listener that refuses
+ * anonymous clients refuses every client, as Mosquitto does with allow_anonymous false and no
+ * password_file.
+ */
+const authenticate: ConnectStep = (c) => {
+  if (c.ctx.listener.allowAnonymous) return undefined;
+  return {
+    v5: ReasonCode.NotAuthorized,
+    v3: ConnectReturnCode.NotAuthorized,
+    reason: `listener ${c.ctx.listener.name} does not allow anonymous clients and has no credential source`,
+  };
+};
 
 const assignClientId: ConnectStep = (c) => {
   if (c.packet.clientId !== '') return undefined;
@@ -56,6 +82,20 @@ const acceptWill: ConnectStep = (c) => {
       v3: ConnectReturnCode.ServerUnavailable,
       reason: `will: ${problem}`,
     };
+  if (w.retain && !c.ctx.core.options.retainAvailable) {
+    return {
+      v5: ReasonCode.RetainNotSupported,
+      v3: ConnectReturnCode.ServerUnavailable,
+      reason: 'will asks to be retained and retained messages are not available',
+    };
+  }
+  if (exceedsTopicLevels(w.topic, c.ctx.core.options.maxTopicLevels)) {
+    return {
+      v5: ReasonCode.TopicNameInvalid,
+      v3: ConnectReturnCode.ServerUnavailable,
+      reason: `will topic has more than ${c.ctx.core.options.maxTopicLevels} levels`,
+    };
+  }
   c.will = {
     topic: w.topic,
     payload: Buffer.from(w.payload),
@@ -99,7 +139,14 @@ const negotiateKeepAlive: ConnectStep = (c) => {
   };
 };
 
-const connectSteps: readonly ConnectStep[] = [assignClientId, acceptWill, negotiateKeepAlive, openSession];
+const connectSteps: readonly ConnectStep[] = [
+  admit,
+  authenticate,
+  assignClientId,
+  acceptWill,
+  negotiateKeepAlive,
+  openSession,
+];
 
 /** What a v5 CONNACK tells the client about this server [MQTT-3.2.2.3]. */
 function connackProperties(c: ConnectStepContext): Properties {
@@ -111,6 +158,7 @@ function connackProperties(c: ConnectStepContext): Properties {
   if (o.maxQos < 2) props.maximumQoS = o.maxQos;
   if (o.maxPacketSize > 0) props.maximumPacketSize = o.maxPacketSize;
   if (o.topicAliasMaximum > 0) props.topicAliasMaximum = o.topicAliasMaximum;
+  if (!o.retainAvailable) props.retainAvailable = 0;
   return props;
 }
 
@@ -143,6 +191,7 @@ export function handleConnect(
   for (const step of connectSteps) {
     const refusal = step(c);
     if (refusal) {
+      ctx.core.stats.connectionsRefused++;
       ctx.logger.info({ clientId: packet.clientId, reason: refusal.reason }, 'connection refused');
       ctx.send({
         type: 'connack',

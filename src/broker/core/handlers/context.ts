@@ -3,6 +3,7 @@
 
 import type { Packet, ProtocolVersion } from '../../../protocol/index.js';
 import type { BrokerCore } from '../broker-core.js';
+import type { ListenerPolicy } from '../listener-policy.js';
 import type { Message } from '../message.js';
 import type { PeerLimits } from '../outbound-flow.js';
 import type { Logger } from '../ports.js';
@@ -12,6 +13,8 @@ export interface ConnectionContext {
   readonly core: BrokerCore;
   readonly logger: Logger;
   readonly version: ProtocolVersion;
+  /** The listener the client came through. */
+  readonly listener: ListenerPolicy;
   /** Set by CONNECT; every other handler runs only once it is set. */
   readonly session: Session | undefined;
   send(packet: Packet): void;

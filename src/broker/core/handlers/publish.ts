@@ -3,14 +3,25 @@
 
 import { type PublishPacket, ReasonCode, validateTopicName } from '../../../protocol/index.js';
 import { forwardedProperties, withExpiry } from '../message.js';
+import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectedContext } from './context.js';
 
 export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
   const topic = resolveTopic(ctx, p);
   if (topic === undefined) return;
-  const problem = validateTopicName(topic);
+  const options = ctx.core.options;
+  const problem =
+    validateTopicName(topic) ??
+    (exceedsTopicLevels(topic, options.maxTopicLevels)
+      ? `topic has more than ${options.maxTopicLevels} levels`
+      : undefined);
   if (problem) {
     ctx.disconnect(ReasonCode.TopicNameInvalid, problem);
+    return;
+  }
+  if (p.retain && !options.retainAvailable) {
+    // [MQTT-3.3.1-14 (v5)]: the CONNACK said Retain Available 0.
+    ctx.disconnect(ReasonCode.RetainNotSupported, 'retained messages are not available on this broker');
     return;
   }
   const session = ctx.session;

@@ -10,6 +10,7 @@ import {
   validateTopicFilter,
 } from '../../../protocol/index.js';
 import type { Message } from '../message.js';
+import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectedContext } from './context.js';
 
 export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void {
@@ -18,7 +19,10 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void
   const reasonCodes: number[] = [];
   const retained: Array<{ message: Message; qos: 0 | 1 | 2 }> = [];
   for (const s of p.subscriptions) {
-    const problem = validateTopicFilter(s.topicFilter);
+    const maxLevels = ctx.core.options.maxTopicLevels;
+    const problem =
+      validateTopicFilter(s.topicFilter) ??
+      (exceedsTopicLevels(s.topicFilter, maxLevels) ? `more than ${maxLevels} levels` : undefined);
     if (problem) {
       ctx.logger.debug({ filter: s.topicFilter, problem }, 'subscription refused');
       reasonCodes.push(v5 ? ReasonCode.TopicFilterInvalid : SubackFailure);

@@ -1,0 +1,65 @@
+// The broker's one configuration schema: every setting, its type, its range and its default.
+// The native YAML/JSON file, the mosquitto.conf reader and library callers all end here, so a
+// setting is checked the same way wherever it came from.
+
+import { z } from 'zod';
+import { coreDefaults } from '../core/broker-core.js';
+
+const port = z.int().min(0).max(65_535);
+const u16 = (min: number) => z.int().min(min).max(65_535);
+
+export const listenerSchema = z.strictObject({
+  /** mqtt: MQTT over TCP; ws: MQTT over WebSocket. */
+  protocol: z.enum(['mqtt', 'ws']).default('mqtt'),
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port; the bound one is in Broker.listeners. */
+  port,
+  /** WebSocket only: the HTTP path to upgrade. */
+  path: z.string().startsWith('/', 'a WebSocket path starts with "/"').default('/mqtt'),
+  /** Clients connected through this listener at once (Mosquitto's max_connections); unlimited when absent. */
+  maxConnections: z.int().min(1).optional(),
+  /** Overrides the broker-wide allowAnonymous for this listener. */
+  allowAnonymous: z.boolean().optional(),
+});
+
+export const brokerConfigSchema = z.strictObject({
+  listeners: z.array(listenerSchema).min(1, 'at least one listener is needed'),
+  /**
+   * Whether clients without credentials may connect. Off unless said (Mosquitto 2.x); the CLI's
+   * no-config quick start turns it on for its loopback listeners only.
+   */
+  allowAnonymous: z.boolean().default(false),
+  logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+  /** Seconds between $SYS/broker/... updates; 0 turns them off (Mosquitto's sys_interval). */
+  sysInterval: z.int().min(0).default(10),
+  /** Disables Nagle's algorithm on client sockets (Mosquitto's set_tcp_nodelay). */
+  tcpNoDelay: z.boolean().default(true),
+  connectTimeoutMs: z.int().min(1).default(coreDefaults.connectTimeoutMs),
+  maxQos: z
+    .int()
+    .min(0)
+    .max(2)
+    .transform((n) => n as 0 | 1 | 2)
+    .default(coreDefaults.maxQos),
+  receiveMaximum: u16(1).default(coreDefaults.receiveMaximum),
+  maxInflight: u16(1).default(coreDefaults.maxInflight),
+  topicAliasMaximum: u16(0).default(coreDefaults.topicAliasMaximum),
+  maxKeepAlive: u16(1).default(coreDefaults.maxKeepAlive),
+  /** Largest packet accepted, bytes; 0 for the protocol's own limit (256 MB). */
+  maxPacketSize: z
+    .int()
+    .min(0)
+    .max(268_435_455)
+    .refine((n) => n === 0 || n >= 20, 'below 20 bytes no CONNECT fits')
+    .default(coreDefaults.maxPacketSize),
+  /** QoS 1/2 messages kept per session while its client is away or slow; always bounded. */
+  maxQueuedMessages: z.int().min(0).default(coreDefaults.maxQueuedMessages),
+  retainAvailable: z.boolean().default(coreDefaults.retainAvailable),
+  maxTopicLevels: z.int().min(1).max(65_535).default(coreDefaults.maxTopicLevels),
+});
+
+/** A configuration as written: defaults may be left out. */
+export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
+/** A validated configuration with every default filled in. */
+export type BrokerConfig = z.output<typeof brokerConfigSchema>;
+export type ListenerConfig = z.output<typeof listenerSchema>;

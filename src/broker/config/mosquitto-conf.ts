@@ -1,0 +1,242 @@
+// Reads a Mosquitto 2.x configuration file into our schema's input, for the directives whose
+// features exist here. An unknown directive, a directive of a feature we do not have, or a bad
+// value is an error naming file:line, never silently ignored: a security setting that is dropped
+// without a word is worse than a broker that refuses to start.
+
+import { ConfigError } from './config-error.js';
+import type { BrokerConfigInput } from './config-schema.js';
+import type { ConfigSource } from './validate-config.js';
+
+type ListenerInput = BrokerConfigInput['listeners'][number];
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface ReadState {
+  readonly config: Mutable<Omit<BrokerConfigInput, 'listeners'>>;
+  readonly listeners: Mutable<ListenerInput>[];
+  /** The `port` / `bind_address` listener of older configurations. */
+  defaultListener?: Mutable<ListenerInput>;
+  perListenerSettings: boolean;
+  allowAnonymousSet: boolean;
+  readonly lines: Map<string, number>;
+  line: number;
+}
+
+class DirectiveError extends Error {}
+
+const bool = (value: string): boolean => {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new DirectiveError(`"${value}" is not true or false`);
+};
+const int = (value: string): number => {
+  if (!/^-?\d+$/.test(value)) throw new DirectiveError(`"${value}" is not a whole number`);
+  return Number(value);
+};
+
+/** The listener a listener-scoped directive applies to: the last `listener`, else the default one. */
+function currentListener(s: ReadState): { listener: Mutable<ListenerInput>; path: string } {
+  const last = s.listeners.length - 1;
+  if (last >= 0) return { listener: s.listeners[last]!, path: `listeners[${last}]` };
+  s.defaultListener ??= { protocol: 'mqtt', host: '0.0.0.0', port: 1883 };
+  return { listener: s.defaultListener, path: 'listeners[default]' };
+}
+
+function set(s: ReadState, path: string, apply: () => void): void {
+  apply();
+  s.lines.set(path, s.line);
+}
+
+type Handler = (s: ReadState, args: string[]) => void;
+/** directive -> [argument count (min, max), handler] */
+const directives: Record<string, [number, number, Handler]> = {
+  listener: [
+    1,
+    2,
+    (s, [portText, host]) => {
+      const port = int(portText!);
+      if (host?.startsWith('/')) throw new DirectiveError('unix socket listeners are not supported');
+      s.listeners.push({ protocol: 'mqtt', host: host ?? '0.0.0.0', port });
+      s.lines.set(`listeners[${s.listeners.length - 1}]`, s.line);
+    },
+  ],
+  port: [1, 1, (s, [v]) => set(s, 'listeners[default]', () => (defaultListener(s).port = int(v!)))],
+  bind_address: [1, 1, (s, [v]) => set(s, 'listeners[default]', () => (defaultListener(s).host = v!))],
+  protocol: [
+    1,
+    1,
+    (s, [v]) => {
+      if (v !== 'mqtt' && v !== 'websockets')
+        throw new DirectiveError(`"${v}" is not a protocol warden serves (mqtt, websockets)`);
+      const { listener, path } = currentListener(s);
+      set(s, `${path}.protocol`, () => (listener.protocol = v === 'mqtt' ? 'mqtt' : 'ws'));
+    },
+  ],
+  max_connections: [
+    1,
+    1,
+    (s, [v]) => {
+      const n = int(v!);
+      const { listener, path } = currentListener(s);
+      set(s, `${path}.maxConnections`, () => (listener.maxConnections = n < 0 ? undefined : n));
+    },
+  ],
+  allow_anonymous: [
+    1,
+    1,
+    (s, [v]) => {
+      const allow = bool(v!);
+      s.allowAnonymousSet = true;
+      if (s.perListenerSettings && s.listeners.length > 0) {
+        const { listener, path } = currentListener(s);
+        set(s, `${path}.allowAnonymous`, () => (listener.allowAnonymous = allow));
+      } else {
+        set(s, 'allowAnonymous', () => (s.config.allowAnonymous = allow));
+      }
+    },
+  ],
+  per_listener_settings: [1, 1, (s, [v]) => (s.perListenerSettings = bool(v!))],
+  max_inflight_messages: [
+    1,
+    1,
+    // 0 is Mosquitto's "no limit": the most MQTT can express.
+    (s, [v]) => set(s, 'maxInflight', () => (s.config.maxInflight = int(v!) === 0 ? 65_535 : int(v!))),
+  ],
+  max_queued_messages: [
+    1,
+    1,
+    (s, [v]) => {
+      if (int(v!) === 0)
+        throw new DirectiveError(
+          '0 (no limit) is not supported: warden keeps every queue bounded; give a number',
+        );
+      set(s, 'maxQueuedMessages', () => (s.config.maxQueuedMessages = int(v!)));
+    },
+  ],
+  max_packet_size: [1, 1, (s, [v]) => set(s, 'maxPacketSize', () => (s.config.maxPacketSize = int(v!)))],
+  max_keepalive: [1, 1, (s, [v]) => set(s, 'maxKeepAlive', () => (s.config.maxKeepAlive = int(v!)))],
+  max_qos: [1, 1, (s, [v]) => set(s, 'maxQos', () => (s.config.maxQos = int(v!)))],
+  max_topic_alias: [
+    1,
+    1,
+    (s, [v]) => set(s, 'topicAliasMaximum', () => (s.config.topicAliasMaximum = int(v!))),
+  ],
+  retain_available: [
+    1,
+    1,
+    (s, [v]) => set(s, 'retainAvailable', () => (s.config.retainAvailable = bool(v!))),
+  ],
+  sys_interval: [1, 1, (s, [v]) => set(s, 'sysInterval', () => (s.config.sysInterval = int(v!)))],
+  set_tcp_nodelay: [1, 1, (s, [v]) => set(s, 'tcpNoDelay', () => (s.config.tcpNoDelay = bool(v!)))],
+  log_type: [
+    1,
+    1,
+    (s, [v]) => {
+      const known = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe'];
+      if (v !== 'all' && v !== 'none' && v !== 'websockets' && !known.includes(v!))
+        throw new DirectiveError(`"${v}" is not a Mosquitto log type`);
+      if (v === 'debug' || v === 'all') set(s, 'logLevel', () => (s.config.logLevel = 'debug'));
+    },
+  ],
+  connection_messages: [1, 1, (_s, [v]) => void bool(v!)],
+};
+
+function defaultListener(s: ReadState): Mutable<ListenerInput> {
+  s.defaultListener ??= { protocol: 'mqtt', host: '0.0.0.0', port: 1883 };
+  return s.defaultListener;
+}
+
+/** Mosquitto directives for features warden does not have yet: named as such, not as typos. */
+const NOT_YET = new Set(
+  [
+    'cafile capath certfile keyfile require_certificate use_identity_as_username use_subject_as_username',
+    'crlfile tls_version ciphers ciphers_tls1.3 psk_hint psk_file tls_engine tls_keyform dhparamfile',
+    'password_file acl_file auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
+    'persistence persistence_file persistence_location autosave_interval autosave_on_changes',
+    'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',
+    'include_dir log_dest log_facility log_timestamp log_timestamp_format pid_file user',
+    'check_retain_source clientid_prefixes mount_point socket_domain http_dir websockets_log_level',
+    'websockets_headers_size bind_interface use_username_as_clientid accept_protocol_versions',
+    'connection address topic bridge_cafile allow_duplicate_messages enable_control_api',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
+/** The configuration a mosquitto.conf describes, with the line that set each key path. */
+export function readMosquittoConf(
+  text: string,
+  file: string,
+): { input: BrokerConfigInput; source: ConfigSource } {
+  const s: ReadState = {
+    config: {},
+    listeners: [],
+    perListenerSettings: false,
+    allowAnonymousSet: false,
+    lines: new Map(),
+    line: 0,
+  };
+  const problems: string[] = [];
+  for (const [index, raw] of text.split('\n').entries()) {
+    s.line = index + 1;
+    const line = raw.replace(/\r$/, '').trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [name, ...args] = line.split(/\s+/);
+    const where = `${file}:${s.line}`;
+    const entry = directives[name!];
+    if (entry === undefined) {
+      problems.push(
+        NOT_YET.has(name!)
+          ? `${where}: ${name} is a Mosquitto directive warden does not support yet`
+          : `${where}: unknown directive "${name}"`,
+      );
+      continue;
+    }
+    const [min, max, handler] = entry;
+    if (args.length < min || args.length > max) {
+      const wanted = min === max ? `${min}` : `${min} or ${max}`;
+      problems.push(`${where}: ${name} takes ${wanted} value${max > 1 ? 's' : ''}, got ${args.length}`);
+      continue;
+    }
+    try {
+      handler(s, args);
+    } catch (error) {
+      if (!(error instanceof DirectiveError)) throw error;
+      problems.push(`${where}: ${name}: ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { input: assemble(s), source: { file, lineOf: (path) => lineOf(s, path) } };
+}
+
+/**
+ * Mosquitto 2.x: the `port`/`bind_address` listener comes first; with no listener at all the
+ * broker listens on loopback 1883 only and, there, lets anonymous clients in ("local only mode").
+ */
+function assemble(s: ReadState): BrokerConfigInput {
+  const listeners = [...(s.defaultListener ? [s.defaultListener] : []), ...s.listeners];
+  if (listeners.length === 0) {
+    return {
+      ...s.config,
+      listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 1883 }],
+      allowAnonymous: s.allowAnonymousSet ? s.config.allowAnonymous : true,
+    };
+  }
+  return { ...s.config, listeners };
+}
+
+/** The line behind a schema key path; listener indexes shift by one when a default listener exists. */
+function lineOf(s: ReadState, path: string): number | undefined {
+  let key = path;
+  if (s.defaultListener) {
+    key = key.replace(/^listeners\[(\d+)\]/, (_m, i: string) =>
+      Number(i) === 0 ? 'listeners[default]' : `listeners[${Number(i) - 1}]`,
+    );
+  }
+  for (;;) {
+    const line = s.lines.get(key);
+    if (line !== undefined) return line;
+    const cut = Math.max(key.lastIndexOf('.'), key.lastIndexOf('['));
+    if (cut <= 0) return undefined;
+    key = key.slice(0, cut);
+  }
+}

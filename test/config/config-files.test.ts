@@ -1,0 +1,204 @@
+// Configuration as users write it: the native YAML/JSON schema and Mosquitto 2.x directives. Each
+// bad file gets an error naming file:line or the key path and what is wrong.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfigFile, validateConfig } from '../../src/broker/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'warden-config-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function problems(path: string): Promise<readonly string[]> {
+  try {
+    await loadConfigFile(path);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+  assert.fail(`${path} was accepted`);
+}
+
+describe('native schema', () => {
+  it('fills every default and freezes the result', () => {
+    const config = validateConfig({ listeners: [{ port: 1883 }] });
+    assert.deepEqual(config.listeners[0], { protocol: 'mqtt', host: '127.0.0.1', port: 1883, path: '/mqtt' });
+    assert.equal(config.allowAnonymous, false, 'anonymous off unless said');
+    assert.equal(config.maxInflight, 20);
+    assert.equal(config.sysInterval, 10);
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.listeners[0]));
+  });
+
+  it('names each bad key path and why', () => {
+    assert.throws(
+      () =>
+        validateConfig({
+          listeners: [{ port: 70000, protocol: 'quic' }],
+          maxQos: 3,
+          maxPackt: 10,
+          maxPacketSize: 10,
+        }),
+      (error: ConfigError) => {
+        const text = error.problems.join('\n');
+        assert.match(text, /^listeners\[0\]\.port: .*65535/m);
+        assert.match(text, /^listeners\[0\]\.protocol: .*"mqtt"\|"ws"/m);
+        assert.match(text, /^maxQos: .*<=2/m);
+        assert.match(text, /^maxPacketSize: below 20 bytes no CONNECT fits/m);
+        assert.match(text, /unknown setting "maxPackt"/);
+        assert.equal(error.problems.length, 5);
+        return true;
+      },
+    );
+  });
+
+  it('needs at least one listener', () => {
+    assert.throws(() => validateConfig({ listeners: [] }), /listeners: at least one listener is needed/);
+  });
+
+  it('reads YAML and JSON files, and names the file and line of a syntax error', async () => {
+    const yaml = await loadConfigFile(
+      file(
+        'broker.yaml',
+        'listeners:\n  - port: 1884\n    host: 0.0.0.0\n  - protocol: ws\n    port: 8081\nallowAnonymous: true\nmaxQueuedMessages: 50\n',
+      ),
+    );
+    assert.equal(yaml.listeners[1]?.protocol, 'ws');
+    assert.equal(yaml.maxQueuedMessages, 50);
+    const json = await loadConfigFile(
+      file('broker.json', JSON.stringify({ listeners: [{ port: 1 }], sysInterval: 0 })),
+    );
+    assert.equal(json.sysInterval, 0);
+    assert.match(
+      (await problems(file('bad.yaml', 'listeners:\n  - port: 1\n   host: x\n')))[0]!,
+      /bad\.yaml:3: not valid YAML/,
+    );
+    assert.match((await problems(file('bad.json', '{"listeners": [}')))[0]!, /bad\.json: not valid JSON/);
+    assert.match(
+      (await problems(file('typo.yml', 'listeners:\n  - port: 1\nmax_connections: 5\n')))[0]!,
+      /typo\.yml: unknown setting "max_connections"/,
+    );
+  });
+
+  it('names a missing file', async () => {
+    assert.match(
+      (await problems(join(dir, 'nope.conf')))[0]!,
+      /nope\.conf: cannot read the configuration file: no such file/,
+    );
+  });
+});
+
+describe('mosquitto.conf', () => {
+  it('reads the directives warden has, listener by listener', async () => {
+    const config = await loadConfigFile(
+      file(
+        'full.conf',
+        [
+          '# a Mosquitto 2.x configuration',
+          'per_listener_settings true',
+          'listener 1883 127.0.0.1',
+          'max_connections 100',
+          'allow_anonymous true',
+          '',
+          'listener 9001',
+          'protocol websockets',
+          'allow_anonymous false',
+          'max_packet_size 65536',
+          'max_inflight_messages 0',
+          'max_queued_messages 500',
+          'max_keepalive 120',
+          'retain_available false',
+          'sys_interval 30',
+          'set_tcp_nodelay true',
+          'max_qos 1',
+          'max_topic_alias 5',
+          'log_type all',
+          'connection_messages true',
+        ].join('\n'),
+      ),
+    );
+    assert.deepEqual(config.listeners[0], {
+      protocol: 'mqtt',
+      host: '127.0.0.1',
+      port: 1883,
+      path: '/mqtt',
+      maxConnections: 100,
+      allowAnonymous: true,
+    });
+    assert.deepEqual(config.listeners[1], {
+      protocol: 'ws',
+      host: '0.0.0.0',
+      port: 9001,
+      path: '/mqtt',
+      allowAnonymous: false,
+    });
+    assert.equal(config.allowAnonymous, false);
+    assert.equal(config.maxPacketSize, 65536);
+    assert.equal(config.maxInflight, 65535, '0 is "no limit"');
+    assert.equal(config.maxQueuedMessages, 500);
+    assert.equal(config.maxKeepAlive, 120);
+    assert.equal(config.retainAvailable, false);
+    assert.equal(config.sysInterval, 30);
+    assert.equal(config.tcpNoDelay, true);
+    assert.equal(config.maxQos, 1);
+    assert.equal(config.topicAliasMaximum, 5);
+    assert.equal(config.logLevel, 'debug');
+  });
+
+  it('without any listener: loopback 1883 with anonymous clients, as Mosquitto 2 "local only" mode', async () => {
+    const config = await loadConfigFile(file('empty.conf', '# nothing\nsys_interval 5\n'));
+    assert.deepEqual(
+      config.listeners.map((l) => [l.host, l.port]),
+      [['127.0.0.1', 1883]],
+    );
+    assert.equal(config.allowAnonymous, true);
+  });
+
+  it('port and bind_address make the default listener, before the others', async () => {
+    const config = await loadConfigFile(
+      file('old.conf', 'listener 8883\nport 1884\nbind_address 127.0.0.2\n'),
+    );
+    assert.deepEqual(
+      config.listeners.map((l) => `${l.host}:${l.port}`),
+      ['127.0.0.2:1884', '0.0.0.0:8883'],
+    );
+  });
+
+  it('names file:line of unknown, unsupported and malformed directives, all at once', async () => {
+    const path = file(
+      'bad.conf',
+      [
+        'listener 1883',
+        'allow_anonymus true',
+        'password_file /etc/mosquitto/passwd',
+        'max_keepalive sixty',
+        'retain_available yes',
+        'listener',
+        'protocol coap',
+        'max_queued_messages 0',
+      ].join('\n'),
+    );
+    assert.deepEqual(await problems(path), [
+      `${path}:2: unknown directive "allow_anonymus"`,
+      `${path}:3: password_file is a Mosquitto directive warden does not support yet`,
+      `${path}:4: max_keepalive: "sixty" is not a whole number`,
+      `${path}:5: retain_available: "yes" is not true or false`,
+      `${path}:6: listener takes 1 or 2 values, got 0`,
+      `${path}:7: protocol: "coap" is not a protocol warden serves (mqtt, websockets)`,
+      `${path}:8: max_queued_messages: 0 (no limit) is not supported: warden keeps every queue bounded; give a number`,
+    ]);
+  });
+
+  it('maps an out-of-range value back to the line that set it', async () => {
+    const path = file('range.conf', 'sys_interval 10\nlistener 1883\nlistener 70000\nmax_qos 3\n');
+    const found = await problems(path);
+    assert.equal(found.length, 2, found.join('\n'));
+    assert.match(found[0]!, new RegExp(`^${path}:3: listeners\\[1\\]\\.port: .*65535`));
+    assert.match(found[1]!, new RegExp(`^${path}:4: maxQos: `));
+  });
+});
