@@ -14,6 +14,7 @@ import { type Logger, type PacketChannel, systemClock } from './core/ports.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { listenWs } from './edge/ws-listener.js';
 import { startSysTopics } from './observability/sys-topics.js';
+import { memoryStores } from './persistence/memory-stores.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -40,6 +41,7 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
   const core = new BrokerCore({
     ...limits,
     clock: systemClock,
+    stores: memoryStores(),
     logger: log,
     newClientId: () => `warden-${randomUUID()}`,
   });

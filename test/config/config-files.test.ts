@@ -150,6 +150,16 @@ describe('mosquitto.conf', () => {
     assert.equal(config.logLevel, 'debug');
   });
 
+  it('log_type: the most verbose type given sets the level', async () => {
+    const level = async (types: string[]) =>
+      (await loadConfigFile(file('log.conf', types.map((t) => `log_type ${t}`).join('\n')))).logLevel;
+    assert.equal(await level([]), 'info');
+    assert.equal(await level(['error']), 'error');
+    assert.equal(await level(['error', 'warning']), 'warn');
+    assert.equal(await level(['none']), 'silent');
+    assert.equal(await level(['warning', 'debug', 'error']), 'debug');
+  });
+
   it('without any listener: loopback 1883 with anonymous clients, as Mosquitto 2 "local only" mode', async () => {
     const config = await loadConfigFile(file('empty.conf', '# nothing\nsys_interval 5\n'));
     assert.deepEqual(

@@ -23,6 +23,22 @@ interface ReadState {
 
 class DirectiveError extends Error {}
 
+type LogLevel = NonNullable<BrokerConfigInput['logLevel']>;
+const LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+/** Mosquitto's log types as our levels; without log_type Mosquitto logs up to information, as we do. */
+const LOG_LEVEL_OF_TYPE: Record<string, LogLevel> = {
+  none: 'silent',
+  error: 'error',
+  warning: 'warn',
+  notice: 'info',
+  information: 'info',
+  subscribe: 'info',
+  unsubscribe: 'info',
+  websockets: 'info',
+  debug: 'debug',
+  all: 'debug',
+};
+
 const bool = (value: string): boolean => {
   if (value === 'true') return true;
   if (value === 'false') return false;
@@ -131,10 +147,12 @@ const directives: Record<string, [number, number, Handler]> = {
     1,
     1,
     (s, [v]) => {
-      const known = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe'];
-      if (v !== 'all' && v !== 'none' && v !== 'websockets' && !known.includes(v!))
-        throw new DirectiveError(`"${v}" is not a Mosquitto log type`);
-      if (v === 'debug' || v === 'all') set(s, 'logLevel', () => (s.config.logLevel = 'debug'));
+      if (!(v! in LOG_LEVEL_OF_TYPE)) throw new DirectiveError(`"${v}" is not a Mosquitto log type`);
+      // The most verbose type given sets our level.
+      const level = LOG_LEVEL_OF_TYPE[v!]!;
+      const current = s.config.logLevel;
+      if (current === undefined || LEVELS.indexOf(level) > LEVELS.indexOf(current))
+        set(s, 'logLevel', () => (s.config.logLevel = level));
     },
   ],
   connection_messages: [1, 1, (_s, [v]) => void bool(v!)],

@@ -8,9 +8,11 @@ import { type Message, withExpiry } from './message.js';
 import type { Clock, Logger } from './ports.js';
 import { Router } from './router.js';
 import { NEVER_EXPIRES, Session, type SessionOwner } from './session.js';
+import type { BrokerStores, RetainedStore, SessionStore } from './store-ports.js';
 
 export interface CoreOptions {
   readonly clock: Clock;
+  readonly stores: BrokerStores;
   readonly logger: Logger;
   /** A fresh, unique client identifier for clients that send an empty one. */
   readonly newClientId: () => string;
@@ -52,14 +54,16 @@ export const coreDefaults = {
 
 export class BrokerCore {
   readonly options: CoreOptions;
-  readonly sessions = new Map<string, Session>();
+  readonly sessions: SessionStore;
   readonly stats = newBrokerStats();
   readonly router = new Router(this.stats);
-  readonly retained = new Map<string, Message>();
+  readonly retained: RetainedStore;
   readonly owners = new Set<SessionOwner & { shutdown(): void }>();
 
   constructor(options: CoreOptions) {
     this.options = options;
+    this.sessions = options.stores.sessions;
+    this.retained = options.stores.retained;
   }
 
   /**

@@ -47,9 +47,19 @@ export function attachSocket(
 ): void {
   const decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
   let version: ProtocolVersion = 4;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
+  // What this tick sent, written at its end: one write for a lone packet (the common case at low
+  // rates, where writev's bookkeeping would cost more), one corked writev for several.
+  let pending: Buffer[] = [];
+  const flush = () => {
+    const out = pending;
+    pending = [];
+    if (out.length === 0 || socket.destroyed) return;
+    if (out.length === 1) {
+      socket.write(out[0]!);
+      return;
+    }
+    socket.cork();
+    for (const bytes of out) socket.write(bytes);
     socket.uncork();
   };
 
@@ -61,26 +71,22 @@ export function attachSocket(
     },
     send(packet) {
       if (socket.destroyed || !socket.writable) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
+      if (pending.length === 0) process.nextTick(flush);
       if (packet.type === 'publish' && packet.payload.length > ZERO_COPY_PAYLOAD) {
         const header = encodePublishHeader(packet, version);
         stats.bytesSent += header.length + packet.payload.length;
-        socket.write(header);
-        socket.write(packet.payload);
+        pending.push(header, packet.payload);
       } else {
         const bytes = encodePacket(packet, version);
         stats.bytesSent += bytes.length;
-        socket.write(bytes);
+        pending.push(bytes);
       }
     },
     setProtocolVersion(v) {
       version = v;
     },
     close() {
+      flush();
       if (!socket.destroyed) socket.end();
       // A peer that never reads must not keep the socket half-open.
       setTimeout(() => socket.destroy(), 2000).unref();

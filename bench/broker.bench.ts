@@ -1,0 +1,393 @@
+// Warden's broker against Debian's mosquitto, same generator, same run, same mosquitto.conf
+// (warden reads it too). The broker runs pinned to core 0 (taskset); run this generator pinned
+// to core 1 (npm run bench:broker does). Broker CPU comes from /proc/<pid>/stat, so CPU per
+// delivered message is valid even when the generator is the bottleneck.
+// Usage: npm run bench:broker [-- --seconds 5 --connections 5000 --only warden|mosquitto]
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Packet } from '../src/protocol/index.js';
+import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1]!;
+};
+const SECONDS = Number(arg('seconds', '5'));
+const CONNECTIONS = Number(arg('connections', '5000'));
+const ONLY = arg('only', '');
+const CASES = new Set(arg('cases', 'qos0,qos1,latency,idle,overload').split(','));
+const PUBLISHERS = 10;
+const TICK_MS = 1000 / 100; // /proc CPU times are in 1/100 s (getconf CLK_TCK)
+const PAGE = 4096; // getconf PAGESIZE
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface BrokerUnderTest {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly port: number;
+}
+
+/** utime + stime of the broker, milliseconds. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+function rssBytes(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+
+async function startBroker(name: 'warden' | 'mosquitto'): Promise<BrokerUnderTest> {
+  const port = await freePort();
+  const conf = join(dir, `${name}.conf`);
+  // One file for both. Logging only errors, so neither pays for a line per connection.
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'set_tcp_nodelay true',
+      'max_queued_messages 1000',
+      'sys_interval 0',
+      'log_type error',
+      '',
+    ].join('\n'),
+  );
+  // WARDEN_NODE_ARGS="--cpu-prof" profiles our broker under the same load.
+  const nodeArgs = process.env.WARDEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const command =
+    name === 'warden'
+      ? ['node', ...nodeArgs, 'dist/cli/main.js', 'broker', '-c', conf]
+      : ['mosquitto', '-c', conf];
+  const child = spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let tries = 0; tries < 100; tries++) {
+    try {
+      (await LoadClient.open(port, 'probe', 1000)).close();
+      return { name, process: child, port };
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${name} did not start on port ${port}`);
+}
+
+async function stopBroker(b: BrokerUnderTest): Promise<void> {
+  b.process.kill('SIGTERM');
+  await Promise.race([new Promise((resolve) => b.process.once('exit', resolve)), sleep(5000)]);
+  b.process.kill('SIGKILL');
+}
+
+interface Window {
+  delivered: number;
+  /** QoS 1: PUBLISHes the broker acknowledged to the publishers. */
+  accepted: number;
+  cpuMs: number;
+  seconds: number;
+}
+
+/** Counts deliveries and broker CPU over SECONDS after one second of warm-up. */
+async function measure(b: BrokerUnderTest, delivered: () => number, accepted = () => 0): Promise<Window> {
+  await sleep(1000);
+  const d0 = delivered();
+  const a0 = accepted();
+  const c0 = cpuMs(b.process.pid!);
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  return {
+    delivered: delivered() - d0,
+    accepted: accepted() - a0,
+    cpuMs: cpuMs(b.process.pid!) - c0,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * 10 publishers -> 1 subscriber, 64 B, as fast as the broker can carry them without losing any:
+ * publishers stop while more than `window` messages are published and not yet delivered, so
+ * the rate measured is sustainable (no queue overflows, no drops) for either broker.
+ */
+async function fanIn(b: BrokerUnderTest, qos: 0 | 1) {
+  const window = qos === 0 ? 2000 : 500; // QoS 1: below max_queued_messages 1000, so nothing is dropped
+  const sub = await LoadClient.open(b.port, 'sub');
+  await sub.subscribe('fan/#', qos);
+  let delivered = 0;
+  let sent = 0;
+  let lost = 0;
+  let acked = 0;
+  let waiters: Array<() => void> = [];
+  const wakeAll = () => {
+    const woken = waiters;
+    waiters = [];
+    for (const w of woken) w();
+  };
+  sub.onPacket = (p: Packet) => {
+    if (p.type !== 'publish') return;
+    delivered++;
+    // A QoS 0 message may still arrive from the run before, read late from a closed socket.
+    if (p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
+  };
+  sub.socket.on('data', wakeAll);
+  let running = true;
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(b.port, `pub${i}`)),
+  );
+  const payload = Buffer.alloc(64, 0x61);
+  const loops = pubs.map(async (pub, i) => {
+    const topic = `fan/${i}`;
+    const one = publishPacket(topic, payload, 0);
+    const qos0Batch = Buffer.concat(Array.from({ length: 100 }, () => one));
+    let nextId = 1;
+    pub.onPacket = (p) => {
+      if (p.type === 'puback') acked++;
+    };
+    while (running) {
+      const budget = Math.min(100, window - (sent - delivered));
+      if (budget <= 0) {
+        const woke = await Promise.race([
+          new Promise<boolean>((resolve) => waiters.push(() => resolve(true))),
+          sleep(200).then(() => false),
+        ]);
+        if (!woke && sent - delivered >= window) {
+          lost += sent - delivered; // nothing arrived for 200 ms: count the gap as lost, go on
+          sent = delivered;
+        }
+        continue;
+      }
+      sent += budget;
+      if (qos === 0) {
+        await pub.write(qos0Batch.subarray(0, budget * one.length));
+        continue;
+      }
+      const out: Buffer[] = [];
+      for (let n = 0; n < budget; n++) {
+        out.push(publishPacket(topic, payload, 1, nextId));
+        nextId = nextId === 65_535 ? 1 : nextId + 1;
+      }
+      await pub.write(Buffer.concat(out));
+    }
+  });
+  const w = await measure(
+    b,
+    () => delivered,
+    () => acked,
+  );
+  running = false;
+  wakeAll();
+  for (const p of [...pubs, sub]) p.close();
+  await Promise.allSettled(loops);
+  await sleep(1000); // let the broker finish what it already read
+  return { ...w, lost };
+}
+
+/** 10 publishers at a fixed total of 20,000 msg/s; end-to-end latency at one subscriber. */
+async function latency(b: BrokerUnderTest) {
+  const RATE = 20_000;
+  const sub = await LoadClient.open(b.port, 'sub');
+  await sub.subscribe('lat/#', 0);
+  const samples: number[] = [];
+  let delivered = 0;
+  let recording = false;
+  sub.onPacket = (p) => {
+    if (p.type !== 'publish') return;
+    delivered++;
+    if (recording) samples.push(Number(process.hrtime.bigint() - p.payload.readBigUInt64BE(0)) / 1000);
+  };
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(b.port, `lpub${i}`)),
+  );
+  const start = performance.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - start) / 1000) * RATE) - sent;
+    for (let n = 0; n < due; n++) {
+      const payload = Buffer.alloc(64);
+      payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
+      pubs[sent % PUBLISHERS]!.socket.write(publishPacket(`lat/${sent % PUBLISHERS}`, payload, 0));
+      sent++;
+    }
+  }, 1);
+  setTimeout(() => {
+    recording = true;
+  }, 1000);
+  const w = await measure(b, () => delivered);
+  clearInterval(timer);
+  for (const p of [...pubs, sub]) p.close();
+  samples.sort((x, y) => x - y);
+  const pick = (q: number) =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
+  return { ...w, p50: pick(0.5), p99: pick(0.99), samples: samples.length };
+}
+
+/** RSS growth per connected idle client, at CONNECTIONS clients. */
+async function idleConnections(b: BrokerUnderTest) {
+  await sleep(500);
+  const before = rssBytes(b.process.pid!);
+  const clients: LoadClient[] = [];
+  for (let i = 0; i < CONNECTIONS; i += 250) {
+    const batch = Array.from({ length: Math.min(250, CONNECTIONS - i) }, (_, k) =>
+      LoadClient.open(b.port, `idle${i + k}`, 30_000),
+    );
+    clients.push(...(await Promise.all(batch)));
+  }
+  await sleep(1000);
+  const after = rssBytes(b.process.pid!);
+  for (const c of clients) c.close();
+  await sleep(500);
+  return { perConnection: (after - before) / CONNECTIONS, before, after };
+}
+
+/** 10 s of publishers at full speed, 1 KB each, towards a subscriber that never reads. */
+async function overload(b: BrokerUnderTest) {
+  const stalled = await LoadClient.open(b.port, 'stalled');
+  await stalled.subscribe('over/#', 0);
+  stalled.socket.pause();
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(b.port, `opub${i}`)),
+  );
+  let running = true;
+  let sentBytes = 0;
+  const payload = Buffer.alloc(1024, 0x62);
+  const loops = pubs.map(async (pub, i) => {
+    const batch = Buffer.concat(Array.from({ length: 50 }, () => publishPacket(`over/${i}`, payload, 0)));
+    while (running) {
+      await pub.write(batch);
+      sentBytes += batch.length;
+    }
+  });
+  const start = rssBytes(b.process.pid!);
+  let peak = start;
+  for (let t = 0; t < 40; t++) {
+    await sleep(250);
+    peak = Math.max(peak, rssBytes(b.process.pid!));
+  }
+  running = false;
+  const end = rssBytes(b.process.pid!);
+  let alive = false;
+  try {
+    (await LoadClient.open(b.port, 'after-overload', 5000)).close();
+    alive = b.process.exitCode === null;
+  } catch {
+    alive = false;
+  }
+  for (const p of [...pubs, stalled]) p.close();
+  await Promise.race([Promise.allSettled(loops), sleep(2000)]);
+  return { start, peak, end, alive, acceptedMB: sentBytes / 1e6 };
+}
+
+async function runAll(name: 'warden' | 'mosquitto') {
+  const b = await startBroker(name);
+  try {
+    const step = <T>(what: string, run: () => Promise<T>) => {
+      console.error(`  ${name}: ${what}`);
+      return run();
+    };
+    const skip = <T>(what: string, run: () => Promise<T>): Promise<T | undefined> =>
+      CASES.has(what) ? step(what, run) : Promise.resolve(undefined);
+    const qos0 = await skip('qos0', () => fanIn(b, 0));
+    const qos1 = await skip('qos1', () => fanIn(b, 1));
+    const lat = await skip('latency', () => latency(b));
+    const idle = await skip('idle', () => idleConnections(b));
+    const over = await skip('overload', () => overload(b));
+    return { qos0, qos1, lat, idle, over };
+  } finally {
+    await stopBroker(b);
+  }
+}
+
+type Result = Awaited<ReturnType<typeof runAll>>;
+const results: Partial<Record<'warden' | 'mosquitto', Result>> = {};
+for (const name of ['warden', 'mosquitto'] as const) {
+  if (ONLY && ONLY !== name) continue;
+  console.error(`benchmarking ${name} ...`);
+  results[name] = await runAll(name);
+}
+
+const rate = (w: Window) => w.delivered / w.seconds;
+const usPerMsg = (w: Window) => (w.cpuMs * 1000) / Math.max(1, w.delivered);
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher' | 'lower']> = [
+  [
+    'QoS 0 fan-in 10->1, 64 B: delivered msg/s',
+    (r) => (r.qos0 ? rate(r.qos0) : Number.NaN),
+    (n) => n.toFixed(0),
+    'higher',
+  ],
+  [
+    'QoS 0 fan-in: broker CPU µs per delivered msg',
+    (r) => (r.qos0 ? usPerMsg(r.qos0) : Number.NaN),
+    (n) => n.toFixed(2),
+    'lower',
+  ],
+  [
+    'QoS 1 fan-in 10->1, 64 B: delivered msg/s',
+    (r) => (r.qos1 ? rate(r.qos1) : Number.NaN),
+    (n) => n.toFixed(0),
+    'higher',
+  ],
+  [
+    'QoS 1 fan-in: PUBLISHes acknowledged to publishers /s',
+    (r) => (r.qos1 ? r.qos1.accepted / r.qos1.seconds : Number.NaN),
+    (n) => n.toFixed(0),
+    'higher',
+  ],
+  [
+    'QoS 1 fan-in: broker CPU µs per delivered msg',
+    (r) => (r.qos1 ? usPerMsg(r.qos1) : Number.NaN),
+    (n) => n.toFixed(2),
+    'lower',
+  ],
+  ['20k msg/s QoS 0: p50 latency µs', (r) => r.lat?.p50 ?? Number.NaN, (n) => n.toFixed(0), 'lower'],
+  ['20k msg/s QoS 0: p99 latency µs', (r) => r.lat?.p99 ?? Number.NaN, (n) => n.toFixed(0), 'lower'],
+  [
+    '20k msg/s QoS 0: broker CPU µs per delivered msg',
+    (r) => (r.lat ? usPerMsg(r.lat) : Number.NaN),
+    (n) => n.toFixed(2),
+    'lower',
+  ],
+  [
+    `RSS per idle connection at ${CONNECTIONS}, KiB`,
+    (r) => (r.idle?.perConnection ?? Number.NaN) / 1024,
+    (n) => n.toFixed(1),
+    'lower',
+  ],
+  [
+    'overload 10 s, 1 KB to a stalled subscriber: peak RSS MiB',
+    (r) => (r.over?.peak ?? Number.NaN) / 1024 / 1024,
+    (n) => n.toFixed(1),
+    'lower',
+  ],
+];
+console.log('| measure | warden | mosquitto | warden / mosquitto |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const [label, get, fmt] of rows) {
+  const w = results.warden ? get(results.warden) : Number.NaN;
+  const m = results.mosquitto ? get(results.mosquitto) : Number.NaN;
+  console.log(`| ${label} | ${fmt(w)} | ${fmt(m)} | ${(w / m).toFixed(2)}x |`);
+}
+for (const [name, r] of Object.entries(results)) {
+  const notes = [
+    r.over &&
+      `overload accepted ${r.over.acceptedMB.toFixed(0)} MB from publishers; RSS ${mb(r.over.start)} -> peak ${mb(r.over.peak)} -> end ${mb(r.over.end)} MiB; alive after: ${r.over.alive}`,
+    r.qos0 && `QoS 0 fan-in lost ${r.qos0.lost}`,
+    r.qos1 && `QoS 1 fan-in lost ${r.qos1.lost}`,
+    r.lat && `latency samples ${r.lat.samples}`,
+    r.idle && `idle RSS ${mb(r.idle.before)} -> ${mb(r.idle.after)} MiB`,
+  ].filter(Boolean);
+  console.log(`\n${name}: ${notes.join('; ')}`);
+}
