@@ -2,7 +2,7 @@
 // bad file gets an error naming file:line or the key path and what is wrong.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -83,6 +83,15 @@ describe('native schema', () => {
       (await problems(file('typo.yml', 'listeners:\n  - port: 1\nmax_connections: 5\n')))[0]!,
       /typo\.yml: unknown setting "max_connections"/,
     );
+  });
+
+  it("the README's example configuration is valid as written", async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const example = readme.match(/```yaml\n([\s\S]*?)```/)?.[1];
+    assert.ok(example, 'README has a yaml block');
+    const config = await loadConfigFile(file('readme.yaml', example));
+    assert.equal(config.listeners[1]?.protocol, 'ws');
+    assert.equal(config.listeners[0]?.maxConnections, 1000);
   });
 
   it('names a missing file', async () => {
