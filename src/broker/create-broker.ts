@@ -11,7 +11,14 @@ import { BrokerCore } from './core/broker-core.js';
 import { Connection } from './core/connection.js';
 import { listenerPolicy } from './core/listener-policy.js';
 import { type Logger, type PacketChannel, systemClock } from './core/ports.js';
+import {
+  type DevelopmentCertificate,
+  developmentCertificate,
+  developmentHosts,
+} from './edge/development-ca.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
+import { listenTls, type TlsChannel } from './edge/tls-listener.js';
+import { loadTlsMaterial } from './edge/tls-material.js';
 import { listenWs } from './edge/ws-listener.js';
 import { startSysTopics } from './observability/sys-topics.js';
 import { memoryStores } from './persistence/memory-stores.js';
@@ -22,6 +29,8 @@ export interface Broker {
   readonly config: BrokerConfig;
   readonly listeners: readonly RunningListener[];
   readonly core: BrokerCore;
+  /** Set when a TLS listener had no certificate and got one from the development CA. */
+  readonly developmentCa?: DevelopmentCertificate;
   /** Disconnects every client (v5: 0x8B) and stops listening. */
   close(): Promise<void>;
 }
@@ -52,6 +61,20 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     stats: core.stats,
   };
   const listeners: RunningListener[] = [];
+  let developmentCa: DevelopmentCertificate | undefined;
+  const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
+    if (l.tls === undefined) return undefined;
+    let { certFile, keyFile } = l.tls;
+    if (certFile === undefined || keyFile === undefined) {
+      const hosts = developmentHosts(config.listeners.map((x) => x.host));
+      developmentCa ??= await developmentCertificate(config.dataDir, hosts);
+      ({ certFile, keyFile } = developmentCa);
+    }
+    const name = `${l.protocol === 'ws' ? 'wss' : 'mqtts'}://${l.host}:${l.port}`;
+    const material = await loadTlsMaterial(name, { ...l.tls, certFile, keyFile });
+    for (const warning of material.warnings) log.warn({ listener: name }, warning);
+    return { config: l.tls, material };
+  };
   try {
     for (const l of config.listeners) {
       const policy = listenerPolicy(`${l.protocol}://${l.host}:${l.port}`, {
@@ -60,10 +83,13 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
       });
       const accept = (channel: PacketChannel) => new Connection(core, channel, policy);
       const common = { ...channelOptions, host: l.host, port: l.port };
+      const tls = await tlsChannel(l);
       const running =
         l.protocol === 'ws'
-          ? await listenWs({ ...common, path: l.path }, accept)
-          : await listenTcp(common, accept);
+          ? await listenWs({ ...common, path: l.path, tls }, accept)
+          : tls
+            ? await listenTls({ ...common, tls }, accept)
+            : await listenTcp(common, accept);
       policy.name = running.url;
       listeners.push(running);
       log.info({ url: running.url, allowAnonymous: policy.allowAnonymous }, 'listening');
@@ -77,10 +103,13 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     version: `warden version ${version}`,
     heapBytes: () => process.memoryUsage().heapUsed,
   });
+  if (developmentCa)
+    log.info({ caFile: developmentCa.caFile, created: developmentCa.created }, 'TLS from the development CA');
   return {
     config,
     listeners,
     core,
+    developmentCa,
     async close() {
       stopSys();
       core.shutdown();

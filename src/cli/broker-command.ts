@@ -16,6 +16,9 @@ interface BrokerOptions {
   port?: number;
   wsPort?: number;
   ws: boolean;
+  tlsPort?: number;
+  tls: boolean;
+  dataDir?: string;
   host: string;
   verbose?: boolean;
 }
@@ -42,14 +45,21 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
       ...(options.wsPort === undefined
         ? []
         : [{ protocol: 'ws' as const, host: options.host, port: options.wsPort }]),
+      ...(options.tlsPort === undefined
+        ? []
+        : [{ protocol: 'mqtt' as const, host: options.host, port: options.tlsPort, tls: {} }]),
     ];
     return { ...file, listeners: [...file.listeners, ...extra], ...verbose };
   }
   return {
     listeners: [
       { protocol: 'mqtt', host: options.host, port: options.port ?? 1883 },
+      ...(options.tls
+        ? [{ protocol: 'mqtt' as const, host: options.host, port: options.tlsPort ?? 8883, tls: {} }]
+        : []),
       ...(options.ws ? [{ protocol: 'ws' as const, host: options.host, port: options.wsPort ?? 8080 }] : []),
     ],
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     allowAnonymous: isLoopback(options.host),
     ...verbose,
   };
@@ -58,12 +68,19 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
 export function brokerCommand(): Command {
   return new Command('broker')
     .description(
-      'run the MQTT broker (MQTT on 127.0.0.1:1883 and MQTT over WebSocket on 127.0.0.1:8080 by default)',
+      'run the MQTT broker (by default on 127.0.0.1: MQTT 1883, MQTT over TLS 8883, MQTT over WebSocket 8080)',
     )
     .option('-c, --config <file>', 'configuration file: .yaml/.yml/.json (warden schema) or mosquitto.conf')
     .option('-p, --port <port>', 'MQTT listener port, default 1883 (0 picks a free one)', port)
     .option('--ws-port <port>', 'MQTT over WebSocket listener port, path /mqtt, default 8080', port)
     .option('--no-ws', 'no WebSocket listener')
+    .option(
+      '--tls-port <port>',
+      'MQTT over TLS port, default 8883 (certificate from the development CA)',
+      port,
+    )
+    .option('--no-tls', 'no MQTT over TLS listener')
+    .option('--data-dir <dir>', 'where generated files (the development CA) are kept, default .warden-data')
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-v, --verbose', 'log every connection step (debug level)')
     .action(async (options: BrokerOptions) => {
@@ -82,6 +99,17 @@ export function brokerCommand(): Command {
         process.exit(1);
       }
       for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
+      const dev = broker.developmentCa;
+      const tlsListener = broker.listeners.find((l) => l.protocol === 'mqtts');
+      if (dev) {
+        console.error(
+          `warden broker: TLS certificate from the development CA ${dev.caFile}${dev.created ? ' (new)' : ''}`,
+        );
+        if (tlsListener)
+          console.error(
+            `  try: mosquitto_sub --cafile ${dev.caFile} -h localhost -p ${tlsListener.port} -t '#' -v`,
+          );
+      }
       const stop = async (signal: string) => {
         console.error(`warden broker: ${signal}, shutting down`);
         await broker.close();

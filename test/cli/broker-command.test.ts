@@ -12,12 +12,20 @@ const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
 const warden = ['--import', 'tsx', 'src/cli/main.ts'];
 
 describe('warden broker', () => {
-  it('serves mosquitto_sub and mosquitto_pub, and exits cleanly on SIGTERM', async () => {
-    const broker = start('node', [...warden, 'broker', '-p', '0', '--ws-port', '0']);
+  it('quick start: mqtts from a development CA; mosquitto_sub --cafile gets what mosquitto_pub sent', async () => {
+    const dataDir = join(dir, 'data');
+    const quickStart = ['broker', '-p', '0', '--ws-port', '0', '--tls-port', '0', '--data-dir', dataDir];
+    const broker = start('node', [...warden, ...quickStart]);
     try {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
+      const [, tlsPort] = await broker.waitFor(/listening on mqtts:\/\/127\.0\.0\.1:(\d+)/);
+      const [, caFile] = await broker.waitFor(/TLS certificate from the development CA (\S+) \(new\)/);
+      await broker.waitFor(
+        new RegExp(`try: mosquitto_sub --cafile \\S+ -h localhost -p ${tlsPort} -t '#' -v`),
+      );
       const host = ['-h', '127.0.0.1', '-p', port!];
-      const sub = start('mosquitto_sub', [...host, '-t', 'cli/test', '-C', '1', '-W', '10', '-V', '5']);
+      const tls = ['-h', 'localhost', '-p', tlsPort!, '--cafile', caFile!];
+      const sub = start('mosquitto_sub', [...tls, '-t', 'cli/test', '-C', '1', '-W', '10', '-V', '5']);
       await broker.waitFor(/"msg":"client connected"/);
       // Retained, so the message reaches the subscriber whether or not its SUBSCRIBE came first.
       const pub = await run('mosquitto_pub', [
@@ -32,11 +40,18 @@ describe('warden broker', () => {
       ]);
       assert.equal(pub.code, 0, pub.stderr);
       const received = await sub.done(10_000);
-      assert.equal(received.stdout.trim(), 'hello from the cli');
+      assert.equal(received.stdout.trim(), 'hello from the cli', received.stderr);
     } finally {
       const stopped = await broker.stop();
       assert.equal(stopped.code, 0, stopped.stderr);
       assert.match(stopped.stderr, /SIGTERM, shutting down/);
+    }
+    // A second start reuses the development CA: clients keep trusting the same file.
+    const again = start('node', [...warden, ...quickStart]);
+    try {
+      await again.waitFor(/TLS certificate from the development CA \S+ca\.crt\n/);
+    } finally {
+      await again.stop();
     }
   });
 
@@ -89,10 +104,10 @@ describe('warden broker', () => {
   });
 
   it('names the listener when its port is taken', async () => {
-    const first = start('node', [...warden, 'broker', '-p', '0', '--ws-port', '0']);
+    const first = start('node', [...warden, 'broker', '-p', '0', '--ws-port', '0', '--no-tls']);
     try {
       const [, port] = await first.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
-      const second = await run('node', [...warden, 'broker', '-p', port!, '--ws-port', '0']);
+      const second = await run('node', [...warden, 'broker', '-p', port!, '--ws-port', '0', '--no-tls']);
       assert.notEqual(second.code, 0);
       assert.match(second.stderr, new RegExp(`listener mqtt://127.0.0.1:${port}: EADDRINUSE`));
     } finally {

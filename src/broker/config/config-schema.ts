@@ -8,6 +8,36 @@ import { coreDefaults } from '../core/broker-core.js';
 const port = z.int().min(0).max(65_535);
 const u16 = (min: number) => z.int().min(min).max(65_535);
 
+/** What of a verified client certificate becomes an identity (Mosquitto: use_identity_as_username = cn, use_subject_as_username = dn). */
+export const certificateField = z.enum(['cn', 'dn', 'san-dns', 'san-email', 'san-uri', 'fingerprint']);
+
+export const tlsSchema = z
+  .strictObject({
+    /** Server certificate chain (PEM); absent: a development CA in dataDir issues one. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** Trust for client certificates: a PEM bundle and/or a directory of PEM files. */
+    caFile: z.string().min(1).optional(),
+    caPath: z.string().min(1).optional(),
+    /** none: not asked; optional: asked, a bad one refused, none allowed; required: refused without. */
+    clientCertificates: z.enum(['none', 'optional', 'required']).default('none'),
+    crlFiles: z.array(z.string().min(1)).default([]),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    /** OpenSSL cipher list for TLS 1.2 and the TLS 1.3 suites; Node's defaults when absent. */
+    ciphers: z.string().min(1).optional(),
+    ciphersTls13: z.string().min(1).optional(),
+    handshakeTimeoutMs: z.int().min(100).default(10_000),
+    /** The username and/or client id a verified client certificate gives. */
+    usernameFrom: certificateField.optional(),
+    clientIdFrom: certificateField.optional(),
+    /** With clientIdFrom: refuse a client whose CONNECT client id differs instead of replacing it. */
+    requireClientIdMatch: z.boolean().default(false),
+  })
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+    message: 'certFile and keyFile go together (leave both out for a development certificate)',
+    path: ['keyFile'],
+  });
+
 export const listenerSchema = z.strictObject({
   /** mqtt: MQTT over TCP; ws: MQTT over WebSocket. */
   protocol: z.enum(['mqtt', 'ws']).default('mqtt'),
@@ -20,6 +50,8 @@ export const listenerSchema = z.strictObject({
   maxConnections: z.int().min(1).optional(),
   /** Overrides the broker-wide allowAnonymous for this listener. */
   allowAnonymous: z.boolean().optional(),
+  /** Present: MQTT over TLS (mqtts) or WebSocket over TLS (wss). */
+  tls: tlsSchema.optional(),
 });
 
 export const brokerConfigSchema = z.strictObject({
@@ -30,6 +62,8 @@ export const brokerConfigSchema = z.strictObject({
    */
   allowAnonymous: z.boolean().default(false),
   logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+  /** Where the broker keeps what it generates (the development CA). */
+  dataDir: z.string().min(1).default('.warden-data'),
   /** Seconds between $SYS/broker/... updates; 0 turns them off (Mosquitto's sys_interval). */
   sysInterval: z.int().min(0).default(10),
   /** Disables Nagle's algorithm on client sockets (Mosquitto's set_tcp_nodelay). */
@@ -63,3 +97,5 @@ export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
 /** A validated configuration with every default filled in. */
 export type BrokerConfig = z.output<typeof brokerConfigSchema>;
 export type ListenerConfig = z.output<typeof listenerSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;
+export type CertificateField = z.output<typeof certificateField>;

@@ -20,6 +20,8 @@ export interface BrokerStats {
   messagesExpired: number;
   /** CONNECTs answered with a refusal. */
   connectionsRefused: number;
+  /** Connections the transport refused before MQTT, by reason (TLS: "unknown CA", "time-out", ...). */
+  handshakeFailures: Record<string, number>;
 }
 
 export function newBrokerStats(): BrokerStats {
@@ -37,6 +39,7 @@ export function newBrokerStats(): BrokerStats {
     messagesDroppedTooLarge: 0,
     messagesExpired: 0,
     connectionsRefused: 0,
+    handshakeFailures: {},
   };
 }
 

@@ -29,6 +29,8 @@ export class Connection implements ConnectedContext, SessionOwner {
   #timer: Timer | undefined;
   #flow: OutboundFlow | undefined;
   readonly inboundAliases = new Map<number, string>();
+  /** Set by CONNECT: the user name the client is known by, for authorization. */
+  username: string | undefined;
 
   constructor(core: BrokerCore, channel: PacketChannel, listener = listenerPolicy('memory')) {
     this.core = core;
@@ -40,6 +42,10 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.#timer = core.options.clock.setTimeout(() => {
       if (this.#state === 'awaiting-connect') this.#close('no CONNECT within the connect timeout');
     }, core.options.connectTimeoutMs);
+  }
+
+  get identity() {
+    return this.channel.identity;
   }
 
   get session(): Session {
@@ -172,13 +178,22 @@ export class Connection implements ConnectedContext, SessionOwner {
       return;
     }
     this.#session = outcome.session;
+    this.username = outcome.username;
     this.#will = outcome.will;
     this.#state = 'connected';
     this.listener.connected++;
     const stats = this.core.stats;
     if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
     this.logger = this.logger.child({ clientId: outcome.session.clientId });
-    this.logger.info({ version: packet.protocolVersion, keepAlive: outcome.keepAlive }, 'client connected');
+    this.logger.info(
+      {
+        version: packet.protocolVersion,
+        keepAlive: outcome.keepAlive,
+        username: outcome.username,
+        certificate: this.channel.identity?.subject,
+      },
+      'client connected',
+    );
     this.#flow = new OutboundFlow(
       outcome.session,
       packet.protocolVersion,

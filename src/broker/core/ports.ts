@@ -3,10 +3,24 @@
 
 import type { Packet, ProtocolVersion } from '../../protocol/index.js';
 
+/** Who the edge established the peer to be (a verified TLS client certificate), before CONNECT. */
+export interface PeerIdentity {
+  readonly source: 'certificate';
+  /** The certificate subject, RFC 4514, for logs. */
+  readonly subject: string;
+  /** Replaces the CONNECT user name (Mosquitto's use_identity_as_username). */
+  readonly username?: string;
+  /** Replaces the CONNECT client id, or must equal it when requireClientIdMatch. */
+  readonly clientId?: string;
+  readonly requireClientIdMatch: boolean;
+}
+
 /** One client's packet stream, as the edge presents it to the core. */
 export interface PacketChannel {
   /** "address:port" of the peer, for logs. */
   readonly remoteAddress: string;
+  /** Set when the transport authenticated the peer (a verified client certificate). */
+  readonly identity?: PeerIdentity;
   /** Queues a packet; the edge encodes it with the version set below and batches writes. */
   send(packet: Packet): void;
   /** The version negotiated by CONNECT; packets are encoded with it from now on. */

@@ -14,7 +14,7 @@ import {
   type ProtocolVersion,
 } from '../../protocol/index.js';
 import type { BrokerStats } from '../core/broker-stats.js';
-import type { Logger, PacketChannel } from '../core/ports.js';
+import type { Logger, PacketChannel, PeerIdentity } from '../core/ports.js';
 
 /** What the core gives back for a channel: where decoded packets and transport events go. */
 export interface ConnectionHandle {
@@ -30,7 +30,7 @@ export interface SocketChannelOptions {
   /** Disables Nagle's algorithm on TCP (Mosquitto's set_tcp_nodelay); writes are batched per tick anyway. */
   readonly tcpNoDelay: boolean;
   readonly logger: Logger;
-  readonly stats: Pick<BrokerStats, 'bytesReceived' | 'bytesSent'>;
+  readonly stats: Pick<BrokerStats, 'bytesReceived' | 'bytesSent' | 'handshakeFailures'>;
 }
 
 // Above this a PUBLISH payload goes to the socket as its own buffer instead of being copied.
@@ -38,12 +38,13 @@ const ZERO_COPY_PAYLOAD = 2048;
 /** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
 export const OUTBOUND_LIMIT = 1024 * 1024;
 
-/** `remoteAddress` is "address:port" of the peer, for logs. */
+/** `remoteAddress` is "address:port" of the peer, for logs; `identity` what TLS established. */
 export function attachSocket(
   socket: Duplex,
   remoteAddress: string,
   accept: Accept,
   options: SocketChannelOptions,
+  identity?: PeerIdentity,
 ): void {
   const decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
   let version: ProtocolVersion = 4;
@@ -66,6 +67,7 @@ export function attachSocket(
   const stats = options.stats;
   const channel: PacketChannel = {
     remoteAddress,
+    identity,
     get congested() {
       return socket.writableLength > OUTBOUND_LIMIT;
     },

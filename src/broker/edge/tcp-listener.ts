@@ -10,25 +10,36 @@ export interface TcpListenerOptions extends SocketChannelOptions {
 }
 
 export interface RunningListener {
-  readonly protocol: 'mqtt' | 'ws';
+  readonly protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
   readonly host: string;
   readonly port: number;
-  /** mqtt://host:port or ws://host:port/path */
+  /** mqtt://host:port, mqtts://host:port, ws://host:port/path or wss://host:port/path */
   readonly url: string;
   close(): Promise<void>;
 }
 
 export async function listenTcp(options: TcpListenerOptions, accept: Accept): Promise<RunningListener> {
+  const where = { url: `mqtt://${options.host}:${options.port}` };
   const server: Server = createServer((socket) => {
     socket.setNoDelay(options.tcpNoDelay);
-    attachSocket(socket, `${socket.remoteAddress}:${socket.remotePort}`, accept, options);
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    // A TLS ClientHello (0x16 0x03) on a plain port is reported as such, not as a malformed CONNECT.
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk[0] !== 0x16 || chunk[1] !== 0x03) return;
+      options.stats.handshakeFailures['TLS on a plain MQTT port'] =
+        (options.stats.handshakeFailures['TLS on a plain MQTT port'] ?? 0) + 1;
+      options.logger.warn({ listener: where.url, remote }, 'TLS handshake on a plain MQTT port; closing');
+      socket.destroy();
+    });
+    attachSocket(socket, remote, accept, options);
   });
-  const port = await bindServer(server, options.host, options.port, `mqtt://${options.host}:${options.port}`);
+  const port = await bindServer(server, options.host, options.port, where.url);
+  where.url = `mqtt://${options.host}:${port}`;
   return {
     protocol: 'mqtt',
     host: options.host,
     port,
-    url: `mqtt://${options.host}:${port}`,
+    url: where.url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -20,6 +20,8 @@ interface ConnectStepContext {
   readonly owner: SessionOwner;
   clientId: string;
   assignedClientId: boolean;
+  /** The user name the client is known by: the certificate's, else the CONNECT one. */
+  username: string | undefined;
   will: Message | undefined;
   session?: Session;
   sessionPresent: boolean;
@@ -43,11 +45,16 @@ const admit: ConnectStep = (c) => {
 };
 
 /**
- * Until a credential source exists (password file, certificate identity), a listener that refuses
- * anonymous clients refuses every client, as Mosquitto does with allow_anonymous false and no
- * password_file.
+ * A verified client certificate authenticates; without one, until password files exist, a
+ * listener that refuses anonymous clients refuses the client, as Mosquitto does with
+ * allow_anonymous false and no password_file.
  */
 const authenticate: ConnectStep = (c) => {
+  const identity = c.ctx.identity;
+  if (identity !== undefined) {
+    c.username = identity.username ?? c.packet.username;
+    return undefined;
+  }
   if (c.ctx.listener.allowAnonymous) return undefined;
   return {
     v5: ReasonCode.NotAuthorized,
@@ -56,8 +63,24 @@ const authenticate: ConnectStep = (c) => {
   };
 };
 
+/** A certificate that names the client id: it replaces the CONNECT one, or must equal it. */
+const certificateClientId: ConnectStep = (c) => {
+  const identity = c.ctx.identity;
+  if (identity?.clientId === undefined || identity.clientId === c.packet.clientId) return undefined;
+  if (identity.requireClientIdMatch) {
+    return {
+      v5: ReasonCode.ClientIdentifierNotValid,
+      v3: ConnectReturnCode.IdentifierRejected,
+      reason: `client id "${c.packet.clientId}" is not the certificate identity "${identity.clientId}"`,
+    };
+  }
+  c.clientId = identity.clientId;
+  c.assignedClientId = true;
+  return undefined;
+};
+
 const assignClientId: ConnectStep = (c) => {
-  if (c.packet.clientId !== '') return undefined;
+  if (c.clientId !== '') return undefined;
   // [MQTT-3.1.3-6], [MQTT-3.1.3-8]: an empty id is assigned on v5, and on 3.1.1 with a clean session.
   const mayAssign = c.packet.protocolVersion === 5 || (c.packet.protocolVersion === 4 && c.packet.clean);
   if (!mayAssign) {
@@ -142,6 +165,7 @@ const negotiateKeepAlive: ConnectStep = (c) => {
 const connectSteps: readonly ConnectStep[] = [
   admit,
   authenticate,
+  certificateClientId,
   assignClientId,
   acceptWill,
   negotiateKeepAlive,
@@ -184,6 +208,7 @@ export function handleConnect(
     owner,
     clientId: packet.clientId,
     assignedClientId: false,
+    username: packet.username,
     will: undefined,
     sessionPresent: false,
     keepAlive: packet.keepAlive,
@@ -206,6 +231,7 @@ export function handleConnect(
   return {
     version: packet.protocolVersion,
     session: c.session!,
+    username: c.username,
     keepAlive: c.keepAlive,
     will: c.will,
     limits: peerLimits(c),

@@ -6,7 +6,7 @@ import type { BrokerCore } from '../broker-core.js';
 import type { ListenerPolicy } from '../listener-policy.js';
 import type { Message } from '../message.js';
 import type { PeerLimits } from '../outbound-flow.js';
-import type { Logger } from '../ports.js';
+import type { Logger, PeerIdentity } from '../ports.js';
 import type { Session } from '../session.js';
 
 export interface ConnectionContext {
@@ -15,6 +15,8 @@ export interface ConnectionContext {
   readonly version: ProtocolVersion;
   /** The listener the client came through. */
   readonly listener: ListenerPolicy;
+  /** What the transport established about the peer (a verified client certificate). */
+  readonly identity: PeerIdentity | undefined;
   /** Set by CONNECT; every other handler runs only once it is set. */
   readonly session: Session | undefined;
   send(packet: Packet): void;
@@ -35,6 +37,8 @@ export interface ConnectedContext extends ConnectionContext {
 export interface ConnectOutcome {
   readonly version: ProtocolVersion;
   readonly session: Session;
+  /** The authenticated user name (a certificate's, or the CONNECT one); undefined when anonymous. */
+  readonly username: string | undefined;
   readonly keepAlive: number;
   readonly will: Message | undefined;
   readonly limits: PeerLimits;

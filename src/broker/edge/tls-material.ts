@@ -1,0 +1,146 @@
+// A TLS listener's files read and checked before it listens: the server chain and its key, the
+// trust for client certificates (bundle and/or directory), CRLs. Every failure names the listener
+// and the file; an expired server certificate stops the start, one expiring soon is a warning.
+
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
+import type { TlsConfig } from '../config/config-schema.js';
+
+const DAY = 86_400_000;
+
+export interface TlsMaterial {
+  readonly context: SecureContextOptions;
+  readonly serverCertificate: X509Certificate;
+  /** Things to tell the operator at startup, e.g. the certificate expires within 30 days. */
+  readonly warnings: readonly string[];
+}
+
+export class TlsMaterialError extends Error {
+  readonly code = 'ERR_TLS_MATERIAL';
+}
+
+/** The TLS files of a listener ('mqtts://host:port'), with certFile and keyFile already resolved. */
+export async function loadTlsMaterial(
+  listener: string,
+  tls: TlsConfig & { certFile: string; keyFile: string },
+  now = new Date(),
+): Promise<TlsMaterial> {
+  const fail = (message: string): never => {
+    throw new TlsMaterialError(`listener ${listener}: ${message}`);
+  };
+  const read = async (what: string, file: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error);
+      return fail(`${what} ${file}: ${why}`);
+    }
+  };
+
+  const certPem = await read('certificate file', tls.certFile);
+  const chain = pemBlocks(certPem, 'CERTIFICATE');
+  if (chain.length === 0) fail(`certificate file ${tls.certFile}: no PEM certificate in it`);
+  const certificates = chain.map((pem, i) => {
+    try {
+      return new X509Certificate(pem);
+    } catch (error) {
+      return fail(
+        `certificate file ${tls.certFile}: certificate ${i + 1} does not parse: ${(error as Error).message}`,
+      );
+    }
+  });
+  const server = certificates[0]!;
+  const keyPem = await read('key file', tls.keyFile);
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (error) {
+    return fail(`key file ${tls.keyFile}: not a usable private key: ${(error as Error).message}`);
+  }
+  if (!server.checkPrivateKey(key))
+    fail(
+      `key file ${tls.keyFile} does not match the certificate in ${tls.certFile} (${server.subject.replace(/\n/g, ', ')})`,
+    );
+
+  const notAfter = new Date(server.validTo);
+  const notBefore = new Date(server.validFrom);
+  if (notAfter <= now) fail(`certificate ${tls.certFile} expired on ${notAfter.toISOString()}`);
+  if (notBefore > now) fail(`certificate ${tls.certFile} is not valid before ${notBefore.toISOString()}`);
+  const warnings: string[] = [];
+  const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
+  if (daysLeft < 30)
+    warnings.push(
+      `listener ${listener}: certificate ${tls.certFile} expires in ${daysLeft} days (${notAfter.toISOString()})`,
+    );
+
+  const ca: string[] = [];
+  if (tls.caFile !== undefined)
+    ca.push(...checkedCertificates(await read('CA file', tls.caFile), tls.caFile, fail));
+  if (tls.caPath !== undefined) {
+    let names: string[];
+    try {
+      names = (await readdir(tls.caPath)).filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort();
+    } catch (error) {
+      return fail(`CA directory ${tls.caPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    for (const name of names) {
+      const file = join(tls.caPath, name);
+      ca.push(...checkedCertificates(await read('CA file', file), file, fail));
+    }
+  }
+  if (tls.clientCertificates !== 'none' && ca.length === 0)
+    fail(`client certificates are ${tls.clientCertificates} but no caFile or caPath gives the CAs to trust`);
+  const crl: string[] = [];
+  for (const file of tls.crlFiles) {
+    const text = await read('CRL file', file);
+    if (!text.includes('-----BEGIN X509 CRL-----')) fail(`CRL file ${file}: no PEM CRL in it`);
+    crl.push(text);
+  }
+
+  return {
+    context: {
+      cert: certPem,
+      key: keyPem,
+      ca: ca.length > 0 ? ca : undefined,
+      crl: crl.length > 0 ? crl : undefined,
+      minVersion: tls.minVersion,
+      ciphers: cipherList(tls),
+    },
+    serverCertificate: server,
+    warnings,
+  };
+}
+
+function pemBlocks(text: string, label: string): string[] {
+  const pattern = new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, 'g');
+  return text.match(pattern) ?? [];
+}
+
+function checkedCertificates(text: string, file: string, fail: (message: string) => never): string[] {
+  const blocks = pemBlocks(text, 'CERTIFICATE');
+  if (blocks.length === 0) fail(`CA file ${file}: no PEM certificate in it`);
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch (error) {
+      fail(`CA file ${file}: certificate ${i + 1} does not parse: ${(error as Error).message}`);
+    }
+  }
+  return blocks;
+}
+
+/**
+ * Node takes TLS 1.2 ciphers and TLS 1.3 suites in one list, and a list without 1.3 suites turns
+ * TLS 1.3 off; so each part not configured keeps Node's default.
+ */
+function cipherList(tls: TlsConfig): string | undefined {
+  if (tls.ciphers === undefined && tls.ciphersTls13 === undefined) return undefined;
+  const defaults = DEFAULT_CIPHERS.split(':');
+  const v13 = tls.ciphersTls13 ?? defaults.filter((c) => c.startsWith('TLS_')).join(':');
+  const v12 = tls.ciphers ?? defaults.filter((c) => !c.startsWith('TLS_')).join(':');
+  return `${v13}:${v12}`;
+}
