@@ -2,6 +2,7 @@
 // handshaken peer in (and as whom), and the record of every refused handshake: logged once
 // with address, SNI and the reason in words, and counted by reason. wss uses the same pieces.
 
+import type { X509Certificate } from 'node:crypto';
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { TlsConfig } from '../config/config-schema.js';
 import type { BrokerStats } from '../core/broker-stats.js';
@@ -41,15 +42,37 @@ export function tlsServerOptions(channel: TlsChannel, alpn: string[]): TlsOption
 /** Whether a peer that completed the handshake comes in, and with which identity. */
 export function admitTlsPeer(
   socket: TLSSocket,
-  config: TlsConfig,
+  channel: TlsChannel,
 ): { identity?: PeerIdentity } | { refused: string } {
+  const config = channel.config;
   if (config.clientCertificates === 'none') return {};
   const cert = socket.getPeerX509Certificate();
   if (cert === undefined)
     return config.clientCertificates === 'required' ? { refused: 'no certificate' } : {};
-  if (!socket.authorized) return { refused: verificationFailureReason(socket.authorizationError) };
+  if (!socket.authorized) {
+    // OpenSSL checks CRLs before signatures: a chain from a same-name foreign CA fails first on
+    // "no CRL for its issuer". Name the real cause.
+    const code =
+      (socket.authorizationError as { code?: string } | null)?.code ?? String(socket.authorizationError);
+    if (code === 'UNABLE_TO_GET_CRL' && !reachesTrust(cert, channel.material.trusted))
+      return { refused: 'unknown CA' };
+    return { refused: verificationFailureReason(socket.authorizationError) };
+  }
   const mapped = certificateIdentity(cert, config);
   return 'refused' in mapped ? mapped : { identity: mapped.identity };
+}
+
+/** Whether the chain the peer sent is signed link by link up to one of the trusted CAs. */
+function reachesTrust(cert: X509Certificate, trusted: readonly X509Certificate[]): boolean {
+  let current: X509Certificate | undefined = cert;
+  for (let depth = 0; current !== undefined && depth < 10; depth++) {
+    const link: X509Certificate = current;
+    if (trusted.some((ca) => link.checkIssued(ca) && link.verify(ca.publicKey))) return true;
+    const issuer: X509Certificate | undefined = link.issuerCertificate;
+    if (issuer === undefined || issuer === link || !link.verify(issuer.publicKey)) return false;
+    current = issuer;
+  }
+  return false;
 }
 
 /** Counts and logs (once) a connection refused before MQTT. */
@@ -81,6 +104,8 @@ export function watchHandshakeFailures(
       },
       handshakeFailureReason(error),
     );
+    // Node leaves a socket whose handshake timed out open; the refusal ends it.
+    socket.destroy();
   });
 }
 
@@ -89,7 +114,7 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
   const server = createServer(tlsServerOptions(options.tls, ['mqtt']));
   server.on('secureConnection', (socket: TLSSocket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const verdict = admitTlsPeer(socket, options.tls.config);
+    const verdict = admitTlsPeer(socket, options.tls);
     if ('refused' in verdict) {
       const sni = socket.servername || undefined;
       recordRefusal(options.stats, options.logger, { listener: where.url, remote, sni }, verdict.refused);

@@ -13,6 +13,8 @@ const DAY = 86_400_000;
 export interface TlsMaterial {
   readonly context: SecureContextOptions;
   readonly serverCertificate: X509Certificate;
+  /** The CAs client certificates are verified against. */
+  readonly trusted: readonly X509Certificate[];
   /** Things to tell the operator at startup, e.g. the certificate expires within 30 days. */
   readonly warnings: readonly string[];
 }
@@ -96,9 +98,10 @@ export async function loadTlsMaterial(
     fail(`client certificates are ${tls.clientCertificates} but no caFile or caPath gives the CAs to trust`);
   const crl: string[] = [];
   for (const file of tls.crlFiles) {
-    const text = await read('CRL file', file);
-    if (!text.includes('-----BEGIN X509 CRL-----')) fail(`CRL file ${file}: no PEM CRL in it`);
-    crl.push(text);
+    // Node reads one CRL per entry, so a file holding several (one per CA) is split.
+    const blocks = pemBlocks(await read('CRL file', file), 'X509 CRL');
+    if (blocks.length === 0) fail(`CRL file ${file}: no PEM CRL in it`);
+    crl.push(...blocks);
   }
 
   return {
@@ -111,6 +114,7 @@ export async function loadTlsMaterial(
       ciphers: cipherList(tls),
     },
     serverCertificate: server,
+    trusted: ca.map((pem) => new X509Certificate(pem)),
     warnings,
   };
 }

@@ -43,7 +43,7 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     : createHttpServer(upgradeOnly);
   if (tls) {
     http.on('secureConnection', (socket: TLSSocket) => {
-      const verdict = admitTlsPeer(socket, tls.config);
+      const verdict = admitTlsPeer(socket, tls);
       if (!('refused' in verdict)) return;
       const remote = `${socket.remoteAddress}:${socket.remotePort}`;
       recordRefusal(
@@ -66,7 +66,7 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     request.socket.setNoDelay(options.tcpNoDelay);
     // Refused peers were destroyed at secureConnection; this reads the identity of the others.
-    const verdict = tls ? admitTlsPeer(request.socket as TLSSocket, tls.config) : {};
+    const verdict = tls ? admitTlsPeer(request.socket as TLSSocket, tls) : {};
     if ('refused' in verdict) {
       ws.terminate();
       return;
