@@ -156,7 +156,43 @@ const directives: Record<string, [number, number, Handler]> = {
     },
   ],
   connection_messages: [1, 1, (_s, [v]) => void bool(v!)],
+  // TLS, per listener: any of these makes the current listener mqtts (or wss with websockets).
+  certfile: tlsDirective('certFile', (v) => v),
+  keyfile: tlsDirective('keyFile', (v) => v),
+  cafile: tlsDirective('caFile', (v) => v),
+  capath: tlsDirective('caPath', (v) => v),
+  require_certificate: tlsDirective('clientCertificates', (v) => (bool(v) ? 'required' : 'none')),
+  use_identity_as_username: tlsDirective('usernameFrom', (v) => (bool(v) ? 'cn' : undefined)),
+  use_subject_as_username: tlsDirective('usernameFrom', (v) => (bool(v) ? 'dn' : undefined)),
+  crlfile: tlsDirective('crlFiles', (v, tls) => [...(tls.crlFiles ?? []), v]),
+  tls_version: tlsDirective('minVersion', (v) => {
+    if (v === 'tlsv1.2') return 'TLSv1.2';
+    if (v === 'tlsv1.3') return 'TLSv1.3';
+    throw new DirectiveError(`"${v}" is not supported: warden speaks tlsv1.2 and tlsv1.3`);
+  }),
+  ciphers: tlsDirective('ciphers', (v) => v),
+  'ciphers_tls1.3': tlsDirective('ciphersTls13', (v) => v),
 };
+
+type TlsInput = NonNullable<ListenerInput['tls']>;
+/** A directive that sets one TLS setting of the current listener. */
+function tlsDirective<K extends keyof TlsInput>(
+  key: K,
+  value: (text: string, tls: Mutable<TlsInput>) => TlsInput[K],
+): [number, number, Handler] {
+  return [
+    1,
+    1,
+    (s, [text]) => {
+      const { listener, path } = currentListener(s);
+      const tls: Mutable<TlsInput> = { ...listener.tls };
+      tls[key] = value(text!, tls);
+      listener.tls = tls;
+      s.lines.set(`${path}.tls.${key}`, s.line);
+      s.lines.set(`${path}.tls`, s.line);
+    },
+  ];
+}
 
 function defaultListener(s: ReadState): Mutable<ListenerInput> {
   s.defaultListener ??= { protocol: 'mqtt', host: '0.0.0.0', port: 1883 };
@@ -166,8 +202,7 @@ function defaultListener(s: ReadState): Mutable<ListenerInput> {
 /** Mosquitto directives for features warden does not have yet: named as such, not as typos. */
 const NOT_YET = new Set(
   [
-    'cafile capath certfile keyfile require_certificate use_identity_as_username use_subject_as_username',
-    'crlfile tls_version ciphers ciphers_tls1.3 psk_hint psk_file tls_engine tls_keyform dhparamfile',
+    'psk_hint psk_file tls_engine tls_keyform dhparamfile',
     'password_file acl_file auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
     'persistence persistence_file persistence_location autosave_interval autosave_on_changes',
     'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',

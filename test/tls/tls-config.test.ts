@@ -1,0 +1,168 @@
+// TLS channels configured as users write them (Mosquitto's directives), and the startup errors
+// that name the listener and the file: missing file, key not matching, expired certificate.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import pino from 'pino';
+import { type ConfigError, createBroker, loadConfigFile } from '../../src/broker/index.js';
+import { issueCertificate } from '../../src/pki/index.js';
+import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { run } from '../support/processes.js';
+
+let pki: TestPki;
+before(async () => {
+  pki = await createTestPki();
+});
+const silent = pino({ level: 'silent' });
+const file = (name: string, text: string) => {
+  const path = join(pki.dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('mosquitto.conf TLS directives', () => {
+  it('certfile, keyfile, cafile, require_certificate, use_identity_as_username, crlfile: a working mqtts channel', async () => {
+    const conf = file(
+      'tls.conf',
+      [
+        'listener 0 127.0.0.1',
+        `certfile ${pki.servers.valid.cert}`,
+        `keyfile ${pki.servers.valid.key}`,
+        `cafile ${pki.caFile}`,
+        'require_certificate true',
+        'use_identity_as_username true',
+        `crlfile ${pki.crlFile}`,
+        'tls_version tlsv1.2',
+        'allow_anonymous false',
+        'sys_interval 0',
+      ].join('\n'),
+    );
+    const config = await loadConfigFile(conf);
+    assert.deepEqual(config.listeners[0]?.tls?.clientCertificates, 'required');
+    assert.equal(config.listeners[0]?.tls?.usernameFrom, 'cn');
+    const broker = await createBroker(config, silent);
+    try {
+      const port = String(broker.listeners[0]!.port);
+      assert.equal(broker.listeners[0]!.protocol, 'mqtts');
+      const pub = (client: { cert: string; key: string }) =>
+        run('mosquitto_pub', [
+          '-h',
+          'localhost',
+          '-p',
+          port,
+          '--cafile',
+          pki.caFile,
+          '--cert',
+          client.cert,
+          '--key',
+          client.key,
+          '-t',
+          't',
+          '-m',
+          'x',
+        ]);
+      const ok = await pub(pki.clients.valid);
+      assert.equal(ok.code, 0, 'a certificate authenticates even with allow_anonymous false');
+      assert.notEqual((await pub(pki.clients.revoked)).code, 0);
+      assert.equal(broker.core.stats.handshakeFailures.revoked, 1);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('names file:line of a TLS version warden does not speak, and of a keyfile without certfile', async () => {
+    const conf = file(
+      'bad-tls.conf',
+      ['listener 8883', 'tls_version tlsv1.1', 'listener 8884', `keyfile ${pki.servers.valid.key}`].join(
+        '\n',
+      ),
+    );
+    await assert.rejects(loadConfigFile(conf), (error: ConfigError) => {
+      assert.match(error.problems[0]!, new RegExp(`${conf}:2: tls_version: "tlsv1.1" is not supported`));
+      return true;
+    });
+    const half = file('half-tls.conf', ['listener 8884', `keyfile ${pki.servers.valid.key}`].join('\n'));
+    await assert.rejects(
+      loadConfigFile(half),
+      new RegExp(`${half}:2: listeners\\[0\\]\\.tls\\.keyFile: certFile and keyFile go together`),
+    );
+  });
+});
+
+describe('startup errors name the listener and the file', () => {
+  const start = (tls: Record<string, unknown>) =>
+    createBroker({ listeners: [{ host: '127.0.0.1', port: 0, tls }], sysInterval: 0 }, silent);
+
+  it('a missing certificate file', async () => {
+    await assert.rejects(
+      start({ certFile: join(pki.dir, 'nope.crt'), keyFile: pki.servers.valid.key }),
+      /listener mqtts:\/\/127\.0\.0\.1:0: certificate file .*nope\.crt: no such file/,
+    );
+  });
+
+  it('a key that does not match the certificate', async () => {
+    await assert.rejects(
+      start({ certFile: pki.servers.valid.cert, keyFile: pki.servers.rsa.key }),
+      /key file .*server-rsa\.key does not match the certificate in .*server\.crt/,
+    );
+  });
+
+  it('an expired server certificate, and one not yet valid', async () => {
+    await assert.rejects(
+      start({ certFile: pki.servers.expired.cert, keyFile: pki.servers.expired.key }),
+      /certificate .*server-expired\.crt expired on \d{4}-/,
+    );
+    await assert.rejects(
+      start({ certFile: pki.servers.notYetValid.cert, keyFile: pki.servers.notYetValid.key }),
+      /is not valid before \d{4}-/,
+    );
+  });
+
+  it('client certificates asked for without any CA to trust', async () => {
+    await assert.rejects(
+      start({
+        certFile: pki.servers.valid.cert,
+        keyFile: pki.servers.valid.key,
+        clientCertificates: 'required',
+      }),
+      /client certificates are required but no caFile or caPath/,
+    );
+  });
+
+  it('a certificate expiring within 30 days starts, with a warning', async () => {
+    const soon = await issueCertificate(pki.intermediate, {
+      name: 'localhost',
+      kind: 'server',
+      hosts: ['localhost'],
+      days: 10,
+    });
+    const warnings: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void warnings.push(JSON.parse(line).msg) },
+    );
+    const broker = await createBroker(
+      {
+        listeners: [
+          {
+            host: '127.0.0.1',
+            port: 0,
+            tls: {
+              certFile: file('soon.crt', soon.fullChainPem),
+              keyFile: file('soon.key', soon.privateKeyPem),
+            },
+          },
+        ],
+        sysInterval: 0,
+      },
+      logger,
+    );
+    await broker.close();
+    assert.ok(
+      warnings.some((w) => /soon\.crt expires in (9|10) days/.test(w)),
+      warnings.join('\n'),
+    );
+  });
+});
