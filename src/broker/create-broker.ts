@@ -17,8 +17,8 @@ import {
   developmentHosts,
 } from './edge/development-ca.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
-import { listenTls, type TlsChannel } from './edge/tls-listener.js';
-import { loadTlsMaterial } from './edge/tls-material.js';
+import { TlsChannel } from './edge/tls-channel.js';
+import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
 import { startSysTopics } from './observability/sys-topics.js';
 import { memoryStores } from './persistence/memory-stores.js';
@@ -31,6 +31,12 @@ export interface Broker {
   readonly core: BrokerCore;
   /** Set when a TLS listener had no certificate and got one from the development CA. */
   readonly developmentCa?: DevelopmentCertificate;
+  /**
+   * Re-reads every TLS listener's certificate, key, CA and CRL files (SIGHUP does this too):
+   * validated first, the old kept on failure, no connection dropped; clients a new CRL revokes
+   * are disconnected.
+   */
+  reloadTls(): Promise<Array<{ listener: string; ok: boolean; error?: string; revoked?: number }>>;
   /** Disconnects every client (v5: 0x8B) and stops listening. */
   close(): Promise<void>;
 }
@@ -62,6 +68,7 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
   };
   const listeners: RunningListener[] = [];
   let developmentCa: DevelopmentCertificate | undefined;
+  const channels: TlsChannel[] = [];
   const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
     if (l.tls === undefined) return undefined;
     let { certFile, keyFile } = l.tls;
@@ -71,9 +78,9 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
       ({ certFile, keyFile } = developmentCa);
     }
     const name = `${l.protocol === 'ws' ? 'wss' : 'mqtts'}://${l.host}:${l.port}`;
-    const material = await loadTlsMaterial(name, { ...l.tls, certFile, keyFile });
-    for (const warning of material.warnings) log.warn({ listener: name }, warning);
-    return { config: l.tls, material };
+    const channel = await TlsChannel.open(name, l.tls, { certFile, keyFile }, log);
+    channels.push(channel);
+    return channel;
   };
   try {
     for (const l of config.listeners) {
@@ -91,6 +98,7 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
             ? await listenTls({ ...common, tls }, accept)
             : await listenTcp(common, accept);
       policy.name = running.url;
+      if (tls) tls.name = running.url;
       listeners.push(running);
       log.info({ url: running.url, allowAnonymous: policy.allowAnonymous }, 'listening');
     }
@@ -103,6 +111,7 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     version: `warden version ${version}`,
     heapBytes: () => process.memoryUsage().heapUsed,
   });
+  for (const channel of channels) channel.watch();
   if (developmentCa)
     log.info({ caFile: developmentCa.caFile, created: developmentCa.created }, 'TLS from the development CA');
   return {
@@ -110,7 +119,9 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     listeners,
     core,
     developmentCa,
+    reloadTls: () => Promise.all(channels.map(async (c) => ({ listener: c.name, ...(await c.reload()) }))),
     async close() {
+      for (const channel of channels) channel.close();
       stopSys();
       core.shutdown();
       await Promise.all(listeners.map((l) => l.close()));

@@ -115,6 +115,14 @@ export function brokerCommand(): Command {
         await broker.close();
         process.exit(0);
       };
+      process.on('SIGHUP', () => {
+        void broker.reloadTls().then((results) => {
+          for (const r of results)
+            console.error(
+              `warden broker: SIGHUP reload ${r.listener}: ${r.ok ? `ok, ${r.revoked} revoked client(s) disconnected` : r.error}`,
+            );
+        });
+      });
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });

@@ -38,3 +38,38 @@ export async function createCrl(
   // OpenSSL, Node and Mosquitto read the RFC 7468 label "X509 CRL", not the library's "CRL".
   return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
 }
+
+/** What a CRL says: who issued it and which serial numbers (lowercase hex, no leading zeros) it revokes. */
+export interface CrlSummary {
+  /** Issuer DN as "type=value" pairs, sorted, so it compares across formats. */
+  readonly issuer: string;
+  readonly revokedSerialNumbers: ReadonlySet<string>;
+}
+
+export function readCrl(pem: string): CrlSummary {
+  const crl = new x509.X509Crl(pem.replace(/X509 CRL-----/g, 'CRL-----'));
+  return {
+    issuer: normalizedName(crl.issuer),
+    revokedSerialNumbers: new Set(crl.entries.map((e) => normalizedSerial(e.serialNumber))),
+  };
+}
+
+export function normalizedSerial(hex: string): string {
+  return hex
+    .replace(/:/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
+}
+
+/** "CN=a, O=b" or Node's "O=b\nCN=a" as "cn=a,o=b". */
+export function normalizedName(name: string): string {
+  return name
+    .split(/\n|,\s*/)
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      return `${part.slice(0, eq).trim().toLowerCase()}=${part.slice(eq + 1).trim()}`;
+    })
+    .sort()
+    .join(',');
+}

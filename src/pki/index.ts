@@ -5,7 +5,15 @@ export {
   type CertificateAuthorityOptions,
   createCertificateAuthority,
 } from './certificate-authority.js';
-export { type CrlOptions, createCrl, type Revocation } from './crl.js';
+export {
+  type CrlOptions,
+  type CrlSummary,
+  createCrl,
+  normalizedName,
+  normalizedSerial,
+  type Revocation,
+  readCrl,
+} from './crl.js';
 export { type CertificateSummary, describeCertificate } from './describe-certificate.js';
 export { type IssuedCertificate, type IssueOptions, issueCertificate } from './issue-certificate.js';
 export type { KeyType } from './key-pair.js';

@@ -19,6 +19,8 @@ import type { Logger, PacketChannel, PeerIdentity } from '../core/ports.js';
 /** What the core gives back for a channel: where decoded packets and transport events go. */
 export interface ConnectionHandle {
   handle(packet: Packet): void;
+  /** v5: DISCONNECT with the reason, then close; v3: close. */
+  disconnect(reasonCode: number, reason: string): void;
   protocolError(error: ProtocolError): void;
   closed(): void;
 }
@@ -45,7 +47,7 @@ export function attachSocket(
   accept: Accept,
   options: SocketChannelOptions,
   identity?: PeerIdentity,
-): void {
+): ConnectionHandle {
   const decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
   let version: ProtocolVersion = 4;
   // What this tick sent, written at its end: one write for a lone packet (the common case at low
@@ -122,6 +124,8 @@ export function attachSocket(
     options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
   );
   socket.on('close', () => connection.closed());
+
+  return connection;
 
   function fail(error: unknown): void {
     options.logger.error(

@@ -1,78 +1,20 @@
-// MQTT over TLS (mqtts): the TLS server options of a telemetry channel, the decision to let a
-// handshaken peer in (and as whom), and the record of every refused handshake: logged once
-// with address, SNI and the reason in words, and counted by reason. wss uses the same pieces.
+// MQTT over TLS (mqtts) on a telemetry channel's TLS settings, and the record of every refused
+// handshake: logged once with address, SNI and the reason in words, and counted by reason. wss
+// uses the same record.
 
-import type { X509Certificate } from 'node:crypto';
-import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
-import type { TlsConfig } from '../config/config-schema.js';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { BrokerStats } from '../core/broker-stats.js';
-import type { Logger, PeerIdentity } from '../core/ports.js';
+import type { Logger } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
-import { certificateIdentity } from './certificate-identity.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
-import { handshakeFailureReason, verificationFailureReason } from './tls-failure.js';
-import type { TlsMaterial } from './tls-material.js';
-
-export interface TlsChannel {
-  readonly config: TlsConfig;
-  readonly material: TlsMaterial;
-}
+import type { TlsChannel } from './tls-channel.js';
+import { handshakeFailureReason } from './tls-failure.js';
 
 export interface TlsListenerOptions extends SocketChannelOptions {
   readonly host: string;
   readonly port: number;
   readonly tls: TlsChannel;
-}
-
-/**
- * Client certificates are verified by OpenSSL but judged here, after the handshake, so each
- * refusal has its precise reason (revoked, expired, unknown CA...) in the log and the counts.
- */
-export function tlsServerOptions(channel: TlsChannel, alpn: string[]): TlsOptions {
-  return {
-    ...channel.material.context,
-    requestCert: channel.config.clientCertificates !== 'none',
-    rejectUnauthorized: false,
-    handshakeTimeout: channel.config.handshakeTimeoutMs,
-    ALPNProtocols: alpn,
-  };
-}
-
-/** Whether a peer that completed the handshake comes in, and with which identity. */
-export function admitTlsPeer(
-  socket: TLSSocket,
-  channel: TlsChannel,
-): { identity?: PeerIdentity } | { refused: string } {
-  const config = channel.config;
-  if (config.clientCertificates === 'none') return {};
-  const cert = socket.getPeerX509Certificate();
-  if (cert === undefined)
-    return config.clientCertificates === 'required' ? { refused: 'no certificate' } : {};
-  if (!socket.authorized) {
-    // OpenSSL checks CRLs before signatures: a chain from a same-name foreign CA fails first on
-    // "no CRL for its issuer". Name the real cause.
-    const code =
-      (socket.authorizationError as { code?: string } | null)?.code ?? String(socket.authorizationError);
-    if (code === 'UNABLE_TO_GET_CRL' && !reachesTrust(cert, channel.material.trusted))
-      return { refused: 'unknown CA' };
-    return { refused: verificationFailureReason(socket.authorizationError) };
-  }
-  const mapped = certificateIdentity(cert, config);
-  return 'refused' in mapped ? mapped : { identity: mapped.identity };
-}
-
-/** Whether the chain the peer sent is signed link by link up to one of the trusted CAs. */
-function reachesTrust(cert: X509Certificate, trusted: readonly X509Certificate[]): boolean {
-  let current: X509Certificate | undefined = cert;
-  for (let depth = 0; current !== undefined && depth < 10; depth++) {
-    const link: X509Certificate = current;
-    if (trusted.some((ca) => link.checkIssued(ca) && link.verify(ca.publicKey))) return true;
-    const issuer: X509Certificate | undefined = link.issuerCertificate;
-    if (issuer === undefined || issuer === link || !link.verify(issuer.publicKey)) return false;
-    current = issuer;
-  }
-  return false;
 }
 
 /** Counts and logs (once) a connection refused before MQTT. */
@@ -111,10 +53,12 @@ export function watchHandshakeFailures(
 
 export async function listenTls(options: TlsListenerOptions, accept: Accept): Promise<RunningListener> {
   const where = { url: `mqtts://${options.host}:${options.port}` };
-  const server = createServer(tlsServerOptions(options.tls, ['mqtt']));
+  const channel = options.tls;
+  const server = createServer(channel.serverOptions(['mqtt']));
+  channel.serve(server, ['mqtt']);
   server.on('secureConnection', (socket: TLSSocket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const verdict = admitTlsPeer(socket, options.tls);
+    const verdict = channel.admit(socket);
     if ('refused' in verdict) {
       const sni = socket.servername || undefined;
       recordRefusal(options.stats, options.logger, { listener: where.url, remote, sni }, verdict.refused);
@@ -122,7 +66,7 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
       return;
     }
     socket.setNoDelay(options.tcpNoDelay);
-    attachSocket(socket, remote, accept, options, verdict.identity);
+    channel.track(attachSocket(socket, remote, accept, options, verdict.identity), socket);
   });
   watchHandshakeFailures(server, where, options);
   const port = await bindServer(server, options.host, options.port, where.url);

@@ -9,13 +9,8 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { bindServer } from './bind-server.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
-import {
-  admitTlsPeer,
-  recordRefusal,
-  type TlsChannel,
-  tlsServerOptions,
-  watchHandshakeFailures,
-} from './tls-listener.js';
+import type { TlsChannel } from './tls-channel.js';
+import { recordRefusal, watchHandshakeFailures } from './tls-listener.js';
 
 export interface WsListenerOptions extends SocketChannelOptions {
   readonly host: string;
@@ -39,11 +34,12 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   const tls = options.tls;
   // Browsers offer ALPN http/1.1 only: a wss listener must not insist on "mqtt".
   const http = tls
-    ? createHttpsServer(tlsServerOptions(tls, ['http/1.1']), upgradeOnly)
+    ? createHttpsServer(tls.serverOptions(['http/1.1']), upgradeOnly)
     : createHttpServer(upgradeOnly);
   if (tls) {
+    tls.serve(http as import('node:https').Server, ['http/1.1']);
     http.on('secureConnection', (socket: TLSSocket) => {
-      const verdict = admitTlsPeer(socket, tls);
+      const verdict = tls.admit(socket);
       if (!('refused' in verdict)) return;
       const remote = `${socket.remoteAddress}:${socket.remotePort}`;
       recordRefusal(
@@ -66,12 +62,13 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     request.socket.setNoDelay(options.tcpNoDelay);
     // Refused peers were destroyed at secureConnection; this reads the identity of the others.
-    const verdict = tls ? admitTlsPeer(request.socket as TLSSocket, tls) : {};
+    const verdict = tls ? tls.admit(request.socket as TLSSocket) : {};
     if ('refused' in verdict) {
       ws.terminate();
       return;
     }
-    attachSocket(createWebSocketStream(ws), remote, accept, options, verdict.identity);
+    const handle = attachSocket(createWebSocketStream(ws), remote, accept, options, verdict.identity);
+    tls?.track(handle, request.socket as TLSSocket);
   });
   const port = await bindServer(http, options.host, options.port, where.url);
   where.url = `${scheme}://${options.host}:${port}${options.path}`;

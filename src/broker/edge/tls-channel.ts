@@ -1,0 +1,211 @@
+// One telemetry channel's TLS state: its settings, the material in force, the servers serving it
+// and the clients connected through it. Reload (file change, SIGHUP, API) validates new material
+// first and keeps the old on failure; it swaps the secure context without dropping anyone, then
+// disconnects clients a new CRL revokes. A client is also disconnected when its certificate expires.
+
+import type { X509Certificate } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import type { TLSSocket, TlsOptions } from 'node:tls';
+import { normalizedName, normalizedSerial, readCrl } from '../../pki/index.js';
+import { ReasonCode } from '../../protocol/index.js';
+import type { TlsConfig } from '../config/config-schema.js';
+import type { Logger, PeerIdentity } from '../core/ports.js';
+import { certificateIdentity } from './certificate-identity.js';
+import type { ConnectionHandle } from './socket-channel.js';
+import { verificationFailureReason } from './tls-failure.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+
+/** setTimeout's longest delay; a later expiry is re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const WATCH_DEBOUNCE_MS = 300;
+
+interface Files {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export class TlsChannel {
+  /** The listener's URL, for messages; set again once the listener is bound. */
+  name: string;
+  readonly config: TlsConfig;
+  readonly #files: Files;
+  readonly #logger: Logger;
+  #material: TlsMaterial;
+  readonly #servers: Array<{ server: { setSecureContext(options: TlsOptions): void }; alpn: string[] }> = [];
+  readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: NodeJS.Timeout }>();
+  #watchers: FSWatcher[] = [];
+
+  private constructor(name: string, config: TlsConfig, files: Files, material: TlsMaterial, logger: Logger) {
+    this.name = name;
+    this.config = config;
+    this.#files = files;
+    this.#material = material;
+    this.#logger = logger;
+  }
+
+  /** Loads and checks the channel's files; throws naming the listener and the file. */
+  static async open(name: string, config: TlsConfig, files: Files, logger: Logger): Promise<TlsChannel> {
+    const material = await loadTlsMaterial(name, { ...config, ...files });
+    for (const warning of material.warnings) logger.warn({ listener: name }, warning);
+    return new TlsChannel(name, config, files, material, logger);
+  }
+
+  get material(): TlsMaterial {
+    return this.#material;
+  }
+
+  /**
+   * Client certificates are verified by OpenSSL but judged in admit(), after the handshake, so
+   * each refusal has its precise reason (revoked, expired, unknown CA...) in the log and counts.
+   */
+  serverOptions(alpn: string[]): TlsOptions {
+    return {
+      ...this.#material.context,
+      requestCert: this.config.clientCertificates !== 'none',
+      rejectUnauthorized: false,
+      handshakeTimeout: this.config.handshakeTimeoutMs,
+      ALPNProtocols: alpn,
+    };
+  }
+
+  /** A server that serves this channel: it gets the new secure context on reload. */
+  serve(server: { setSecureContext(options: TlsOptions): void }, alpn: string[]): void {
+    this.#servers.push({ server, alpn });
+  }
+
+  /** Whether a peer that completed the handshake comes in, and with which identity. */
+  admit(socket: TLSSocket): { identity?: PeerIdentity } | { refused: string } {
+    const config = this.config;
+    if (config.clientCertificates === 'none') return {};
+    const cert = socket.getPeerX509Certificate();
+    if (cert === undefined)
+      return config.clientCertificates === 'required' ? { refused: 'no certificate' } : {};
+    if (!socket.authorized) {
+      // OpenSSL checks CRLs before signatures: a chain from a same-name foreign CA fails first on
+      // "no CRL for its issuer". Name the real cause.
+      const error = socket.authorizationError as { code?: string } | string | null;
+      const code = typeof error === 'string' ? error : error?.code;
+      if (code === 'UNABLE_TO_GET_CRL' && !reachesTrust(cert, this.#material.trusted))
+        return { refused: 'unknown CA' };
+      return { refused: verificationFailureReason(socket.authorizationError) };
+    }
+    const mapped = certificateIdentity(cert, config);
+    return 'refused' in mapped ? mapped : { identity: mapped.identity };
+  }
+
+  /** Follows a connected client with a certificate: revocation on reload, its expiry. */
+  track(handle: ConnectionHandle, socket: TLSSocket): void {
+    const cert = socket.getPeerX509Certificate();
+    if (cert === undefined || !socket.authorized) return;
+    const entry: { cert: X509Certificate; timer?: NodeJS.Timeout } = { cert };
+    this.#clients.set(handle, entry);
+    const arm = () => {
+      const left = new Date(cert.validTo).getTime() - Date.now();
+      entry.timer = setTimeout(
+        () => (left > MAX_TIMER_MS ? arm() : this.#drop(handle, 'client certificate expired')),
+        Math.max(0, Math.min(left, MAX_TIMER_MS)),
+      );
+      entry.timer.unref();
+    };
+    arm();
+    socket.once('close', () => {
+      clearTimeout(entry.timer);
+      this.#clients.delete(handle);
+    });
+  }
+
+  /** Re-reads the files; on success new handshakes use them and revoked clients are disconnected. */
+  async reload(): Promise<{ ok: true; revoked: number } | { ok: false; error: string }> {
+    let material: TlsMaterial;
+    try {
+      material = await loadTlsMaterial(this.name, { ...this.config, ...this.#files });
+    } catch (error) {
+      const message = (error as Error).message;
+      this.#logger.error(
+        { listener: this.name, error: message },
+        'TLS reload failed; the old certificate and trust stay',
+      );
+      return { ok: false, error: message };
+    }
+    this.#material = material;
+    for (const { server, alpn } of this.#servers) server.setSecureContext(this.serverOptions(alpn));
+    for (const warning of material.warnings) this.#logger.warn({ listener: this.name }, warning);
+    const revoked = this.#disconnectRevoked(material);
+    this.#logger.info({ listener: this.name, revoked }, 'TLS material reloaded');
+    return { ok: true, revoked };
+  }
+
+  /** Reloads when any of the channel's files changes (editors and cert tools replace files: watch directories too). */
+  watch(): void {
+    let pending: NodeJS.Timeout | undefined;
+    const changed = () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
+      pending.unref();
+    };
+    const paths = [
+      this.#files.certFile,
+      this.#files.keyFile,
+      this.config.caFile,
+      this.config.caPath,
+      ...this.config.crlFiles,
+    ];
+    for (const path of new Set(paths.filter((p): p is string => p !== undefined))) {
+      try {
+        const watcher = watch(path, { persistent: false }, changed);
+        watcher.on('error', () => undefined);
+        this.#watchers.push(watcher);
+      } catch (error) {
+        this.#logger.warn(
+          { listener: this.name, path, error: String(error) },
+          'cannot watch a TLS file; reload with SIGHUP',
+        );
+      }
+    }
+  }
+
+  close(): void {
+    for (const watcher of this.#watchers) watcher.close();
+    this.#watchers = [];
+    for (const entry of this.#clients.values()) clearTimeout(entry.timer);
+    this.#clients.clear();
+  }
+
+  #disconnectRevoked(material: TlsMaterial): number {
+    const crls = (material.context.crl as string[] | undefined)?.map(readCrl) ?? [];
+    let count = 0;
+    for (const [handle, { cert }] of this.#clients) {
+      const issuer = normalizedName(cert.issuer);
+      const serial = normalizedSerial(cert.serialNumber);
+      if (crls.some((crl) => crl.issuer === issuer && crl.revokedSerialNumbers.has(serial))) {
+        this.#drop(handle, 'client certificate revoked');
+        count++;
+      }
+    }
+    return count;
+  }
+
+  #drop(handle: ConnectionHandle, reason: string): void {
+    const entry = this.#clients.get(handle);
+    clearTimeout(entry?.timer);
+    this.#clients.delete(handle);
+    this.#logger.info(
+      { listener: this.name, subject: entry?.cert.subject.replace(/\n/g, ', '), reason },
+      'disconnecting a TLS client',
+    );
+    handle.disconnect(ReasonCode.NotAuthorized, reason);
+  }
+}
+
+/** Whether the chain the peer sent is signed link by link up to one of the trusted CAs. */
+function reachesTrust(cert: X509Certificate, trusted: readonly X509Certificate[]): boolean {
+  let current: X509Certificate | undefined = cert;
+  for (let depth = 0; current !== undefined && depth < 10; depth++) {
+    const link: X509Certificate = current;
+    if (trusted.some((ca) => link.checkIssued(ca) && link.verify(ca.publicKey))) return true;
+    const issuer: X509Certificate | undefined = link.issuerCertificate;
+    if (issuer === undefined || issuer === link || !link.verify(issuer.publicKey)) return false;
+    current = issuer;
+  }
+  return false;
+}
