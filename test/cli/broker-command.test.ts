@@ -50,6 +50,8 @@ describe('warden broker', () => {
     const again = start('node', [...warden, ...quickStart]);
     try {
       await again.waitFor(/TLS certificate from the development CA \S+ca\.crt\n/);
+      again.process.kill('SIGHUP');
+      await again.waitFor(/SIGHUP reload mqtts:\/\/127\.0\.0\.1:\d+: ok, 0 revoked/);
     } finally {
       await again.stop();
     }
