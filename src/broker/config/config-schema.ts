@@ -32,6 +32,12 @@ export const tlsSchema = z
     clientIdFrom: certificateField.optional(),
     /** With clientIdFrom: refuse a client whose CONNECT client id differs instead of replacing it. */
     requireClientIdMatch: z.boolean().default(false),
+    /**
+     * TLS-PSK for devices without certificates: Mosquitto's psk_file ("identity:hexkey" lines);
+     * the identity becomes the user name. Without certFile the listener is PSK only.
+     */
+    pskFile: z.string().min(1).optional(),
+    pskHint: z.string().min(1).optional(),
   })
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
     message: 'certFile and keyFile go together (leave both out for a development certificate)',

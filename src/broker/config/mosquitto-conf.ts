@@ -17,6 +17,8 @@ interface ReadState {
   defaultListener?: Mutable<ListenerInput>;
   perListenerSettings: boolean;
   allowAnonymousSet: boolean;
+  /** The general psk_file, given to every listener with a psk_hint at the end. */
+  pskFile?: { file: string; line: number };
   readonly lines: Map<string, number>;
   line: number;
 }
@@ -171,10 +173,21 @@ const directives: Record<string, [number, number, Handler]> = {
     throw new DirectiveError(`"${v}" is not supported: warden speaks tlsv1.2 and tlsv1.3`);
   }),
   ciphers: tlsDirective('ciphers', (v) => v),
+  psk_hint: tlsDirective('pskHint', (v) => v),
+  // A general option in Mosquitto: it serves every psk_hint listener, unless per_listener_settings.
+  psk_file: [
+    1,
+    1,
+    (s, [file]) => {
+      if (s.perListenerSettings && s.listeners.length > 0) pskFileOfListener(s, [file!]);
+      else s.pskFile = { file: file!, line: s.line };
+    },
+  ],
   'ciphers_tls1.3': tlsDirective('ciphersTls13', (v) => v),
 };
 
 type TlsInput = NonNullable<ListenerInput['tls']>;
+const pskFileOfListener: Handler = (s, args) => tlsDirective('pskFile', (v) => v)[2](s, args);
 /** A directive that sets one TLS setting of the current listener. */
 function tlsDirective<K extends keyof TlsInput>(
   key: K,
@@ -202,7 +215,7 @@ function defaultListener(s: ReadState): Mutable<ListenerInput> {
 /** Mosquitto directives for features warden does not have yet: named as such, not as typos. */
 const NOT_YET = new Set(
   [
-    'psk_hint psk_file tls_engine tls_keyform dhparamfile',
+    'tls_engine tls_keyform dhparamfile',
     'password_file acl_file auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
     'persistence persistence_file persistence_location autosave_interval autosave_on_changes',
     'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',
@@ -267,6 +280,10 @@ export function readMosquittoConf(
  */
 function assemble(s: ReadState): BrokerConfigInput {
   const listeners = [...(s.defaultListener ? [s.defaultListener] : []), ...s.listeners];
+  for (const l of listeners) {
+    if (s.pskFile && l.tls?.pskHint !== undefined && l.tls.pskFile === undefined)
+      l.tls = { ...l.tls, pskFile: s.pskFile.file };
+  }
   if (listeners.length === 0) {
     return {
       ...s.config,

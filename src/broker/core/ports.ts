@@ -3,10 +3,10 @@
 
 import type { Packet, ProtocolVersion } from '../../protocol/index.js';
 
-/** Who the edge established the peer to be (a verified TLS client certificate), before CONNECT. */
+/** Who the edge established the peer to be (a verified TLS client certificate, a PSK), before CONNECT. */
 export interface PeerIdentity {
-  readonly source: 'certificate';
-  /** The certificate subject, RFC 4514, for logs. */
+  readonly source: 'certificate' | 'psk';
+  /** The certificate subject (RFC 4514) or "psk:<identity>", for logs. */
   readonly subject: string;
   /** Replaces the CONNECT user name (Mosquitto's use_identity_as_username). */
   readonly username?: string;

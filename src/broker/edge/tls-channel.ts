@@ -12,7 +12,7 @@ import type { TlsConfig } from '../config/config-schema.js';
 import type { Logger, PeerIdentity } from '../core/ports.js';
 import { certificateIdentity } from './certificate-identity.js';
 import type { ConnectionHandle } from './socket-channel.js';
-import { verificationFailureReason } from './tls-failure.js';
+import { handshakeFailureReason, verificationFailureReason } from './tls-failure.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** setTimeout's longest delay; a later expiry is re-armed. */
@@ -20,8 +20,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const WATCH_DEBOUNCE_MS = 300;
 
 interface Files {
-  readonly certFile: string;
-  readonly keyFile: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
 }
 
 export class TlsChannel {
@@ -34,6 +34,8 @@ export class TlsChannel {
   readonly #servers: Array<{ server: { setSecureContext(options: TlsOptions): void }; alpn: string[] }> = [];
   readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: NodeJS.Timeout }>();
   #watchers: FSWatcher[] = [];
+  /** PSK identity each handshake used, known or not (for the identity, or the refusal reason). */
+  readonly #pskIdentities = new WeakMap<TLSSocket, { identity: string; known: boolean }>();
 
   private constructor(name: string, config: TlsConfig, files: Files, material: TlsMaterial, logger: Logger) {
     this.name = name;
@@ -59,13 +61,31 @@ export class TlsChannel {
    * each refusal has its precise reason (revoked, expired, unknown CA...) in the log and counts.
    */
   serverOptions(alpn: string[]): TlsOptions {
+    const psk = this.#material.psk;
     return {
       ...this.#material.context,
       requestCert: this.config.clientCertificates !== 'none',
       rejectUnauthorized: false,
       handshakeTimeout: this.config.handshakeTimeoutMs,
       ALPNProtocols: alpn,
+      ...(psk && {
+        pskIdentityHint: this.config.pskHint,
+        pskCallback: (socket: TLSSocket, identity: string) => {
+          // Read the map in force now, so a reloaded psk file applies to the next handshake.
+          const key = this.#material.psk?.get(identity);
+          this.#pskIdentities.set(socket, { identity, known: key !== undefined });
+          return key ?? null;
+        },
+      }),
     };
+  }
+
+  /** Why a handshake failed, knowing what this channel saw of it (an unknown PSK identity). */
+  handshakeFailure(socket: TLSSocket, error: Error & { code?: string }): string {
+    const psk = this.#pskIdentities.get(socket);
+    if (psk && !psk.known) return `unknown PSK identity "${psk.identity}"`;
+    if (psk && error.code === 'ERR_SSL_BINDER_DOES_NOT_VERIFY') return 'wrong PSK key';
+    return handshakeFailureReason(error);
   }
 
   /** A server that serves this channel: it gets the new secure context on reload. */
@@ -76,6 +96,17 @@ export class TlsChannel {
   /** Whether a peer that completed the handshake comes in, and with which identity. */
   admit(socket: TLSSocket): { identity?: PeerIdentity } | { refused: string } {
     const config = this.config;
+    const psk = this.#pskIdentities.get(socket);
+    if (psk?.known) {
+      return {
+        identity: {
+          source: 'psk',
+          subject: `psk:${psk.identity}`,
+          username: psk.identity,
+          requireClientIdMatch: false,
+        },
+      };
+    }
     if (config.clientCertificates === 'none') return {};
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined)
@@ -148,6 +179,7 @@ export class TlsChannel {
       this.#files.keyFile,
       this.config.caFile,
       this.config.caPath,
+      this.config.pskFile,
       ...this.config.crlFiles,
     ];
     for (const path of new Set(paths.filter((p): p is string => p !== undefined))) {

@@ -9,7 +9,6 @@ import { bindServer } from './bind-server.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
-import { handshakeFailureReason } from './tls-failure.js';
 
 export interface TlsListenerOptions extends SocketChannelOptions {
   readonly host: string;
@@ -32,6 +31,7 @@ export function recordRefusal(
 export function watchHandshakeFailures(
   server: Server,
   where: { readonly url: string },
+  channel: TlsChannel,
   options: SocketChannelOptions,
 ): void {
   server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
@@ -44,7 +44,7 @@ export function watchHandshakeFailures(
         sni: socket.servername || undefined,
         code: error.code,
       },
-      handshakeFailureReason(error),
+      channel.handshakeFailure(socket, error),
     );
     // Node leaves a socket whose handshake timed out open; the refusal ends it.
     socket.destroy();
@@ -68,7 +68,7 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
     socket.setNoDelay(options.tcpNoDelay);
     channel.track(attachSocket(socket, remote, accept, options, verdict.identity), socket);
   });
-  watchHandshakeFailures(server, where, options);
+  watchHandshakeFailures(server, where, channel, options);
   const port = await bindServer(server, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;
   return {

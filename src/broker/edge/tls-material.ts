@@ -12,7 +12,10 @@ const DAY = 86_400_000;
 
 export interface TlsMaterial {
   readonly context: SecureContextOptions;
-  readonly serverCertificate: X509Certificate;
+  /** Absent on a PSK-only listener. */
+  readonly serverCertificate?: X509Certificate;
+  /** PSK identity -> key, from the psk file. */
+  readonly psk?: ReadonlyMap<string, Buffer>;
   /** The CAs client certificates are verified against. */
   readonly trusted: readonly X509Certificate[];
   /** Things to tell the operator at startup, e.g. the certificate expires within 30 days. */
@@ -23,10 +26,10 @@ export class TlsMaterialError extends Error {
   readonly code = 'ERR_TLS_MATERIAL';
 }
 
-/** The TLS files of a listener ('mqtts://host:port'), with certFile and keyFile already resolved. */
+/** The TLS files of a listener ('mqtts://host:port'): a certificate and key and/or a PSK file, trust, CRLs. */
 export async function loadTlsMaterial(
   listener: string,
-  tls: TlsConfig & { certFile: string; keyFile: string },
+  tls: TlsConfig,
   now = new Date(),
 ): Promise<TlsMaterial> {
   const fail = (message: string): never => {
@@ -43,6 +46,70 @@ export async function loadTlsMaterial(
     }
   };
 
+  const warnings: string[] = [];
+  let identity: { certPem: string; keyPem: string; server: X509Certificate } | undefined;
+  if (tls.certFile !== undefined && tls.keyFile !== undefined) {
+    identity = await serverIdentity(listener, tls.certFile, tls.keyFile, now, read, fail, warnings);
+  } else if (tls.pskFile === undefined) {
+    fail('neither a certificate nor a PSK file');
+  }
+  const psk =
+    tls.pskFile === undefined
+      ? undefined
+      : parsePskFile(await read('PSK file', tls.pskFile), tls.pskFile, fail);
+
+  const ca: string[] = [];
+  if (tls.caFile !== undefined)
+    ca.push(...checkedCertificates(await read('CA file', tls.caFile), tls.caFile, fail));
+  if (tls.caPath !== undefined) {
+    let names: string[];
+    try {
+      names = (await readdir(tls.caPath)).filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort();
+    } catch (error) {
+      return fail(`CA directory ${tls.caPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    for (const name of names) {
+      const file = join(tls.caPath, name);
+      ca.push(...checkedCertificates(await read('CA file', file), file, fail));
+    }
+  }
+  if (tls.clientCertificates !== 'none' && ca.length === 0)
+    fail(`client certificates are ${tls.clientCertificates} but no caFile or caPath gives the CAs to trust`);
+  const crl: string[] = [];
+  for (const file of tls.crlFiles) {
+    // Node reads one CRL per entry, so a file holding several (one per CA) is split.
+    const blocks = pemBlocks(await read('CRL file', file), 'X509 CRL');
+    if (blocks.length === 0) fail(`CRL file ${file}: no PEM CRL in it`);
+    crl.push(...blocks);
+  }
+
+  return {
+    context: {
+      cert: identity?.certPem,
+      key: identity?.keyPem,
+      ca: ca.length > 0 ? ca : undefined,
+      crl: crl.length > 0 ? crl : undefined,
+      minVersion: tls.minVersion,
+      ciphers: cipherList(tls, psk !== undefined),
+    },
+    serverCertificate: identity?.server,
+    psk,
+    trusted: ca.map((pem) => new X509Certificate(pem)),
+    warnings,
+  };
+}
+
+/** The server's chain and key: parsed, matched, in their validity period. */
+async function serverIdentity(
+  listener: string,
+  certFile: string,
+  keyFile: string,
+  now: Date,
+  read: (what: string, file: string) => Promise<string>,
+  fail: (message: string) => never,
+  warnings: string[],
+): Promise<{ certPem: string; keyPem: string; server: X509Certificate }> {
+  const tls = { certFile, keyFile };
   const certPem = await read('certificate file', tls.certFile);
   const chain = pemBlocks(certPem, 'CERTIFICATE');
   if (chain.length === 0) fail(`certificate file ${tls.certFile}: no PEM certificate in it`);
@@ -72,51 +139,30 @@ export async function loadTlsMaterial(
   const notBefore = new Date(server.validFrom);
   if (notAfter <= now) fail(`certificate ${tls.certFile} expired on ${notAfter.toISOString()}`);
   if (notBefore > now) fail(`certificate ${tls.certFile} is not valid before ${notBefore.toISOString()}`);
-  const warnings: string[] = [];
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
   if (daysLeft < 30)
     warnings.push(
       `listener ${listener}: certificate ${tls.certFile} expires in ${daysLeft} days (${notAfter.toISOString()})`,
     );
 
-  const ca: string[] = [];
-  if (tls.caFile !== undefined)
-    ca.push(...checkedCertificates(await read('CA file', tls.caFile), tls.caFile, fail));
-  if (tls.caPath !== undefined) {
-    let names: string[];
-    try {
-      names = (await readdir(tls.caPath)).filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort();
-    } catch (error) {
-      return fail(`CA directory ${tls.caPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
-    for (const name of names) {
-      const file = join(tls.caPath, name);
-      ca.push(...checkedCertificates(await read('CA file', file), file, fail));
-    }
-  }
-  if (tls.clientCertificates !== 'none' && ca.length === 0)
-    fail(`client certificates are ${tls.clientCertificates} but no caFile or caPath gives the CAs to trust`);
-  const crl: string[] = [];
-  for (const file of tls.crlFiles) {
-    // Node reads one CRL per entry, so a file holding several (one per CA) is split.
-    const blocks = pemBlocks(await read('CRL file', file), 'X509 CRL');
-    if (blocks.length === 0) fail(`CRL file ${file}: no PEM CRL in it`);
-    crl.push(...blocks);
-  }
+  return { certPem, keyPem, server };
+}
 
-  return {
-    context: {
-      cert: certPem,
-      key: keyPem,
-      ca: ca.length > 0 ? ca : undefined,
-      crl: crl.length > 0 ? crl : undefined,
-      minVersion: tls.minVersion,
-      ciphers: cipherList(tls),
-    },
-    serverCertificate: server,
-    trusted: ca.map((pem) => new X509Certificate(pem)),
-    warnings,
-  };
+/** Mosquitto's psk_file: one "identity:hexkey" per line; # starts a comment. */
+function parsePskFile(text: string, file: string, fail: (message: string) => never): Map<string, Buffer> {
+  const keys = new Map<string, Buffer>();
+  for (const [index, raw] of text.split('\n').entries()) {
+    const line = raw.replace(/\r$/, '').trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const colon = line.lastIndexOf(':');
+    const identity = line.slice(0, colon);
+    const hex = line.slice(colon + 1);
+    if (colon <= 0 || !/^[0-9a-fA-F]+$/.test(hex) || hex.length % 2 !== 0)
+      fail(`PSK file ${file}:${index + 1}: expected "identity:hexkey"`);
+    keys.set(identity, Buffer.from(hex, 'hex'));
+  }
+  if (keys.size === 0) fail(`PSK file ${file}: no identity in it`);
+  return keys;
 }
 
 function pemBlocks(text: string, label: string): string[] {
@@ -141,10 +187,13 @@ function checkedCertificates(text: string, file: string, fail: (message: string)
  * Node takes TLS 1.2 ciphers and TLS 1.3 suites in one list, and a list without 1.3 suites turns
  * TLS 1.3 off; so each part not configured keeps Node's default.
  */
-function cipherList(tls: TlsConfig): string | undefined {
-  if (tls.ciphers === undefined && tls.ciphersTls13 === undefined) return undefined;
+function cipherList(tls: TlsConfig, psk: boolean): string | undefined {
+  // TLS 1.2 PSK suites are not in Node's defaults; TLS 1.3 PSK uses the ordinary suites.
+  const pskSuites = psk ? ':PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305' : '';
+  if (tls.ciphers === undefined && tls.ciphersTls13 === undefined)
+    return psk ? `${DEFAULT_CIPHERS}${pskSuites}` : undefined;
   const defaults = DEFAULT_CIPHERS.split(':');
   const v13 = tls.ciphersTls13 ?? defaults.filter((c) => c.startsWith('TLS_')).join(':');
   const v12 = tls.ciphers ?? defaults.filter((c) => !c.startsWith('TLS_')).join(':');
-  return `${v13}:${v12}`;
+  return `${v13}:${v12}${pskSuites}`;
 }

@@ -50,7 +50,7 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
       );
       socket.destroy();
     });
-    watchHandshakeFailures(http as unknown as import('node:tls').Server, where, options);
+    watchHandshakeFailures(http as unknown as import('node:tls').Server, where, tls, options);
   }
   const wss = new WebSocketServer({
     server: http,
