@@ -98,18 +98,7 @@ export function brokerCommand(): Command {
         console.error(`warden broker: ${(error as Error).message}`);
         process.exit(1);
       }
-      for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
-      const dev = broker.developmentCa;
-      const tlsListener = broker.listeners.find((l) => l.protocol === 'mqtts');
-      if (dev) {
-        console.error(
-          `warden broker: TLS certificate from the development CA ${dev.caFile}${dev.created ? ' (new)' : ''}`,
-        );
-        if (tlsListener)
-          console.error(
-            `  try: mosquitto_sub --cafile ${dev.caFile} -h localhost -p ${tlsListener.port} -t '#' -v`,
-          );
-      }
+      // Signals first: a supervisor may act as soon as it reads the listening lines.
       const stop = async (signal: string) => {
         console.error(`warden broker: ${signal}, shutting down`);
         await broker.close();
@@ -125,5 +114,17 @@ export function brokerCommand(): Command {
       });
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
+      for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
+      const dev = broker.developmentCa;
+      const tlsListener = broker.listeners.find((l) => l.protocol === 'mqtts');
+      if (dev) {
+        console.error(
+          `warden broker: TLS certificate from the development CA ${dev.caFile}${dev.created ? ' (new)' : ''}`,
+        );
+        if (tlsListener)
+          console.error(
+            `  try: mosquitto_sub --cafile ${dev.caFile} -h localhost -p ${tlsListener.port} -t '#' -v`,
+          );
+      }
     });
 }
