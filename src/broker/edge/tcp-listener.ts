@@ -2,6 +2,7 @@
 
 import { createServer, type Server } from 'node:net';
 import { bindServer } from './bind-server.js';
+import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 
 export interface TcpListenerOptions extends SocketChannelOptions {
@@ -26,9 +27,12 @@ export async function listenTcp(options: TcpListenerOptions, accept: Accept): Pr
     // A TLS ClientHello (0x16 0x03) on a plain port is reported as such, not as a malformed CONNECT.
     socket.once('data', (chunk: Buffer) => {
       if (chunk[0] !== 0x16 || chunk[1] !== 0x03) return;
-      options.stats.handshakeFailures['TLS on a plain MQTT port'] =
-        (options.stats.handshakeFailures['TLS on a plain MQTT port'] ?? 0) + 1;
-      options.logger.warn({ listener: where.url, remote }, 'TLS handshake on a plain MQTT port; closing');
+      recordRefusal(
+        options.stats,
+        options.logger,
+        { listener: where.url, remote },
+        'TLS on a plain MQTT port',
+      );
       socket.destroy();
     });
     attachSocket(socket, remote, accept, options);

@@ -3,9 +3,8 @@
 // uses the same record.
 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { BrokerStats } from '../core/broker-stats.js';
-import type { Logger } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
+import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
@@ -14,17 +13,6 @@ export interface TlsListenerOptions extends SocketChannelOptions {
   readonly host: string;
   readonly port: number;
   readonly tls: TlsChannel;
-}
-
-/** Counts and logs (once) a connection refused before MQTT. */
-export function recordRefusal(
-  stats: Pick<BrokerStats, 'handshakeFailures'>,
-  logger: Logger,
-  fields: { listener: string; remote: string; sni?: string; code?: string },
-  reason: string,
-): void {
-  stats.handshakeFailures[reason] = (stats.handshakeFailures[reason] ?? 0) + 1;
-  logger.warn({ ...fields, reason }, `TLS client refused: ${reason}`);
 }
 
 /** Logs and counts handshakes that failed inside TLS (protocol version, time-out, no certificate...). */

@@ -7,10 +7,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { bindServer } from './bind-server.js';
+import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
-import { recordRefusal, watchHandshakeFailures } from './tls-listener.js';
+import { watchHandshakeFailures } from './tls-listener.js';
 
 export interface WsListenerOptions extends SocketChannelOptions {
   readonly host: string;

@@ -1,0 +1,15 @@
+// One record for every connection refused before MQTT (a failed TLS handshake, a certificate
+// that does not verify, TLS on a plain port): logged once with where and why, counted by reason.
+
+import type { BrokerStats } from '../core/broker-stats.js';
+import type { Logger } from '../core/ports.js';
+
+export function recordRefusal(
+  stats: Pick<BrokerStats, 'handshakeFailures'>,
+  logger: Logger,
+  fields: { listener: string; remote: string; sni?: string; code?: string },
+  reason: string,
+): void {
+  stats.handshakeFailures[reason] = (stats.handshakeFailures[reason] ?? 0) + 1;
+  logger.warn({ ...fields, reason }, `connection refused before MQTT: ${reason}`);
+}
