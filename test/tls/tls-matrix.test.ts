@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -246,6 +247,23 @@ describe('the server certificate, as clients judge it', () => {
     assert.match(result.stdout, /Verify return code: 0 \(ok\)/);
     assert.match(result.stdout, /TLSv1\.3/);
     assert.match(result.stdout, /ALPN protocol: mqtt/);
+  });
+});
+
+describe('session resumption', () => {
+  it('on by default: a second TLS 1.2 handshake with the saved session is "Reused"', async () => {
+    const session = join(pki.dir, 'session.pem');
+    const connect = (extra: string[]) =>
+      run(
+        'openssl',
+        ['s_client', '-connect', `127.0.0.1:${port.wrongHost}`, '-tls1_2', ...extra],
+        10_000,
+        '',
+      );
+    const first = await connect(['-sess_out', session]);
+    assert.match(first.stdout, /^New, /m);
+    const second = await connect(['-sess_in', session]);
+    assert.match(second.stdout, /^Reused, /m);
   });
 });
 
