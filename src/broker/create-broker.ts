@@ -72,8 +72,12 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
   const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
     if (l.tls === undefined) return undefined;
     let { certFile, keyFile } = l.tls;
-    // No certificate: a PSK-only listener if it has a psk file, else the development CA's.
-    if ((certFile === undefined || keyFile === undefined) && l.tls.pskFile === undefined) {
+    // No certificate: PSK or anonymous only if so configured, else the development CA's.
+    if (
+      (certFile === undefined || keyFile === undefined) &&
+      l.tls.pskFile === undefined &&
+      !l.tls.anonymousCiphers
+    ) {
       const hosts = developmentHosts(config.listeners.map((x) => x.host));
       developmentCa ??= await developmentCertificate(config.dataDir, hosts);
       ({ certFile, keyFile } = developmentCa);

@@ -91,6 +91,72 @@ describe('mosquitto.conf TLS directives', () => {
   });
 });
 
+describe('anonymous cipher suites', () => {
+  it('only behind the switch: then openssl connects without a certificate, and the start warns loudly', async () => {
+    const warnings: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void warnings.push(JSON.parse(line).msg) },
+    );
+    const broker = await createBroker(
+      {
+        listeners: [
+          { host: '127.0.0.1', port: 0, tls: { anonymousCiphers: true } },
+          {
+            host: '127.0.0.1',
+            port: 0,
+            tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
+          },
+        ],
+        sysInterval: 0,
+      },
+      logger,
+    );
+    try {
+      const anon = ['-cipher', 'aNULL:@SECLEVEL=0', '-tls1_2'];
+      const on = await run(
+        'openssl',
+        ['s_client', '-connect', `127.0.0.1:${broker.listeners[0]!.port}`, ...anon],
+        10_000,
+        '',
+      );
+      assert.match(on.stdout, /Cipher is A(EC)?DH-/);
+      assert.ok(
+        warnings.some((w) => /ANONYMOUS CIPHER SUITES ARE ON/.test(w)),
+        warnings.join('\n'),
+      );
+      const off = await run(
+        'openssl',
+        ['s_client', '-connect', `127.0.0.1:${broker.listeners[1]!.port}`, ...anon],
+        10_000,
+        '',
+      );
+      assert.match(off.stdout, /Cipher is \(NONE\)/);
+      assert.equal(broker.core.stats.handshakeFailures['no shared cipher'], 1);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('refused with required client certificates, and as a cipher list without the switch', async () => {
+    const tls = { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key, caFile: pki.caFile };
+    await assert.rejects(
+      createBroker(
+        { listeners: [{ port: 0, tls: { ...tls, anonymousCiphers: true, clientCertificates: 'required' } }] },
+        silent,
+      ),
+      /listeners\[0\]\.tls\.anonymousCiphers: anonymousCiphers cannot go with clientCertificates required/,
+    );
+    await assert.rejects(
+      createBroker(
+        { listeners: [{ port: 0, tls: { ...tls, ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:aNULL' } }] },
+        silent,
+      ),
+      /listeners\[0\]\.tls\.ciphers: anonymous cipher suites only with anonymousCiphers: true/,
+    );
+  });
+});
+
 describe('startup errors name the listener and the file', () => {
   const start = (tls: Record<string, unknown>) =>
     createBroker({ listeners: [{ host: '127.0.0.1', port: 0, tls }], sysInterval: 0 }, silent);

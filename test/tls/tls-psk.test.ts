@@ -90,6 +90,25 @@ describe('TLS-PSK', () => {
     assert.equal(connected?.certificate, 'psk:sensor-7');
   });
 
+  it('TLS 1.2 PSK suites too, for devices without TLS 1.3', async () => {
+    const pub = await run('mosquitto_pub', [
+      ...psk('sensor-7', '00112233445566778899aabbccddeeff'),
+      '--tls-version',
+      'tlsv1.2',
+      '-t',
+      'psk/12',
+      '-m',
+      'x',
+      '-i',
+      'psk-12',
+    ]);
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.equal(
+      logs.find((l) => l.clientId === 'psk-12' && l.msg === 'client connected')?.username,
+      'sensor-7',
+    );
+  });
+
   it('an unknown identity and a wrong key are refused, each with its reason', async () => {
     const stats = broker.core.stats.handshakeFailures;
     assert.notEqual(

@@ -38,7 +38,24 @@ export const tlsSchema = z
      */
     pskFile: z.string().min(1).optional(),
     pskHint: z.string().min(1).optional(),
+    /**
+     * Anonymous cipher suites (TLS 1.2 aNULL): encrypted, but the broker is not authenticated, so
+     * anyone in the middle can read the traffic. Off unless said, loudly logged when on.
+     */
+    anonymousCiphers: z.boolean().default(false),
   })
+  .refine((t) => !(t.anonymousCiphers && t.clientCertificates === 'required'), {
+    message:
+      'anonymousCiphers cannot go with clientCertificates required: an anonymous server cannot ask for certificates',
+    path: ['anonymousCiphers'],
+  })
+  .refine(
+    (t) => t.anonymousCiphers || !/\b(aNULL|ADH|AECDH)\b/.test(`${t.ciphers ?? ''}:${t.ciphersTls13 ?? ''}`),
+    {
+      message: 'anonymous cipher suites only with anonymousCiphers: true',
+      path: ['ciphers'],
+    },
+  )
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
     message: 'certFile and keyFile go together (leave both out for a development certificate)',
     path: ['keyFile'],

@@ -50,9 +50,13 @@ export async function loadTlsMaterial(
   let identity: { certPem: string; keyPem: string; server: X509Certificate } | undefined;
   if (tls.certFile !== undefined && tls.keyFile !== undefined) {
     identity = await serverIdentity(listener, tls.certFile, tls.keyFile, now, read, fail, warnings);
-  } else if (tls.pskFile === undefined) {
+  } else if (tls.pskFile === undefined && !tls.anonymousCiphers) {
     fail('neither a certificate nor a PSK file');
   }
+  if (tls.anonymousCiphers)
+    warnings.push(
+      `listener ${listener}: ANONYMOUS CIPHER SUITES ARE ON: traffic is encrypted but the broker is not authenticated; anyone in the middle can read and change it`,
+    );
   const psk =
     tls.pskFile === undefined
       ? undefined
@@ -91,6 +95,8 @@ export async function loadTlsMaterial(
       crl: crl.length > 0 ? crl : undefined,
       minVersion: tls.minVersion,
       ciphers: cipherList(tls, psk !== undefined),
+      // Anonymous suites exist in TLS 1.2 only: an anonymous-only listener stops there.
+      maxVersion: tls.anonymousCiphers && identity === undefined && psk === undefined ? 'TLSv1.2' : undefined,
     },
     serverCertificate: identity?.server,
     psk,
@@ -188,12 +194,20 @@ function checkedCertificates(text: string, file: string, fail: (message: string)
  * TLS 1.3 off; so each part not configured keeps Node's default.
  */
 function cipherList(tls: TlsConfig, psk: boolean): string | undefined {
-  // TLS 1.2 PSK suites are not in Node's defaults; TLS 1.3 PSK uses the ordinary suites.
-  const pskSuites = psk ? ':PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305' : '';
-  if (tls.ciphers === undefined && tls.ciphersTls13 === undefined)
-    return psk ? `${DEFAULT_CIPHERS}${pskSuites}` : undefined;
+  if (tls.ciphers === undefined && tls.ciphersTls13 === undefined && !psk && !tls.anonymousCiphers)
+    return undefined;
   const defaults = DEFAULT_CIPHERS.split(':');
   const v13 = tls.ciphersTls13 ?? defaults.filter((c) => c.startsWith('TLS_')).join(':');
-  const v12 = tls.ciphers ?? defaults.filter((c) => !c.startsWith('TLS_')).join(':');
-  return `${v13}:${v12}${pskSuites}`;
+  // Node's defaults end in exclusions ("!PSK", "!aNULL") that no later addition can undo: lift the
+  // ones this channel asked for. TLS 1.2 PSK suites are not in the defaults; TLS 1.3 PSK uses the
+  // ordinary suites. OpenSSL 3 allows aNULL only at security level 0.
+  const lifted = new Set([...(psk ? ['!PSK'] : []), ...(tls.anonymousCiphers ? ['!aNULL'] : [])]);
+  const v12 = (tls.ciphers ?? defaults.filter((c) => !c.startsWith('TLS_')).join(':'))
+    .split(':')
+    .filter((c) => !lifted.has(c));
+  const extra = [
+    ...(psk ? ['PSK-AES128-GCM-SHA256', 'PSK-AES256-GCM-SHA384', 'PSK-CHACHA20-POLY1305'] : []),
+    ...(tls.anonymousCiphers ? ['aNULL', '@SECLEVEL=0'] : []),
+  ];
+  return [v13, ...extra, ...v12].join(':');
 }
