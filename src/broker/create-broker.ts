@@ -72,12 +72,10 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
   const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
     if (l.tls === undefined) return undefined;
     let { certFile, keyFile } = l.tls;
-    // No certificate: PSK or anonymous only if so configured, else the development CA's.
-    if (
-      (certFile === undefined || keyFile === undefined) &&
-      l.tls.pskFile === undefined &&
-      !l.tls.anonymousCiphers
-    ) {
+    // No certificate: PKCS#12, PSK or anonymous if so configured, else the development CA's.
+    const otherIdentity =
+      l.tls.pfxFile !== undefined || l.tls.pskFile !== undefined || l.tls.anonymousCiphers;
+    if ((certFile === undefined || keyFile === undefined) && !otherIdentity) {
       const hosts = developmentHosts(config.listeners.map((x) => x.host));
       developmentCa ??= await developmentCertificate(config.dataDir, hosts);
       ({ certFile, keyFile } = developmentCa);

@@ -91,6 +91,78 @@ describe('mosquitto.conf TLS directives', () => {
   });
 });
 
+describe('PKCS#12 server identity', () => {
+  it('passphrase from a file or an environment variable; a wrong one or an unset variable is named', async () => {
+    const pfxFile = join(pki.dir, 'server.p12');
+    const exported = await run('openssl', [
+      'pkcs12',
+      '-export',
+      '-in',
+      pki.servers.valid.cert,
+      '-inkey',
+      pki.servers.valid.key,
+      '-out',
+      pfxFile,
+      '-passout',
+      'pass:s3cret',
+    ]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const passphraseFile = file('p12-pass', 's3cret\n');
+    const broker = await createBroker(
+      {
+        listeners: [{ host: '127.0.0.1', port: 0, tls: { pfxFile, passphraseFile } }],
+        allowAnonymous: true,
+        sysInterval: 0,
+      },
+      silent,
+    );
+    try {
+      const pub = await run('mosquitto_pub', [
+        '-h',
+        'localhost',
+        '-p',
+        String(broker.listeners[0]!.port),
+        '--cafile',
+        pki.caFile,
+        '-t',
+        't',
+        '-m',
+        'x',
+      ]);
+      assert.equal(pub.code, 0, pub.stderr);
+    } finally {
+      await broker.close();
+    }
+    process.env.WARDEN_TEST_P12 = 's3cret';
+    const viaEnv = await createBroker(
+      {
+        listeners: [{ host: '127.0.0.1', port: 0, tls: { pfxFile, passphraseEnv: 'WARDEN_TEST_P12' } }],
+        sysInterval: 0,
+      },
+      silent,
+    );
+    await viaEnv.close();
+    await assert.rejects(
+      createBroker(
+        {
+          listeners: [
+            { host: '127.0.0.1', port: 0, tls: { pfxFile, passphraseFile: file('bad-pass', 'nope') } },
+          ],
+        },
+        silent,
+      ),
+      /listener mqtts:\/\/127\.0\.0\.1:0: PKCS#12 file .*server\.p12: wrong passphrase/,
+    );
+    await assert.rejects(
+      createBroker(
+        { listeners: [{ host: '127.0.0.1', port: 0, tls: { pfxFile, passphraseEnv: 'WARDEN_TEST_UNSET' } }] },
+        silent,
+      ),
+      /environment variable WARDEN_TEST_UNSET is not set/,
+    );
+  });
+});
+
 describe('anonymous cipher suites', () => {
   it('only behind the switch: then openssl connects without a certificate, and the start warns loudly', async () => {
     const warnings: string[] = [];

@@ -43,6 +43,18 @@ export const tlsSchema = z
      * anyone in the middle can read the traffic. Off unless said, loudly logged when on.
      */
     anonymousCiphers: z.boolean().default(false),
+    /** The server identity as PKCS#12 instead of certFile/keyFile, its passphrase from a file or an env variable. */
+    pfxFile: z.string().min(1).optional(),
+    passphraseFile: z.string().min(1).optional(),
+    passphraseEnv: z.string().min(1).optional(),
+  })
+  .refine((t) => t.pfxFile === undefined || (t.certFile === undefined && t.keyFile === undefined), {
+    message: 'pfxFile replaces certFile and keyFile: give one or the other',
+    path: ['pfxFile'],
+  })
+  .refine((t) => t.passphraseFile === undefined || t.passphraseEnv === undefined, {
+    message: 'passphraseFile or passphraseEnv, not both',
+    path: ['passphraseEnv'],
   })
   .refine((t) => !(t.anonymousCiphers && t.clientCertificates === 'required'), {
     message:

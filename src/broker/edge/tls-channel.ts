@@ -180,6 +180,8 @@ export class TlsChannel {
       this.config.caFile,
       this.config.caPath,
       this.config.pskFile,
+      this.config.pfxFile,
+      this.config.passphraseFile,
       ...this.config.crlFiles,
     ];
     for (const path of new Set(paths.filter((p): p is string => p !== undefined))) {

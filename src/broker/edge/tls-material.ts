@@ -5,7 +5,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
 import type { TlsConfig } from '../config/config-schema.js';
 
 const DAY = 86_400_000;
@@ -48,7 +48,10 @@ export async function loadTlsMaterial(
 
   const warnings: string[] = [];
   let identity: { certPem: string; keyPem: string; server: X509Certificate } | undefined;
-  if (tls.certFile !== undefined && tls.keyFile !== undefined) {
+  let pkcs12: { pfx: Buffer; passphrase?: string; server: X509Certificate } | undefined;
+  if (tls.pfxFile !== undefined) {
+    pkcs12 = await pkcs12Identity(listener, { ...tls, pfxFile: tls.pfxFile }, now, read, fail, warnings);
+  } else if (tls.certFile !== undefined && tls.keyFile !== undefined) {
     identity = await serverIdentity(listener, tls.certFile, tls.keyFile, now, read, fail, warnings);
   } else if (tls.pskFile === undefined && !tls.anonymousCiphers) {
     fail('neither a certificate nor a PSK file');
@@ -91,14 +94,19 @@ export async function loadTlsMaterial(
     context: {
       cert: identity?.certPem,
       key: identity?.keyPem,
+      pfx: pkcs12?.pfx,
+      passphrase: pkcs12?.passphrase,
       ca: ca.length > 0 ? ca : undefined,
       crl: crl.length > 0 ? crl : undefined,
       minVersion: tls.minVersion,
       ciphers: cipherList(tls, psk !== undefined),
       // Anonymous suites exist in TLS 1.2 only: an anonymous-only listener stops there.
-      maxVersion: tls.anonymousCiphers && identity === undefined && psk === undefined ? 'TLSv1.2' : undefined,
+      maxVersion:
+        tls.anonymousCiphers && identity === undefined && pkcs12 === undefined && psk === undefined
+          ? 'TLSv1.2'
+          : undefined,
     },
-    serverCertificate: identity?.server,
+    serverCertificate: identity?.server ?? pkcs12?.server,
     psk,
     trusted: ca.map((pem) => new X509Certificate(pem)),
     warnings,
@@ -141,17 +149,73 @@ async function serverIdentity(
       `key file ${tls.keyFile} does not match the certificate in ${tls.certFile} (${server.subject.replace(/\n/g, ', ')})`,
     );
 
+  checkValidity(listener, server, tls.certFile, now, fail, warnings);
+  return { certPem, keyPem, server };
+}
+
+/** An expired or not-yet-valid server certificate stops the start; one expiring within 30 days warns. */
+function checkValidity(
+  listener: string,
+  server: X509Certificate,
+  file: string,
+  now: Date,
+  fail: (message: string) => never,
+  warnings: string[],
+): void {
   const notAfter = new Date(server.validTo);
   const notBefore = new Date(server.validFrom);
-  if (notAfter <= now) fail(`certificate ${tls.certFile} expired on ${notAfter.toISOString()}`);
-  if (notBefore > now) fail(`certificate ${tls.certFile} is not valid before ${notBefore.toISOString()}`);
+  if (notAfter <= now) fail(`certificate ${file} expired on ${notAfter.toISOString()}`);
+  if (notBefore > now) fail(`certificate ${file} is not valid before ${notBefore.toISOString()}`);
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
   if (daysLeft < 30)
     warnings.push(
-      `listener ${listener}: certificate ${tls.certFile} expires in ${daysLeft} days (${notAfter.toISOString()})`,
+      `listener ${listener}: certificate ${file} expires in ${daysLeft} days (${notAfter.toISOString()})`,
     );
+}
 
-  return { certPem, keyPem, server };
+/** A PKCS#12 server identity: its passphrase from a file or an environment variable, checked by opening it. */
+async function pkcs12Identity(
+  listener: string,
+  tls: TlsConfig & { pfxFile: string },
+  now: Date,
+  read: (what: string, file: string) => Promise<string>,
+  fail: (message: string) => never,
+  warnings: string[],
+): Promise<{ pfx: Buffer; passphrase?: string; server: X509Certificate }> {
+  let pfx: Buffer;
+  try {
+    pfx = await readFile(tls.pfxFile);
+  } catch (error) {
+    return fail(
+      `PKCS#12 file ${tls.pfxFile}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`,
+    );
+  }
+  let passphrase: string | undefined;
+  if (tls.passphraseFile !== undefined)
+    passphrase = (await read('passphrase file', tls.passphraseFile)).replace(/\r?\n$/, '');
+  if (tls.passphraseEnv !== undefined) {
+    passphrase = process.env[tls.passphraseEnv];
+    if (passphrase === undefined)
+      fail(`PKCS#12 file ${tls.pfxFile}: environment variable ${tls.passphraseEnv} is not set`);
+  }
+  let der: Buffer | undefined;
+  try {
+    const context = createSecureContext({ pfx, passphrase }).context as {
+      getCertificate?: () => Buffer | null;
+    };
+    der = context.getCertificate?.() ?? undefined;
+  } catch (error) {
+    const message = (error as Error).message;
+    return fail(
+      /mac verify failure|bad decrypt/i.test(message)
+        ? `PKCS#12 file ${tls.pfxFile}: wrong passphrase`
+        : `PKCS#12 file ${tls.pfxFile}: ${message}`,
+    );
+  }
+  if (der === undefined) return fail(`PKCS#12 file ${tls.pfxFile}: no certificate with a key in it`);
+  const server = new X509Certificate(der);
+  checkValidity(listener, server, tls.pfxFile, now, fail, warnings);
+  return { pfx, passphrase, server };
 }
 
 /** Mosquitto's psk_file: one "identity:hexkey" per line; # starts a comment. */
