@@ -91,6 +91,83 @@ describe('mosquitto.conf TLS directives', () => {
   });
 });
 
+describe('SNI', () => {
+  it('several certificates on one listener, chosen by the name the client asks for', async () => {
+    const other = await issueCertificate(pki.intermediate, {
+      name: 'broker.example.com',
+      kind: 'server',
+      hosts: ['broker.example.com'],
+    });
+    const wildcard = await issueCertificate(pki.intermediate, {
+      name: 'fleet',
+      kind: 'server',
+      hosts: ['*.fleet.example'],
+    });
+    const broker = await createBroker(
+      {
+        listeners: [
+          {
+            host: '127.0.0.1',
+            port: 0,
+            tls: {
+              certFile: pki.servers.valid.cert,
+              keyFile: pki.servers.valid.key,
+              sni: [
+                {
+                  hosts: ['broker.example.com'],
+                  certFile: file('sni.crt', other.fullChainPem),
+                  keyFile: file('sni.key', other.privateKeyPem),
+                },
+                {
+                  hosts: ['*.fleet.example'],
+                  certFile: file('fleet.crt', wildcard.fullChainPem),
+                  keyFile: file('fleet.key', wildcard.privateKeyPem),
+                },
+              ],
+            },
+          },
+        ],
+        allowAnonymous: true,
+        sysInterval: 0,
+      },
+      silent,
+    );
+    try {
+      const port = String(broker.listeners[0]!.port);
+      const subjectFor = async (servername: string) => {
+        const r = await run(
+          'openssl',
+          [
+            's_client',
+            '-connect',
+            `127.0.0.1:${port}`,
+            '-servername',
+            servername,
+            '-CAfile',
+            pki.caFile,
+            '-verify_hostname',
+            servername,
+          ],
+          10_000,
+          '',
+        );
+        return {
+          subject: r.stdout.match(/^subject=(.*)$/m)?.[1],
+          verified: /Verify return code: 0 \(ok\)/.test(r.stdout),
+        };
+      };
+      assert.deepEqual(await subjectFor('broker.example.com'), {
+        subject: 'CN = broker.example.com',
+        verified: true,
+      });
+      assert.deepEqual(await subjectFor('truck-9.fleet.example'), { subject: 'CN = fleet', verified: true });
+      assert.deepEqual(await subjectFor('localhost'), { subject: 'CN = localhost', verified: true });
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
 describe('PKCS#12 server identity', () => {
   it('passphrase from a file or an environment variable; a wrong one or an unset variable is named', async () => {
     const pfxFile = join(pki.dir, 'server.p12');

@@ -43,6 +43,16 @@ export const tlsSchema = z
      * anyone in the middle can read the traffic. Off unless said, loudly logged when on.
      */
     anonymousCiphers: z.boolean().default(false),
+    /** More server certificates, chosen by the SNI name the client asks for ("*.example.com" covers one level). */
+    sni: z
+      .array(
+        z.strictObject({
+          hosts: z.array(z.string().min(1)).min(1),
+          certFile: z.string().min(1),
+          keyFile: z.string().min(1),
+        }),
+      )
+      .default([]),
     /** The server identity as PKCS#12 instead of certFile/keyFile, its passphrase from a file or an env variable. */
     pfxFile: z.string().min(1).optional(),
     passphraseFile: z.string().min(1).optional(),

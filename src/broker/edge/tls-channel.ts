@@ -5,7 +5,7 @@
 
 import type { X509Certificate } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import type { TLSSocket, TlsOptions } from 'node:tls';
+import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
 import { normalizedName, normalizedSerial, readCrl } from '../../pki/index.js';
 import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
@@ -68,6 +68,7 @@ export class TlsChannel {
       rejectUnauthorized: false,
       handshakeTimeout: this.config.handshakeTimeoutMs,
       ALPNProtocols: alpn,
+      ...(this.#material.sni.length > 0 && { SNICallback: this.#sniCallback() }),
       ...(psk && {
         pskIdentityHint: this.config.pskHint,
         pskCallback: (socket: TLSSocket, identity: string) => {
@@ -77,6 +78,21 @@ export class TlsChannel {
           return key ?? null;
         },
       }),
+    };
+  }
+
+  /** Picks the certificate for the SNI name; the listener's own when none matches. */
+  #sniCallback(): NonNullable<TlsOptions['SNICallback']> {
+    const material = this.#material;
+    const contexts = material.sni.map((entry) => ({
+      hosts: entry.hosts,
+      // Everything but the identity comes from the channel: trust, CRLs, versions, ciphers.
+      context: createSecureContext({ ...material.context, ...entry.context }),
+    }));
+    return (servername, callback) => {
+      const name = servername.toLowerCase();
+      const found = contexts.find((c) => c.hosts.some((host) => hostMatches(host.toLowerCase(), name)));
+      callback(null, found?.context);
     };
   }
 
@@ -180,6 +196,7 @@ export class TlsChannel {
       this.config.caFile,
       this.config.caPath,
       this.config.pskFile,
+      ...this.config.sni.flatMap((entry) => [entry.certFile, entry.keyFile]),
       this.config.pfxFile,
       this.config.passphraseFile,
       ...this.config.crlFiles,
@@ -229,6 +246,13 @@ export class TlsChannel {
     );
     handle.disconnect(ReasonCode.NotAuthorized, reason);
   }
+}
+
+/** "broker.example.com" matches itself; "*.example.com" matches one more level. */
+function hostMatches(pattern: string, name: string): boolean {
+  if (!pattern.startsWith('*.')) return pattern === name;
+  const dot = name.indexOf('.');
+  return dot > 0 && name.slice(dot + 1) === pattern.slice(2);
 }
 
 /** Whether the chain the peer sent is signed link by link up to one of the trusted CAs. */

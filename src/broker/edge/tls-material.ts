@@ -14,6 +14,8 @@ export interface TlsMaterial {
   readonly context: SecureContextOptions;
   /** Absent on a PSK-only listener. */
   readonly serverCertificate?: X509Certificate;
+  /** Other server certificates by SNI host name: the same settings, another chain and key. */
+  readonly sni: ReadonlyArray<{ readonly hosts: readonly string[]; readonly context: SecureContextOptions }>;
   /** PSK identity -> key, from the psk file. */
   readonly psk?: ReadonlyMap<string, Buffer>;
   /** The CAs client certificates are verified against. */
@@ -90,7 +92,14 @@ export async function loadTlsMaterial(
     crl.push(...blocks);
   }
 
+  const sni = [];
+  for (const entry of tls.sni) {
+    const other = await serverIdentity(listener, entry.certFile, entry.keyFile, now, read, fail, warnings);
+    sni.push({ hosts: entry.hosts, context: { cert: other.certPem, key: other.keyPem } });
+  }
+
   return {
+    sni,
     context: {
       cert: identity?.certPem,
       key: identity?.keyPem,
