@@ -91,6 +91,70 @@ describe('mosquitto.conf TLS directives', () => {
   });
 });
 
+describe('verification depth and ECDH groups', () => {
+  it('a client chain deeper than verifyDepth is refused; the ECDH group is the one configured', async () => {
+    const base = {
+      certFile: pki.servers.valid.cert,
+      keyFile: pki.servers.valid.key,
+      caFile: pki.caFile,
+      clientCertificates: 'required' as const,
+    };
+    const broker = await createBroker(
+      {
+        listeners: [
+          { host: '127.0.0.1', port: 0, tls: { ...base, verifyDepth: 0 } },
+          { host: '127.0.0.1', port: 0, tls: { ...base, verifyDepth: 1, ecdhCurves: 'P-384' } },
+        ],
+        sysInterval: 0,
+      },
+      silent,
+    );
+    try {
+      const pub = (i: number) =>
+        run('mosquitto_pub', [
+          '-h',
+          'localhost',
+          '-p',
+          String(broker.listeners[i]!.port),
+          '--cafile',
+          pki.caFile,
+          '--cert',
+          pki.clients.valid.cert,
+          '--key',
+          pki.clients.valid.key,
+          '-t',
+          't',
+          '-m',
+          'x',
+        ]);
+      assert.notEqual((await pub(0)).code, 0, 'leaf -> intermediate -> root has one intermediate');
+      assert.equal(broker.core.stats.handshakeFailures['certificate chain too long'], 1);
+      assert.equal((await pub(1)).code, 0);
+      const s = await run(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${broker.listeners[1]!.port}`,
+          '-CAfile',
+          pki.caFile,
+          '-servername',
+          'localhost',
+          '-cert',
+          pki.clients.valid.cert,
+          '-key',
+          pki.clients.valid.key,
+        ],
+        10_000,
+        '',
+      );
+      assert.match(s.stdout, /secp384r1|P-384/);
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
 describe('SNI', () => {
   it('several certificates on one listener, chosen by the name the client asks for', async () => {
     const other = await issueCertificate(pki.intermediate, {

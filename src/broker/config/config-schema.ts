@@ -27,6 +27,10 @@ export const tlsSchema = z
     ciphers: z.string().min(1).optional(),
     ciphersTls13: z.string().min(1).optional(),
     handshakeTimeoutMs: z.int().min(100).default(10_000),
+    /** ECDH groups in preference order, OpenSSL names ("X25519:P-256"); Node's default when absent. */
+    ecdhCurves: z.string().min(1).optional(),
+    /** Most intermediate CAs between a client certificate and its root (OpenSSL's verify depth); deeper chains are refused. */
+    verifyDepth: z.int().min(0).max(100).optional(),
     /** The username and/or client id a verified client certificate gives. */
     usernameFrom: certificateField.optional(),
     clientIdFrom: certificateField.optional(),

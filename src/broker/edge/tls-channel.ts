@@ -136,6 +136,8 @@ export class TlsChannel {
         return { refused: 'unknown CA' };
       return { refused: verificationFailureReason(socket.authorizationError) };
     }
+    if (config.verifyDepth !== undefined && intermediates(cert) > config.verifyDepth)
+      return { refused: 'certificate chain too long' };
     const mapped = certificateIdentity(cert, config);
     return 'refused' in mapped ? mapped : { identity: mapped.identity };
   }
@@ -246,6 +248,17 @@ export class TlsChannel {
     );
     handle.disconnect(ReasonCode.NotAuthorized, reason);
   }
+}
+
+/** Intermediate CAs above a verified peer certificate: its issuers that are not a self-signed root. */
+function intermediates(cert: X509Certificate): number {
+  let count = 0;
+  for (let c = cert.issuerCertificate; c !== undefined && count < 100; c = c.issuerCertificate) {
+    if (c.checkIssued(c)) break; // a root
+    count++;
+    if (c.issuerCertificate?.fingerprint256 === c.fingerprint256) break;
+  }
+  return count;
 }
 
 /** "broker.example.com" matches itself; "*.example.com" matches one more level. */

@@ -108,6 +108,7 @@ export async function loadTlsMaterial(
       ca: ca.length > 0 ? ca : undefined,
       crl: crl.length > 0 ? crl : undefined,
       minVersion: tls.minVersion,
+      ecdhCurve: tls.ecdhCurves,
       ciphers: cipherList(tls, psk !== undefined),
       // Anonymous suites exist in TLS 1.2 only: an anonymous-only listener stops there.
       maxVersion:
