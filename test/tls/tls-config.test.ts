@@ -155,6 +155,87 @@ describe('verification depth and ECDH groups', () => {
   });
 });
 
+describe('OCSP stapling', () => {
+  it('staples the configured OCSP response; openssl s_client -status sees the certificate good', async () => {
+    const leaf = pki.servers.valid;
+    const serial = leaf.serialNumber.toUpperCase();
+    const expiry = '491231235959Z';
+    const index = file('index.txt', `V\t${expiry}\t\t${serial}\tunknown\t/CN=localhost\n`);
+    const caCert = file('int.crt', pki.intermediate.certificatePem);
+    const caKey = file('int.key', pki.intermediate.privateKeyPem);
+    const response = join(pki.dir, 'ocsp.der');
+    const made = await run('openssl', [
+      'ocsp',
+      '-index',
+      index,
+      '-rsigner',
+      caCert,
+      '-rkey',
+      caKey,
+      '-CA',
+      caCert,
+      '-issuer',
+      caCert,
+      '-cert',
+      leaf.cert,
+      '-respout',
+      response,
+      '-ndays',
+      '1',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const broker = await createBroker(
+      {
+        listeners: [
+          {
+            host: '127.0.0.1',
+            port: 0,
+            tls: { certFile: leaf.cert, keyFile: leaf.key, ocspResponseFile: response },
+          },
+        ],
+        sysInterval: 0,
+      },
+      silent,
+    );
+    try {
+      const s = await run(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${broker.listeners[0]!.port}`,
+          '-servername',
+          'localhost',
+          '-status',
+          '-CAfile',
+          pki.caFile,
+        ],
+        10_000,
+        '',
+      );
+      assert.match(s.stdout, /OCSP Response Status: successful/);
+      assert.match(s.stdout, /Cert Status: good/);
+    } finally {
+      await broker.close();
+    }
+    await assert.rejects(
+      createBroker(
+        {
+          listeners: [
+            {
+              host: '127.0.0.1',
+              port: 0,
+              tls: { certFile: leaf.cert, keyFile: leaf.key, ocspResponseFile: leaf.cert },
+            },
+          ],
+        },
+        silent,
+      ),
+      /OCSP response file .*server\.crt: not a DER OCSP response/,
+    );
+  });
+});
+
 describe('SNI', () => {
   it('several certificates on one listener, chosen by the name the client asks for', async () => {
     const other = await issueCertificate(pki.intermediate, {

@@ -27,6 +27,8 @@ export const tlsSchema = z
     ciphers: z.string().min(1).optional(),
     ciphersTls13: z.string().min(1).optional(),
     handshakeTimeoutMs: z.int().min(100).default(10_000),
+    /** OCSP stapling: a DER OCSP response for the server certificate, stapled to every handshake that asks, re-read on reload. */
+    ocspResponseFile: z.string().min(1).optional(),
     /** ECDH groups in preference order, OpenSSL names ("X25519:P-256"); Node's default when absent. */
     ecdhCurves: z.string().min(1).optional(),
     /** Most intermediate CAs between a client certificate and its root (OpenSSL's verify depth); deeper chains are refused. */

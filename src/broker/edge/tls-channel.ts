@@ -5,7 +5,7 @@
 
 import type { X509Certificate } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
+import { createSecureContext, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import { normalizedName, normalizedSerial, readCrl } from '../../pki/index.js';
 import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
@@ -31,7 +31,7 @@ export class TlsChannel {
   readonly #files: Files;
   readonly #logger: Logger;
   #material: TlsMaterial;
-  readonly #servers: Array<{ server: { setSecureContext(options: TlsOptions): void }; alpn: string[] }> = [];
+  readonly #servers: Array<{ server: Server; alpn: string[] }> = [];
   readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: NodeJS.Timeout }>();
   #watchers: FSWatcher[] = [];
   /** PSK identity each handshake used, known or not (for the identity, or the refusal reason). */
@@ -104,9 +104,17 @@ export class TlsChannel {
     return handshakeFailureReason(error);
   }
 
-  /** A server that serves this channel: it gets the new secure context on reload. */
-  serve(server: { setSecureContext(options: TlsOptions): void }, alpn: string[]): void {
+  /** A server that serves this channel: it gets the new secure context on reload, and staples OCSP. */
+  serve(server: Server, alpn: string[]): void {
     this.#servers.push({ server, alpn });
+    if (this.config.ocspResponseFile !== undefined) {
+      // Read at each handshake, so a reloaded response is stapled from then on.
+      server.on(
+        'OCSPRequest',
+        (_cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) =>
+          callback(null, this.#material.ocspResponse),
+      );
+    }
   }
 
   /** Whether a peer that completed the handshake comes in, and with which identity. */
@@ -198,6 +206,7 @@ export class TlsChannel {
       this.config.caFile,
       this.config.caPath,
       this.config.pskFile,
+      this.config.ocspResponseFile,
       ...this.config.sni.flatMap((entry) => [entry.certFile, entry.keyFile]),
       this.config.pfxFile,
       this.config.passphraseFile,

@@ -16,6 +16,8 @@ export interface TlsMaterial {
   readonly serverCertificate?: X509Certificate;
   /** Other server certificates by SNI host name: the same settings, another chain and key. */
   readonly sni: ReadonlyArray<{ readonly hosts: readonly string[]; readonly context: SecureContextOptions }>;
+  /** The DER OCSP response to staple. */
+  readonly ocspResponse?: Buffer;
   /** PSK identity -> key, from the psk file. */
   readonly psk?: ReadonlyMap<string, Buffer>;
   /** The CAs client certificates are verified against. */
@@ -98,8 +100,24 @@ export async function loadTlsMaterial(
     sni.push({ hosts: entry.hosts, context: { cert: other.certPem, key: other.keyPem } });
   }
 
+  let ocspResponse: Buffer | undefined;
+  if (tls.ocspResponseFile !== undefined) {
+    try {
+      ocspResponse = await readFile(tls.ocspResponseFile);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      fail(
+        `OCSP response file ${tls.ocspResponseFile}: ${code === 'ENOENT' ? 'no such file' : String(error)}`,
+      );
+    }
+    // An OCSPResponse is a DER SEQUENCE; a PEM or text file here would be stapled as garbage.
+    if (ocspResponse?.[0] !== 0x30)
+      fail(`OCSP response file ${tls.ocspResponseFile}: not a DER OCSP response`);
+  }
+
   return {
     sni,
+    ocspResponse,
     context: {
       cert: identity?.certPem,
       key: identity?.keyPem,

@@ -38,7 +38,7 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     ? createHttpsServer(tls.serverOptions(['http/1.1']), upgradeOnly)
     : createHttpServer(upgradeOnly);
   if (tls) {
-    tls.serve(http as import('node:https').Server, ['http/1.1']);
+    tls.serve(http as unknown as import('node:tls').Server, ['http/1.1']);
     http.on('secureConnection', (socket: TLSSocket) => {
       const verdict = tls.admit(socket);
       if (!('refused' in verdict)) return;
