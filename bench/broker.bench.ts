@@ -4,51 +4,23 @@
 // delivered message is valid even when the generator is the bottleneck.
 // Usage: npm run bench:broker [-- --seconds 5 --connections 5000 --only warden|mosquitto]
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Packet } from '../src/protocol/index.js';
+import { arg, cpuMs, freePort, rssBytes, sleep, startPinned, stopProcess } from './bench-process.js';
 import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
 const SECONDS = Number(arg('seconds', '5'));
 const CONNECTIONS = Number(arg('connections', '5000'));
 const ONLY = arg('only', '');
 const CASES = new Set(arg('cases', 'qos0,qos1,latency,idle,overload').split(','));
 const PUBLISHERS = 10;
-const TICK_MS = 1000 / 100; // /proc CPU times are in 1/100 s (getconf CLK_TCK)
-const PAGE = 4096; // getconf PAGESIZE
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 interface BrokerUnderTest {
   readonly name: string;
   readonly process: ChildProcess;
   readonly port: number;
-}
-
-/** utime + stime of the broker, milliseconds. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
-
-function rssBytes(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
@@ -75,23 +47,13 @@ async function startBroker(name: 'warden' | 'mosquitto'): Promise<BrokerUnderTes
     name === 'warden'
       ? ['node', ...nodeArgs, 'dist/cli/main.js', 'broker', '-c', conf]
       : ['mosquitto', '-c', conf];
-  const child = spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let tries = 0; tries < 100; tries++) {
-    try {
-      (await LoadClient.open(port, 'probe', 1000)).close();
-      return { name, process: child, port };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`${name} did not start on port ${port}`);
+  const child = await startPinned(name, command, async () =>
+    (await LoadClient.open(port, 'probe', 1000)).close(),
+  );
+  return { name, process: child, port };
 }
 
-async function stopBroker(b: BrokerUnderTest): Promise<void> {
-  b.process.kill('SIGTERM');
-  await Promise.race([new Promise((resolve) => b.process.once('exit', resolve)), sleep(5000)]);
-  b.process.kill('SIGKILL');
-}
+const stopBroker = (b: BrokerUnderTest) => stopProcess(b.process);
 
 interface Window {
   delivered: number;

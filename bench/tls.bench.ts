@@ -1,0 +1,185 @@
+// TLS cost of warden's broker, side by side with Debian's mosquitto (same mosquitto.conf) and a
+// bare Node TLS server that only answers CONNECT with CONNACK (tls-floor.ts: the floor for any
+// Node broker). Broker CPU per full TLS 1.3 handshake + CONNECT/CONNACK (ECDSA P-256 and RSA-2048,
+// with and without session resumption) and RSS per idle TLS connection. Servers pinned to core 0,
+// this generator to core 1 (npm run bench:tls does both).
+// Usage: npm run bench:tls [-- --handshakes 2000 --connections 5000]
+
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { createCertificateAuthority, issueCertificate } from '../src/pki/index.js';
+import { encodePacket } from '../src/protocol/index.js';
+import { arg, cpuMs, freePort, rssBytes, sleep, startPinned, stopProcess } from './bench-process.js';
+
+const HANDSHAKES = Number(arg('handshakes', '2000'));
+const CONNECTIONS = Number(arg('connections', '5000'));
+const CONCURRENCY = 20;
+const dir = mkdtempSync(join(tmpdir(), 'warden-tls-bench-'));
+// mosquitto started as root reads its certificate files after dropping to its own user.
+chmodSync(dir, 0o755);
+
+const ca = await createCertificateAuthority({ name: 'CN=Bench CA' });
+const caPem = ca.certificatePem;
+const keys = {} as Record<'ecdsa' | 'rsa', { cert: string; key: string }>;
+for (const [name, keyType] of [
+  ['ecdsa', 'ec-p256'],
+  ['rsa', 'rsa-2048'],
+] as const) {
+  const issued = await issueCertificate(ca, {
+    name: 'localhost',
+    kind: 'server',
+    hosts: ['localhost', '127.0.0.1'],
+    keyType,
+  });
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  writeFileSync(cert, issued.fullChainPem);
+  writeFileSync(key, issued.privateKeyPem, { mode: 0o644 }); // a throwaway key, readable by mosquitto's user
+  keys[name] = { cert, key };
+}
+
+const CONNECT = encodePacket(
+  { type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepAlive: 0, clientId: '' },
+  4,
+);
+
+/** TLS 1.3 handshake, CONNECT, CONNACK; resolves with the open socket. */
+function mqttsConnect(port: number, session?: Buffer): Promise<{ socket: TLSSocket; session?: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: caPem,
+      session,
+      minVersion: 'TLSv1.3',
+    });
+    socket.on('session', (s: Buffer) => {
+      ticket = s;
+    });
+    socket.once('secureConnect', () => socket.write(CONNECT));
+    socket.once('data', (d: Buffer) =>
+      d[0] === 0x20 ? resolve({ socket, session: ticket }) : reject(new Error('no CONNACK')),
+    );
+    socket.once('error', reject);
+    setTimeout(() => reject(new Error('timed out')), 10_000).unref();
+  });
+}
+
+type Server = 'warden' | 'mosquitto' | 'node floor';
+
+async function start(server: Server, key: 'ecdsa' | 'rsa'): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, `${server.replace(' ', '-')}-${key}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      `certfile ${keys[key].cert}`,
+      `keyfile ${keys[key].key}`,
+      'allow_anonymous true',
+      'sys_interval 0',
+      'log_type error',
+      '',
+    ].join('\n'),
+  );
+  const command =
+    server === 'warden'
+      ? [
+          'node',
+          ...(process.env.WARDEN_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+          'dist/cli/main.js',
+          'broker',
+          '-c',
+          conf,
+        ]
+      : server === 'mosquitto'
+        ? ['mosquitto', '-c', conf]
+        : ['node', '--import', 'tsx', 'bench/tls-floor.ts', String(port), keys[key].cert, keys[key].key];
+  const child = await startPinned(server, command, async () => {
+    (await mqttsConnect(port)).socket.destroy();
+  });
+  return { child, port };
+}
+
+/** Broker CPU µs per handshake over HANDSHAKES connections, CONCURRENCY at a time. */
+async function handshakes(port: number, pid: number, resume: boolean): Promise<number> {
+  const first = await mqttsConnect(port);
+  await sleep(100);
+  const session = first.session;
+  first.socket.destroy();
+  const before = cpuMs(pid);
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (done < HANDSHAKES) {
+        done++;
+        const { socket } = await mqttsConnect(port, resume ? session : undefined);
+        socket.destroy();
+      }
+    }),
+  );
+  await sleep(200);
+  return ((cpuMs(pid) - before) * 1000) / HANDSHAKES;
+}
+
+async function idleRss(port: number, pid: number): Promise<number> {
+  await sleep(500);
+  const before = rssBytes(pid);
+  const sockets: TLSSocket[] = [];
+  for (let i = 0; i < CONNECTIONS; i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, CONNECTIONS - i) }, () => mqttsConnect(port)),
+    );
+    sockets.push(...batch.map((b) => b.socket));
+  }
+  await sleep(1000);
+  const after = rssBytes(pid);
+  for (const s of sockets) s.destroy();
+  return (after - before) / CONNECTIONS;
+}
+
+const servers = arg('servers', 'warden,mosquitto,node floor').split(',') as Server[];
+const results: Record<string, Record<Server, number>> = {};
+const put = (row: string, server: Server, value: number) => {
+  results[row] ??= {} as Record<Server, number>;
+  results[row][server] = value;
+};
+for (const key of ['ecdsa', 'rsa'] as const) {
+  for (const server of servers) {
+    console.error(`${server}, ${key} ...`);
+    const { child, port } = await start(server, key);
+    try {
+      put(
+        `CPU µs per full TLS 1.3 handshake + CONNECT, ${key}`,
+        server,
+        await handshakes(port, child.pid!, false),
+      );
+      put(
+        `CPU µs per resumed TLS 1.3 handshake + CONNECT, ${key}`,
+        server,
+        await handshakes(port, child.pid!, true),
+      );
+      if (key === 'ecdsa')
+        put(
+          `RSS per idle TLS connection at ${CONNECTIONS}, KiB`,
+          server,
+          (await idleRss(port, child.pid!)) / 1024,
+        );
+    } finally {
+      await stopProcess(child);
+    }
+  }
+}
+console.log('| measure | warden | mosquitto | node floor | warden / floor | warden / mosquitto |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const [row, r] of Object.entries(results)) {
+  const f = (n: number) => n.toFixed(1);
+  console.log(
+    `| ${row} | ${f(r.warden)} | ${f(r.mosquitto)} | ${f(r['node floor'])} | ${(r.warden / r['node floor']).toFixed(2)}x | ${(r.warden / r.mosquitto).toFixed(2)}x |`,
+  );
+}
