@@ -1,8 +1,9 @@
-// MQTT over TLS (mqtts) on a telemetry channel's TLS settings, and the record of every refused
-// handshake: logged once with address, SNI and the reason in words, and counted by reason. wss
-// uses the same record.
+// MQTT over TLS (mqtts) on a telemetry channel's TLS settings, and the guard every TLS server
+// (mqtts, wss) runs under: admission after the handshake, and each refused handshake logged once
+// with address, SNI and the reason in words, and counted by reason.
 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { PeerIdentity } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
 import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
@@ -15,28 +16,33 @@ export interface TlsListenerOptions extends SocketChannelOptions {
   readonly tls: TlsChannel;
 }
 
-/** Logs and counts handshakes that failed inside TLS (protocol version, time-out, no certificate...). */
-export function watchHandshakeFailures(
+/**
+ * Puts a TLS server under its channel's rules: a peer that completes the handshake is admitted
+ * (`admitted` gets its identity) or refused; a handshake that fails inside TLS (protocol version,
+ * time-out, no certificate...) is refused too. Every refusal is recorded once and the socket closed.
+ */
+export function guardTlsServer(
   server: Server,
   where: { readonly url: string },
   channel: TlsChannel,
   options: SocketChannelOptions,
+  admitted: (socket: TLSSocket, identity: PeerIdentity | undefined) => void,
 ): void {
-  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-    recordRefusal(
-      options.stats,
-      options.logger,
-      {
-        listener: where.url,
-        remote: `${socket.remoteAddress}:${socket.remotePort}`,
-        sni: socket.servername || undefined,
-        code: error.code,
-      },
-      channel.handshakeFailure(socket, error),
-    );
+  const refuse = (socket: TLSSocket, reason: string, code?: string) => {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const sni = socket.servername || undefined;
+    recordRefusal(options.stats, options.logger, { listener: where.url, remote, sni, code }, reason);
     // Node leaves a socket whose handshake timed out open; the refusal ends it.
     socket.destroy();
+  };
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const verdict = channel.admit(socket);
+    if ('refused' in verdict) refuse(socket, verdict.refused);
+    else admitted(socket, verdict.identity);
   });
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) =>
+    refuse(socket, channel.handshakeFailure(socket, error), error.code),
+  );
 }
 
 export async function listenTls(options: TlsListenerOptions, accept: Accept): Promise<RunningListener> {
@@ -44,19 +50,11 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
   const channel = options.tls;
   const server = createServer(channel.serverOptions(['mqtt']));
   channel.serve(server, ['mqtt']);
-  server.on('secureConnection', (socket: TLSSocket) => {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const verdict = channel.admit(socket);
-    if ('refused' in verdict) {
-      const sni = socket.servername || undefined;
-      recordRefusal(options.stats, options.logger, { listener: where.url, remote, sni }, verdict.refused);
-      socket.destroy();
-      return;
-    }
+  guardTlsServer(server, where, channel, options, (socket, identity) => {
     socket.setNoDelay(options.tcpNoDelay);
-    channel.track(attachSocket(socket, remote, accept, options, verdict.identity), socket);
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    channel.track(attachSocket(socket, remote, accept, options, identity), socket);
   });
-  watchHandshakeFailures(server, where, channel, options);
   const port = await bindServer(server, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;
   return {

@@ -151,33 +151,32 @@ async function serverIdentity(
   fail: (message: string) => never,
   warnings: string[],
 ): Promise<{ certPem: string; keyPem: string; server: X509Certificate }> {
-  const tls = { certFile, keyFile };
-  const certPem = await read('certificate file', tls.certFile);
+  const certPem = await read('certificate file', certFile);
   const chain = pemBlocks(certPem, 'CERTIFICATE');
-  if (chain.length === 0) fail(`certificate file ${tls.certFile}: no PEM certificate in it`);
+  if (chain.length === 0) fail(`certificate file ${certFile}: no PEM certificate in it`);
   const certificates = chain.map((pem, i) => {
     try {
       return new X509Certificate(pem);
     } catch (error) {
       return fail(
-        `certificate file ${tls.certFile}: certificate ${i + 1} does not parse: ${(error as Error).message}`,
+        `certificate file ${certFile}: certificate ${i + 1} does not parse: ${(error as Error).message}`,
       );
     }
   });
   const server = certificates[0]!;
-  const keyPem = await read('key file', tls.keyFile);
+  const keyPem = await read('key file', keyFile);
   let key: ReturnType<typeof createPrivateKey>;
   try {
     key = createPrivateKey(keyPem);
   } catch (error) {
-    return fail(`key file ${tls.keyFile}: not a usable private key: ${(error as Error).message}`);
+    return fail(`key file ${keyFile}: not a usable private key: ${(error as Error).message}`);
   }
   if (!server.checkPrivateKey(key))
     fail(
-      `key file ${tls.keyFile} does not match the certificate in ${tls.certFile} (${server.subject.replace(/\n/g, ', ')})`,
+      `key file ${keyFile} does not match the certificate in ${certFile} (${server.subject.replace(/\n/g, ', ')})`,
     );
 
-  checkValidity(listener, server, tls.certFile, now, fail, warnings);
+  checkValidity(listener, server, certFile, now, fail, warnings);
   return { certPem, keyPem, server };
 }
 

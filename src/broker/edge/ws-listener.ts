@@ -6,12 +6,12 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { PeerIdentity } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
-import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
-import { watchHandshakeFailures } from './tls-listener.js';
+import { guardTlsServer } from './tls-listener.js';
 
 export interface WsListenerOptions extends SocketChannelOptions {
   readonly host: string;
@@ -37,21 +37,12 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   const http = tls
     ? createHttpsServer(tls.serverOptions(['http/1.1']), upgradeOnly)
     : createHttpServer(upgradeOnly);
+  // Identities of admitted TLS peers, from the handshake until their WebSocket upgrade.
+  const identities = new WeakMap<TLSSocket, PeerIdentity | undefined>();
   if (tls) {
-    tls.serve(http as unknown as import('node:tls').Server, ['http/1.1']);
-    http.on('secureConnection', (socket: TLSSocket) => {
-      const verdict = tls.admit(socket);
-      if (!('refused' in verdict)) return;
-      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-      recordRefusal(
-        options.stats,
-        options.logger,
-        { listener: where.url, remote, sni: socket.servername || undefined },
-        verdict.refused,
-      );
-      socket.destroy();
-    });
-    watchHandshakeFailures(http as unknown as import('node:tls').Server, where, tls, options);
+    const server = http as unknown as import('node:tls').Server;
+    tls.serve(server, ['http/1.1']);
+    guardTlsServer(server, where, tls, options, (socket, identity) => identities.set(socket, identity));
   }
   const wss = new WebSocketServer({
     server: http,
@@ -62,14 +53,10 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   wss.on('connection', (ws, request) => {
     const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     request.socket.setNoDelay(options.tcpNoDelay);
-    // Refused peers were destroyed at secureConnection; this reads the identity of the others.
-    const verdict = tls ? tls.admit(request.socket as TLSSocket) : {};
-    if ('refused' in verdict) {
-      ws.terminate();
-      return;
-    }
-    const handle = attachSocket(createWebSocketStream(ws), remote, accept, options, verdict.identity);
-    tls?.track(handle, request.socket as TLSSocket);
+    // Refused TLS peers were closed by the guard before any upgrade.
+    const socket = request.socket as TLSSocket;
+    const handle = attachSocket(createWebSocketStream(ws), remote, accept, options, identities.get(socket));
+    tls?.track(handle, socket);
   });
   const port = await bindServer(http, options.host, options.port, where.url);
   where.url = `${scheme}://${options.host}:${port}${options.path}`;
