@@ -17,3 +17,4 @@ export {
 export { type CertificateSummary, describeCertificate } from './describe-certificate.js';
 export { type IssuedCertificate, type IssueOptions, issueCertificate } from './issue-certificate.js';
 export type { KeyType } from './key-pair.js';
+export { OcspError, type OcspStatus, ocspRequest, ocspResponderUrls, readOcspResponse } from './ocsp.js';

@@ -30,6 +30,8 @@ export interface IssueOptions extends ValidityOptions {
    * it for certificates with the wrong key usage.
    */
   readonly extendedKeyUsage?: readonly string[];
+  /** OCSP responder URLs written in Authority Information Access, where clients and staplers ask. */
+  readonly ocspUrls?: readonly string[];
 }
 
 export async function issueCertificate(
@@ -61,6 +63,12 @@ export async function issueCertificate(
     ...(options.uris ?? []).map((value) => ({ type: 'url' as const, value })),
   ];
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
+  if (options.ocspUrls?.length)
+    extensions.push(
+      new x509.AuthorityInfoAccessExtension({
+        ocsp: options.ocspUrls.map((value) => new x509.GeneralName('url', value)),
+      }),
+    );
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber,
     subject,

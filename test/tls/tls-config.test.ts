@@ -2,7 +2,9 @@
 // that name the listener and the file: missing file, key not matching, expired certificate.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import pino from 'pino';
@@ -232,6 +234,184 @@ describe('OCSP stapling', () => {
         silent,
       ),
       /OCSP response file .*server\.crt: not a DER OCSP response/,
+    );
+  });
+});
+
+describe('OCSP stapling from a responder', () => {
+  /**
+   * An OCSP responder on 127.0.0.1: each answer is made by `openssl ocsp` from an index file
+   * (openssl's own -port mode binds every interface). `mode` says what it answers.
+   */
+  async function responder(issuer: { certificatePem: string; privateKeyPem: string }) {
+    const caCert = file('ocsp-ca.crt', issuer.certificatePem);
+    const caKey = file('ocsp-ca.key', issuer.privateKeyPem);
+    const state = { mode: 'down' as 'down' | 'good' | 'revoked', requests: 0, serial: '' };
+    const server = createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => body.push(chunk));
+      req.on('end', async () => {
+        state.requests += 1;
+        if (state.mode === 'down') return res.writeHead(503).end();
+        const status = state.mode === 'good' ? 'V\t491231235959Z\t' : 'R\t491231235959Z\t261101000000Z';
+        const index = file('ocsp-index.txt', `${status}\t${state.serial}\tunknown\t/CN=localhost\n`);
+        const request = file('ocsp-request.der', '');
+        writeFileSync(request, Buffer.concat(body));
+        const answer = join(pki.dir, 'ocsp-answer.der');
+        const made = await run('openssl', [
+          'ocsp',
+          '-index',
+          index,
+          '-rsigner',
+          caCert,
+          '-rkey',
+          caKey,
+          '-CA',
+          caCert,
+          '-reqin',
+          request,
+          '-respout',
+          answer,
+          '-ndays',
+          '1',
+        ]);
+        if (made.code !== 0) return res.writeHead(500).end(made.stderr);
+        res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(readFileSync(answer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    return { state, url, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  const status = async (port: number) =>
+    (
+      await run(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${port}`,
+          '-servername',
+          'localhost',
+          '-status',
+          '-CAfile',
+          pki.caFile,
+        ],
+        10_000,
+        '',
+      )
+    ).stdout;
+
+  it('fetches from the URL in the certificate; a responder that is down costs only the staple; a reload fetches again', async () => {
+    const ocsp = await responder(pki.intermediate);
+    const leaf = await issueCertificate(pki.intermediate, {
+      name: 'localhost',
+      kind: 'server',
+      hosts: ['localhost'],
+      ocspUrls: [ocsp.url],
+    });
+    ocsp.state.serial = leaf.serialNumber.toUpperCase();
+    const certFile = file('ocsp-server.crt', leaf.fullChainPem);
+    const keyFile = file('ocsp-server.key', leaf.privateKeyPem);
+    const logs: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(line) });
+    const broker = await createBroker(
+      {
+        listeners: [
+          { host: '127.0.0.1', port: 0, tls: { certFile, keyFile, ocspResponderUrl: 'certificate' } },
+        ],
+        sysInterval: 0,
+      },
+      logger,
+    );
+    try {
+      const port = broker.listeners[0]!.port;
+      assert.equal(ocsp.state.requests, 1, 'asked at start');
+      assert.match(logs.join(''), /answered HTTP 503.*OCSP fetch failed; no staple/);
+      assert.match(await status(port), /OCSP response: no response sent/);
+
+      ocsp.state.mode = 'good';
+      await broker.reloadTls();
+      assert.equal(ocsp.state.requests, 2);
+      const good = await status(port);
+      assert.match(good, /OCSP Response Status: successful/);
+      assert.match(good, /Cert Status: good/);
+
+      ocsp.state.mode = 'down';
+      await broker.reloadTls();
+      assert.match(await status(port), /Cert Status: good/, 'the last good answer stays while valid');
+
+      ocsp.state.mode = 'revoked';
+      await broker.reloadTls();
+      assert.match(await status(port), /Cert Status: revoked/);
+      assert.match(logs.join(''), /the OCSP responder says the server certificate is revoked/);
+    } finally {
+      await broker.close();
+      await ocsp.close();
+    }
+  });
+
+  it('start errors: no responder in the certificate; a response file about another certificate', async () => {
+    const leaf = pki.servers.valid;
+    await assert.rejects(
+      createBroker(
+        {
+          listeners: [
+            {
+              host: '127.0.0.1',
+              port: 0,
+              tls: { certFile: leaf.cert, keyFile: leaf.key, ocspResponderUrl: 'certificate' },
+            },
+          ],
+        },
+        silent,
+      ),
+      /ocspResponderUrl is "certificate" but the server certificate names no OCSP responder/,
+    );
+    // An answer openssl made for the RSA server certificate, configured for the ECDSA one.
+    const other = pki.servers.rsa;
+    const index = file(
+      'other-index.txt',
+      `V\t491231235959Z\t\t${other.serialNumber.toUpperCase()}\tunknown\t/CN=localhost\n`,
+    );
+    const caCert = file('other-int.crt', pki.intermediate.certificatePem);
+    const caKey = file('other-int.key', pki.intermediate.privateKeyPem);
+    const response = join(pki.dir, 'other-ocsp.der');
+    const made = await run('openssl', [
+      'ocsp',
+      '-index',
+      index,
+      '-rsigner',
+      caCert,
+      '-rkey',
+      caKey,
+      '-CA',
+      caCert,
+      '-issuer',
+      caCert,
+      '-cert',
+      other.cert,
+      '-respout',
+      response,
+      '-ndays',
+      '1',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    await assert.rejects(
+      createBroker(
+        {
+          listeners: [
+            {
+              host: '127.0.0.1',
+              port: 0,
+              tls: { certFile: leaf.cert, keyFile: leaf.key, ocspResponseFile: response },
+            },
+          ],
+        },
+        silent,
+      ),
+      /OCSP response file .*other-ocsp\.der: the response is about another certificate/,
     );
   });
 });

@@ -65,10 +65,12 @@ describe('TLS-PSK', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('subscriber not connected')), 10_000);
-        const check = () =>
-          logs.some((l) => l.clientId === 'psk-sub' && l.msg === 'client connected')
-            ? (clearTimeout(t), resolve())
-            : setTimeout(check, 20);
+        const check = () => {
+          if (!logs.some((l) => l.clientId === 'psk-sub' && l.msg === 'client connected'))
+            return void setTimeout(check, 20);
+          clearTimeout(t);
+          resolve();
+        };
         check();
       });
       const pub = await run('mosquitto_pub', [

@@ -29,6 +29,11 @@ export const tlsSchema = z
     handshakeTimeoutMs: z.int().min(100).default(10_000),
     /** OCSP stapling: a DER OCSP response for the server certificate, stapled to every handshake that asks, re-read on reload. */
     ocspResponseFile: z.string().min(1).optional(),
+    /**
+     * OCSP stapling from a responder: its http URL, or "certificate" for the one the server
+     * certificate names. Fetched at start, refreshed halfway through each answer's validity.
+     */
+    ocspResponderUrl: z.union([z.literal('certificate'), z.url({ protocol: /^https?$/ })]).optional(),
     /** ECDH groups in preference order, OpenSSL names ("X25519:P-256"); Node's default when absent. */
     ecdhCurves: z.string().min(1).optional(),
     /** Most intermediate CAs between a client certificate and its root (OpenSSL's verify depth); deeper chains are refused. */
@@ -84,6 +89,10 @@ export const tlsSchema = z
       path: ['ciphers'],
     },
   )
+  .refine((t) => t.ocspResponseFile === undefined || t.ocspResponderUrl === undefined, {
+    message: 'ocspResponseFile or ocspResponderUrl, not both',
+    path: ['ocspResponderUrl'],
+  })
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
     message: 'certFile and keyFile go together (leave both out for a development certificate)',
     path: ['keyFile'],

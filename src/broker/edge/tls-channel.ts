@@ -11,6 +11,7 @@ import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
 import type { Logger, PeerIdentity } from '../core/ports.js';
 import { certificateIdentity } from './certificate-identity.js';
+import { OcspStapler } from './ocsp-stapler.js';
 import type { ConnectionHandle } from './socket-channel.js';
 import { handshakeFailureReason, verificationFailureReason } from './tls-failure.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
@@ -34,6 +35,7 @@ export class TlsChannel {
   readonly #servers: Array<{ server: Server; alpn: string[] }> = [];
   readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: NodeJS.Timeout }>();
   #watchers: FSWatcher[] = [];
+  #stapler?: OcspStapler;
   /** PSK identity each handshake used, known or not (for the identity, or the refusal reason). */
   readonly #pskIdentities = new WeakMap<TLSSocket, { identity: string; known: boolean }>();
 
@@ -49,7 +51,35 @@ export class TlsChannel {
   static async open(name: string, config: TlsConfig, files: Files, logger: Logger): Promise<TlsChannel> {
     const material = await loadTlsMaterial(name, { ...config, ...files });
     for (const warning of material.warnings) logger.warn({ listener: name }, warning);
-    return new TlsChannel(name, config, files, material, logger);
+    const channel = new TlsChannel(name, config, files, material, logger);
+    await channel.#staple(material);
+    return channel;
+  }
+
+  /** Starts fetching OCSP answers for the material's certificate; the same certificate and responder: fetches again now. */
+  async #staple(material: TlsMaterial): Promise<void> {
+    const responder = material.ocspResponder;
+    const current = this.#stapler;
+    if (
+      current &&
+      responder &&
+      current.url === responder.url &&
+      material.serverCertificate?.raw.equals(current.certificate.raw)
+    ) {
+      await current.refresh();
+      return;
+    }
+    current?.stop();
+    this.#stapler = undefined;
+    if (responder === undefined || material.serverCertificate === undefined) return;
+    this.#stapler = new OcspStapler(
+      this,
+      responder.url,
+      material.serverCertificate,
+      responder.issuer,
+      this.#logger,
+    );
+    await this.#stapler.refresh();
   }
 
   get material(): TlsMaterial {
@@ -107,12 +137,15 @@ export class TlsChannel {
   /** A server that serves this channel: it gets the new secure context on reload, and staples OCSP. */
   serve(server: Server, alpn: string[]): void {
     this.#servers.push({ server, alpn });
-    if (this.config.ocspResponseFile !== undefined) {
-      // Read at each handshake, so a reloaded response is stapled from then on.
+    if (this.config.ocspResponseFile !== undefined || this.config.ocspResponderUrl !== undefined) {
+      // Read at each handshake, so a reloaded or refreshed answer is stapled from then on. The
+      // answer is about the main certificate: a handshake an SNI certificate serves gets none.
       server.on(
         'OCSPRequest',
-        (_cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) =>
-          callback(null, this.#material.ocspResponse),
+        (cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) => {
+          if (!this.#material.serverCertificate?.raw.equals(cert)) return callback(null);
+          callback(null, this.#stapler?.current() ?? this.#material.ocspResponse);
+        },
       );
     }
   }
@@ -186,6 +219,7 @@ export class TlsChannel {
     }
     this.#material = material;
     for (const { server, alpn } of this.#servers) server.setSecureContext(this.serverOptions(alpn));
+    await this.#staple(material);
     for (const warning of material.warnings) this.#logger.warn({ listener: this.name }, warning);
     const revoked = this.#disconnectRevoked(material);
     this.#logger.info({ listener: this.name, revoked }, 'TLS material reloaded');
@@ -227,6 +261,7 @@ export class TlsChannel {
   }
 
   close(): void {
+    this.#stapler?.stop();
     for (const watcher of this.#watchers) watcher.close();
     this.#watchers = [];
     for (const entry of this.#clients.values()) clearTimeout(entry.timer);

@@ -6,6 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
+import { ocspResponderUrls, readOcspResponse } from '../../pki/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
 
 const DAY = 86_400_000;
@@ -16,8 +17,10 @@ export interface TlsMaterial {
   readonly serverCertificate?: X509Certificate;
   /** Other server certificates by SNI host name: the same settings, another chain and key. */
   readonly sni: ReadonlyArray<{ readonly hosts: readonly string[]; readonly context: SecureContextOptions }>;
-  /** The DER OCSP response to staple. */
+  /** The DER OCSP response to staple (from ocspResponseFile). */
   readonly ocspResponse?: Buffer;
+  /** Where to fetch OCSP answers about the server certificate, and the issuer they name (ocspResponderUrl). */
+  readonly ocspResponder?: { readonly url: string; readonly issuer: X509Certificate };
   /** PSK identity -> key, from the psk file. */
   readonly psk?: ReadonlyMap<string, Buffer>;
   /** The CAs client certificates are verified against. */
@@ -100,6 +103,27 @@ export async function loadTlsMaterial(
     sni.push({ hosts: entry.hosts, context: { cert: other.certPem, key: other.keyPem } });
   }
 
+  const server = identity?.server ?? pkcs12?.server;
+  // OCSP answers name the certificate by its issuer: it must be in the chain or the trusted CAs.
+  const issuer =
+    server &&
+    [...(identity ? pemBlocks(identity.certPem, 'CERTIFICATE').slice(1) : []), ...ca]
+      .map((pem) => new X509Certificate(pem))
+      .find((candidate) => server.checkIssued(candidate) && server.verify(candidate.publicKey));
+  let ocspResponder: TlsMaterial['ocspResponder'];
+  if (tls.ocspResponderUrl !== undefined) {
+    const url =
+      tls.ocspResponderUrl !== 'certificate' ? tls.ocspResponderUrl : server && ocspResponderUrls(server)[0];
+    if (server === undefined) return fail('ocspResponderUrl needs a server certificate');
+    if (url === undefined)
+      return fail('ocspResponderUrl is "certificate" but the server certificate names no OCSP responder');
+    if (issuer === undefined)
+      return fail(
+        'OCSP stapling needs the issuer of the server certificate: put it after the certificate in certFile, or in caFile',
+      );
+    ocspResponder = { url, issuer };
+  }
+
   let ocspResponse: Buffer | undefined;
   if (tls.ocspResponseFile !== undefined) {
     try {
@@ -113,11 +137,24 @@ export async function loadTlsMaterial(
     // An OCSPResponse is a DER SEQUENCE; a PEM or text file here would be stapled as garbage.
     if (ocspResponse?.[0] !== 0x30)
       fail(`OCSP response file ${tls.ocspResponseFile}: not a DER OCSP response`);
+    // With the issuer at hand the answer is checked: about this certificate, signed, not stale.
+    if (server && issuer && ocspResponse) {
+      try {
+        const answer = readOcspResponse(ocspResponse, server, issuer, now);
+        if (answer.status !== 'good')
+          warnings.push(
+            `listener ${listener}: OCSP response file ${tls.ocspResponseFile} says the server certificate is ${answer.status}`,
+          );
+      } catch (error) {
+        fail(`OCSP response file ${tls.ocspResponseFile}: ${(error as Error).message}`);
+      }
+    }
   }
 
   return {
     sni,
     ocspResponse,
+    ocspResponder,
     context: {
       cert: identity?.certPem,
       key: identity?.keyPem,
@@ -134,7 +171,7 @@ export async function loadTlsMaterial(
           ? 'TLSv1.2'
           : undefined,
     },
-    serverCertificate: identity?.server ?? pkcs12?.server,
+    serverCertificate: server,
     psk,
     trusted: ca.map((pem) => new X509Certificate(pem)),
     warnings,
