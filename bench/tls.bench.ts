@@ -178,7 +178,8 @@ for (const key of ['ecdsa', 'rsa'] as const) {
 console.log('| measure | warden | mosquitto | node floor | warden / floor | warden / mosquitto |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [row, r] of Object.entries(results)) {
-  const f = (n: number) => n.toFixed(1);
+  // A run limited with --servers leaves columns empty.
+  const f = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(1));
   console.log(
     `| ${row} | ${f(r.warden)} | ${f(r.mosquitto)} | ${f(r['node floor'])} | ${(r.warden / r['node floor']).toFixed(2)}x | ${(r.warden / r.mosquitto).toFixed(2)}x |`,
   );

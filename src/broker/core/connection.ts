@@ -3,6 +3,7 @@
 
 import { type Packet, type ProtocolError, type ProtocolVersion, ReasonCode } from '../../protocol/index.js';
 import type { BrokerCore } from './broker-core.js';
+import { BoundLogger } from './bound-logger.js';
 import { handleAck } from './handlers/acks.js';
 import { handleConnect } from './handlers/connect.js';
 import type { ConnectedContext } from './handlers/context.js';
@@ -36,7 +37,7 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.core = core;
     this.channel = channel;
     this.listener = listener;
-    this.logger = core.options.logger.child({ remote: channel.remoteAddress });
+    this.logger = new BoundLogger(core.options.logger, { remote: channel.remoteAddress });
     core.owners.add(this);
     // [MQTT-3.1.4-1 (non-normative)]: a connection that never sends CONNECT is closed.
     this.#timer = core.options.clock.setTimeout(() => {

@@ -91,9 +91,12 @@ export function attachSocket(
     },
     close() {
       flush();
-      if (!socket.destroyed) socket.end();
+      // Closed by the peer already: nothing to end, and no timer to keep the socket alive for.
+      if (socket.destroyed) return;
+      socket.end();
       // A peer that never reads must not keep the socket half-open.
-      setTimeout(() => socket.destroy(), 2000).unref();
+      const timer = setTimeout(() => socket.destroy(), 2000).unref();
+      socket.once('close', () => clearTimeout(timer));
     },
   };
 
