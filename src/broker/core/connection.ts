@@ -2,8 +2,8 @@
 // delivery of routed messages; will on abnormal close; every close with a reason.
 
 import { type Packet, type ProtocolError, type ProtocolVersion, ReasonCode } from '../../protocol/index.js';
-import type { BrokerCore } from './broker-core.js';
 import { BoundLogger } from './bound-logger.js';
+import type { BrokerCore } from './broker-core.js';
 import { handleAck } from './handlers/acks.js';
 import { handleConnect } from './handlers/connect.js';
 import type { ConnectedContext } from './handlers/context.js';
