@@ -11,10 +11,16 @@ export type ClientErrorCode =
   | 'ERR_TLS_CERT_REVOKED'
   | 'ERR_TLS_HOSTNAME_MISMATCH'
   | 'ERR_TLS_CERT_INVALID'
+  | 'ERR_TLS_PIN_MISMATCH'
+  | 'ERR_TLS_TRUST_REFUSED'
+  | 'ERR_TLS_CONFIG'
   | 'ERR_CONNACK_REFUSED'
   | 'ERR_CONNACK_TIMEOUT'
   | 'ERR_PROTOCOL'
-  | 'ERR_CONNECTION_CLOSED';
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_CLIENT_ENDED'
+  | 'ERR_OFFLINE_QUEUE_FULL'
+  | 'ERR_TIMEOUT';
 
 export class ClientError extends Error {
   override readonly name = 'ClientError';

@@ -8,7 +8,8 @@ export type ConnectionStage =
   | 'secure'
   | 'connect-sent'
   | 'connected'
-  | 'disconnected';
+  | 'disconnected'
+  | 'reconnecting';
 
 export interface StageEvent {
   readonly stage: ConnectionStage;

@@ -2,4 +2,29 @@
 
 export { ClientError, type ClientErrorCode } from './client-error.js';
 export type { ConnectionStage, StageEvent } from './connection-stage.js';
-export { type ConnectOptions, connect, MqttClient, type ReceivedMessage } from './mqtt-client.js';
+export {
+  type ClientCertificate,
+  openTransport,
+  parseTarget,
+  type Target,
+  type TlsDetails,
+  type Transport,
+  type TransportOptions,
+} from './connector.js';
+export {
+  type ConnectOptions,
+  connect,
+  MqttClient,
+  type PublishOptions,
+  type ReceivedMessage,
+  type SubscribeOptions,
+} from './mqtt-client.js';
+export { StageLog } from './stage-log.js';
+export {
+  normalizePin,
+  type PeerInfo,
+  spkiSha256,
+  type TrustOptions,
+  type TrustProvider,
+  type TrustVerdict,
+} from './trust.js';

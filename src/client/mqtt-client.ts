@@ -1,42 +1,67 @@
-// connect(url): TCP -> TLS handshake -> certificate verified -> secure -> CONNECT -> CONNACK, one
-// stage at a time with timestamps; then publish (QoS 0/1), subscribe and received messages as an
-// AsyncIterable. Verification happens before CONNECT: a refused broker never sees an MQTT byte.
+// connect(url): the MQTT client API over the connector and the pure client session. The first
+// connection either succeeds or throws a typed error naming its stage; after that the client
+// reconnects on its own (jittered exponential backoff), sends again what was in flight,
+// resubscribes, and queues publishes while offline, bounded. end() drains what is in flight.
 
-import { once } from 'node:events';
-import { isIP, type Socket, connect as tcpConnect } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import type { Socket } from 'node:net';
 import {
   type ConnackPacket,
   encodePacket,
   FrameDecoder,
   type Packet,
+  type Properties,
   ProtocolError,
   type ProtocolVersion,
   type PublishPacket,
   type QoS,
   reasonCodeName,
+  type Subscription,
+  type UserProperty,
 } from '../protocol/index.js';
 import { ClientError } from './client-error.js';
+import { ClientSession } from './client-session.js';
 import type { ConnectionStage, StageEvent } from './connection-stage.js';
-import { verifyPeer } from './verify-peer.js';
+import {
+  openTransport,
+  parseTarget,
+  type Target,
+  type TlsDetails,
+  type TransportOptions,
+} from './connector.js';
+import { StageLog } from './stage-log.js';
+import { trustWarnings } from './trust.js';
 
-export interface ConnectOptions {
+export interface ConnectOptions extends TransportOptions {
   readonly clientId?: string;
+  /** 5 (default) or 4 (3.1.1). */
   readonly protocolVersion?: 4 | 5;
-  /** Seconds; 0 turns keep alive off. */
+  /** Seconds; 0 turns keep alive off. Default 60. */
   readonly keepAlive?: number;
+  /** Clean Session (3.1.1) / Clean Start (5). Default true. */
   readonly clean?: boolean;
+  /** v5: seconds the broker keeps the session after a disconnect. */
+  readonly sessionExpiryInterval?: number;
   readonly username?: string;
   readonly password?: string | Buffer;
-  /** Trusted CA certificates (PEM) for mqtts://; Node's bundled roots when absent. */
-  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Client certificate chain and key (PEM) for brokers that ask for one. */
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  /** Name to send as SNI and to check in the certificate; the URL's host by default. */
-  readonly servername?: string;
-  readonly connectTimeoutMs?: number;
+  readonly will?: {
+    readonly topic: string;
+    readonly payload: string | Buffer;
+    readonly qos?: QoS;
+    readonly retain?: boolean;
+    readonly properties?: Properties;
+  };
+  readonly userProperties?: readonly UserProperty[];
+  /** false: no automatic reconnect. Delays in ms; each is jittered to 50-100 %. */
+  readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Most QoS 1/2 messages in flight (lowered by the broker's Receive Maximum). Default 100. */
+  readonly maxInflight?: number;
+  /** Most messages queued while offline. Default 1000; past it publish() rejects. */
+  readonly offlineQueueLimit?: number;
   readonly onStage?: (event: StageEvent) => void;
+  /** Told of weakened verification (skip checks). Default: process.emitWarning. */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface ReceivedMessage {
@@ -44,97 +69,21 @@ export interface ReceivedMessage {
   readonly payload: Buffer;
   readonly qos: QoS;
   readonly retain: boolean;
+  readonly properties?: Properties;
   readonly packet: PublishPacket;
 }
 
-export async function connect(url: string, options: ConnectOptions = {}): Promise<MqttClient> {
-  const target = new URL(url);
-  const secure = target.protocol === 'mqtts:';
-  if (!secure && target.protocol !== 'mqtt:') {
-    throw new ClientError(
-      'ERR_TCP_CONNECT',
-      'tcp-connecting',
-      `unsupported URL scheme ${target.protocol} (use mqtt: or mqtts:)`,
-    );
-  }
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(target.port || (secure ? 8883 : 1883));
-  const stages = new StageLog(options.onStage);
-  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+export interface PublishOptions {
+  readonly qos?: QoS;
+  readonly retain?: boolean;
+  readonly properties?: Properties;
+}
 
-  stages.enter('tcp-connecting', `${host}:${port}`);
-  const tcp = tcpConnect({ host, port });
-  await step(
-    tcp,
-    'connect',
-    timeoutMs,
-    (error) =>
-      new ClientError(
-        'ERR_TCP_CONNECT',
-        'tcp-connecting',
-        `TCP connect to ${host}:${port} failed: ${error.message}`,
-      ),
-  );
-  let socket: Socket = tcp;
-
-  if (secure) {
-    stages.enter('tls-handshaking');
-    const servername = options.servername ?? (isIP(host) ? undefined : host);
-    const tls: TLSSocket = tlsConnect({
-      socket: tcp,
-      servername,
-      ca: options.ca as string | Buffer | Array<string | Buffer> | undefined,
-      cert: options.cert,
-      key: options.key,
-      minVersion: 'TLSv1.2',
-      ALPNProtocols: ['mqtt'],
-      // Verified below, before CONNECT, so the failure can be told precisely with the peer's certificate.
-      rejectUnauthorized: false,
-    });
-    await step(
-      tls,
-      'secureConnect',
-      timeoutMs,
-      (error) =>
-        new ClientError('ERR_TLS_HANDSHAKE', 'tls-handshaking', `TLS handshake failed: ${error.message}`),
-    );
-    const refusal = verifyPeer(tls, options.servername ?? host);
-    if (refusal) {
-      tls.destroy();
-      throw refusal;
-    }
-    stages.enter('certificate-verified', `CN=${String(tls.getPeerCertificate().subject?.CN ?? '')}`);
-    stages.enter('secure', `${tls.getProtocol()} ${tls.getCipher().name}`);
-    socket = tls;
-  }
-
-  const version: ProtocolVersion = options.protocolVersion ?? 5;
-  const client = new MqttClient(socket, version, stages);
-  stages.enter('connect-sent');
-  client.send({
-    type: 'connect',
-    protocolName: 'MQTT',
-    protocolVersion: version,
-    clean: options.clean ?? true,
-    keepAlive: options.keepAlive ?? 60,
-    clientId: options.clientId ?? '',
-    username: options.username,
-    password: typeof options.password === 'string' ? Buffer.from(options.password) : options.password,
-  });
-  const connack = await client.awaitConnack(timeoutMs);
-  if (connack.reasonCode !== 0) {
-    socket.destroy();
-    const name = version === 5 ? reasonCodeName(connack.reasonCode) : V3_CONNACK[connack.reasonCode];
-    throw new ClientError(
-      'ERR_CONNACK_REFUSED',
-      'connect-sent',
-      `CONNACK 0x${hex(connack.reasonCode)} ${name}`,
-      connack.reasonCode,
-    );
-  }
-  stages.enter('connected', connack.properties?.assignedClientIdentifier);
-  client.startKeepAlive(options.keepAlive ?? 60);
-  return client;
+export interface SubscribeOptions {
+  readonly qos?: QoS;
+  readonly noLocal?: boolean;
+  readonly retainAsPublished?: boolean;
+  readonly retainHandling?: 0 | 1 | 2;
 }
 
 const V3_CONNACK = [
@@ -145,74 +94,67 @@ const V3_CONNACK = [
   'bad user name or password',
   'not authorized',
 ];
+const INBOX_LIMIT = 10_000;
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
-/** Waits for `event` on an emitter, failing on 'error', close, or the time limit. */
-async function step(
-  emitter: Socket,
-  event: string,
-  timeoutMs: number,
-  toError: (error: Error) => ClientError,
-): Promise<void> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    await once(emitter, event, { signal: timeout });
-  } catch (error) {
-    emitter.destroy();
-    throw toError(timeout.aborted ? new Error(`no answer within ${timeoutMs} ms`) : (error as Error));
-  }
+/** Connects; rejects with a ClientError naming the stage and the reason. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<MqttClient> {
+  const client = new MqttClient(parseTarget(url), options);
+  await client.start();
+  return client;
 }
 
-class StageLog {
-  readonly events: StageEvent[] = [];
-  readonly #started = Date.now();
-  readonly #listener: ((event: StageEvent) => void) | undefined;
+type Waiter = { resolve: (packet: Packet) => void; reject: (error: ClientError) => void };
 
-  constructor(listener?: (event: StageEvent) => void) {
-    this.#listener = listener;
-  }
-
-  get current(): ConnectionStage {
-    return this.events[this.events.length - 1]?.stage ?? 'tcp-connecting';
-  }
-
-  enter(stage: ConnectionStage, detail?: string): void {
-    const at = Date.now();
-    const event: StageEvent =
-      detail === undefined
-        ? { stage, at, elapsedMs: at - this.#started }
-        : { stage, at, elapsedMs: at - this.#started, detail };
-    this.events.push(event);
-    this.#listener?.(event);
-  }
-}
-
-export class MqttClient {
-  readonly #socket: Socket;
-  readonly #version: ProtocolVersion;
+export class MqttClient extends EventEmitter {
+  readonly version: ProtocolVersion;
+  readonly #target: Target;
+  readonly #options: ConnectOptions;
   readonly #stages: StageLog;
-  readonly #decoder: FrameDecoder;
-  /** Replies awaited, by "connack" or "<type>:<packet id>". */
-  readonly #waiting = new Map<
-    string,
-    { resolve: (packet: Packet) => void; reject: (error: ClientError) => void }
-  >();
+  readonly #session: ClientSession;
+  readonly #tlsSession: { ticket?: Buffer } = {};
+  #socket: Socket | undefined;
+  #tls: TlsDetails | undefined;
+  #connack: ConnackPacket | undefined;
+  #clientId: string;
+  /** Replies awaited, by "connack", "pingresp" or "<type>:<packet id>". */
+  readonly #waiting = new Map<string, Waiter>();
+  readonly #completions = new Map<number, { resolve: () => void; reject: (error: ClientError) => void }>();
+  readonly #subscriptions = new Map<string, Subscription>();
   readonly #inbox: ReceivedMessage[] = [];
-  #wake: (() => void) | undefined;
-  #nextPacketId = 1;
-  #closed: ClientError | undefined;
+  readonly #readers = new Set<() => void>();
+  readonly #requests = new Map<string, (message: ReceivedMessage) => void>();
+  #responseBase: string | undefined;
+  #onlineWaiters: Array<{ resolve: () => void; reject: (error: ClientError) => void }> = [];
   #keepAlive: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #attempts = 0;
+  #ended: ClientError | undefined;
+  #lastError: ClientError | undefined;
 
-  constructor(socket: Socket, version: ProtocolVersion, stages: StageLog) {
-    this.#socket = socket;
-    this.#version = version;
-    this.#stages = stages;
-    this.#decoder = new FrameDecoder({ protocolVersion: version });
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
-    socket.on('close', () =>
-      this.#shut(new ClientError('ERR_CONNECTION_CLOSED', this.#stages.current, 'connection closed')),
-    );
-    socket.on('error', () => undefined);
+  /** @internal use connect() */
+  constructor(target: Target, options: ConnectOptions) {
+    super();
+    this.#target = target;
+    this.#options = options;
+    this.version = options.protocolVersion ?? 5;
+    this.#clientId = options.clientId ?? '';
+    this.#stages = new StageLog((event) => {
+      options.onStage?.(event);
+      this.emit('stage', event);
+    });
+    this.#session = new ClientSession({
+      version: this.version,
+      maxInflight: options.maxInflight ?? 100,
+      queueLimit: options.offlineQueueLimit ?? 1000,
+    });
+    const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'WardenTlsWarning'));
+    if (target.secure) for (const warning of trustWarnings(options)) warn(warning);
+  }
+
+  /** @internal the first connection: throws instead of retrying. */
+  async start(): Promise<void> {
+    await this.#attempt();
   }
 
   get stages(): readonly StageEvent[] {
@@ -223,59 +165,146 @@ export class MqttClient {
     return this.#stages.current;
   }
 
-  send(packet: Packet): void {
-    this.#socket.write(encodePacket(packet, this.#version));
+  get connected(): boolean {
+    return this.#session.online;
   }
 
-  async publish(
+  /** The client id in use (the broker's assigned one when it gave one). */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
+  /** The last CONNACK: session present, the broker's limits and properties. */
+  get connack(): ConnackPacket | undefined {
+    return this.#connack;
+  }
+
+  /** TLS version, cipher, ALPN, resumption and the broker's chain, for mqtts. */
+  get tls(): TlsDetails | undefined {
+    return this.#tls;
+  }
+
+  /** Why the connection was last lost or the last reconnect failed. */
+  get lastError(): ClientError | undefined {
+    return this.#lastError;
+  }
+
+  /**
+   * QoS 0 resolves once written (or queued); QoS 1/2 once the broker acknowledged, even across
+   * reconnects. Rejects with the broker's reason code, or when the offline queue is full.
+   */
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
+    if (this.#ended) return Promise.reject(this.#ended);
+    const message = {
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: options.qos ?? 0,
+      retain: options.retain ?? false,
+      properties: options.properties,
+    };
+    let step: ReturnType<ClientSession['publish']>;
+    try {
+      step = this.#session.publish(message);
+    } catch (error) {
+      return Promise.reject(
+        new ClientError(
+          'ERR_OFFLINE_QUEUE_FULL',
+          this.state,
+          `publish to ${topic}: ${(error as Error).message}`,
+        ),
+      );
+    }
+    this.#sendAll(step.send);
+    if (step.packetId === undefined) return Promise.resolve();
+    const packetId = step.packetId;
+    return new Promise((resolve, reject) => this.#completions.set(packetId, { resolve, reject }));
+  }
+
+  /** Subscribes (waiting for a connection if offline); resolves with the granted QoS per filter. */
+  async subscribe(filters: string | readonly string[], options: SubscribeOptions = {}): Promise<number[]> {
+    const subscriptions: Subscription[] = (typeof filters === 'string' ? [filters] : filters).map(
+      (topicFilter) => ({
+        topicFilter,
+        qos: options.qos ?? 0,
+        noLocal: options.noLocal ?? false,
+        retainAsPublished: options.retainAsPublished ?? false,
+        retainHandling: options.retainHandling ?? 0,
+      }),
+    );
+    await this.#whenOnline();
+    const packetId = this.#session.allocateId();
+    const acked = this.#expect(`suback:${packetId}`);
+    this.#send({ type: 'subscribe', packetId, subscriptions });
+    const suback = (await acked.finally(() => this.#session.releaseId(packetId))) as Packet & {
+      type: 'suback';
+    };
+    const refused = suback.reasonCodes.findIndex((code) => code >= 0x80);
+    for (const [i, s] of subscriptions.entries())
+      if ((suback.reasonCodes[i] ?? 0x80) < 0x80) this.#subscriptions.set(s.topicFilter, s);
+    if (refused !== -1) {
+      const code = suback.reasonCodes[refused]!;
+      throw new ClientError(
+        'ERR_PROTOCOL',
+        'connected',
+        `SUBACK 0x${hex(code)} ${this.version === 5 ? reasonCodeName(code) : 'failure'} for ${subscriptions[refused]!.topicFilter}`,
+        code,
+      );
+    }
+    return [...suback.reasonCodes];
+  }
+
+  async unsubscribe(filters: string | readonly string[]): Promise<void> {
+    const topicFilters = typeof filters === 'string' ? [filters] : [...filters];
+    for (const filter of topicFilters) this.#subscriptions.delete(filter);
+    await this.#whenOnline();
+    const packetId = this.#session.allocateId();
+    const acked = this.#expect(`unsuback:${packetId}`);
+    this.#send({ type: 'unsubscribe', packetId, topicFilters });
+    await acked.finally(() => this.#session.releaseId(packetId));
+  }
+
+  /**
+   * v5 request/response: publishes with a Response Topic and Correlation Data, resolves with the
+   * first message that answers it.
+   */
+  async request(
     topic: string,
     payload: string | Buffer,
-    options: { qos?: 0 | 1; retain?: boolean } = {},
-  ): Promise<void> {
-    const qos = options.qos ?? 0;
-    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    const packetId = qos > 0 ? this.#allocateId() : undefined;
-    const acked = packetId === undefined ? undefined : this.#expect(`puback:${packetId}`);
-    this.send({
-      type: 'publish',
-      topic,
-      payload: body,
-      qos,
-      retain: options.retain ?? false,
-      dup: false,
-      packetId,
-    });
-    if (acked) {
-      const ack = (await acked) as Packet & { type: 'puback' };
-      if ((ack.reasonCode ?? 0) >= 0x80)
-        throw new ClientError(
-          'ERR_PROTOCOL',
-          'connected',
-          `PUBACK 0x${hex(ack.reasonCode!)} ${reasonCodeName(ack.reasonCode!)}`,
-          ack.reasonCode,
-        );
+    options: PublishOptions & { timeoutMs?: number } = {},
+  ): Promise<ReceivedMessage> {
+    if (this.version !== 5)
+      throw new ClientError('ERR_PROTOCOL', this.state, 'request/response needs MQTT 5');
+    if (this.#responseBase === undefined) {
+      const base = `warden/responses/${randomBytes(8).toString('hex')}`;
+      await this.subscribe(`${base}/#`, { qos: 1 });
+      this.#responseBase = base;
     }
-  }
-
-  /** Subscribes; resolves with the granted QoS, or throws with the refusal code. */
-  async subscribe(topicFilter: string, options: { qos?: QoS } = {}): Promise<QoS> {
-    const packetId = this.#allocateId();
-    const acked = this.#expect(`suback:${packetId}`);
-    this.send({
-      type: 'subscribe',
-      packetId,
-      subscriptions: [
-        { topicFilter, qos: options.qos ?? 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
-      ],
+    const correlation = randomBytes(12);
+    const key = correlation.toString('hex');
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const answered = new Promise<ReceivedMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(key);
+        reject(new ClientError('ERR_TIMEOUT', this.state, `no response on ${topic} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#requests.set(key, (message) => {
+        clearTimeout(timer);
+        this.#requests.delete(key);
+        resolve(message);
+      });
     });
-    const suback = (await acked) as Packet & { type: 'suback' };
-    const code = suback.reasonCodes[0] ?? 0x80;
-    if (code >= 0x80)
-      throw new ClientError('ERR_PROTOCOL', 'connected', `SUBACK 0x${hex(code)} for ${topicFilter}`, code);
-    return code as QoS;
+    await this.publish(topic, payload, {
+      ...options,
+      properties: {
+        ...options.properties,
+        responseTopic: `${this.#responseBase}/${key}`,
+        correlationData: correlation,
+      },
+    });
+    return answered;
   }
 
-  /** Received messages, in order, until the connection ends. */
+  /** Received messages, in order, until the client ends. Several readers share one stream. */
   async *messages(): AsyncIterableIterator<ReceivedMessage> {
     while (true) {
       const next = this.#inbox.shift();
@@ -283,61 +312,236 @@ export class MqttClient {
         yield next;
         continue;
       }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => this.#readers.add(resolve));
     }
   }
 
-  /** Sends DISCONNECT and closes. */
-  async end(): Promise<void> {
-    if (this.#closed) return;
-    this.send({ type: 'disconnect' });
-    this.#socket.end();
-    if (!this.#socket.destroyed) await once(this.#socket, 'close').catch(() => undefined);
+  /**
+   * Waits (up to timeoutMs) for the messages in flight and queued to be acknowledged, then
+   * DISCONNECT and close. What is still unacknowledged then is rejected with ERR_CLIENT_ENDED.
+   */
+  async end(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#ended) return;
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    while (
+      this.#session.pending > 0 &&
+      Date.now() < deadline &&
+      (this.#session.online || this.#reconnectTimer)
+    )
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    const ended = new ClientError('ERR_CLIENT_ENDED', this.state, 'client ended');
+    this.#ended = ended;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    for (const id of this.#session.abandon()) this.#completions.get(id)?.reject(ended);
+    this.#completions.clear();
+    for (const waiter of this.#onlineWaiters) waiter.reject(ended);
+    this.#onlineWaiters = [];
+    const socket = this.#socket;
+    if (socket && !socket.destroyed) {
+      if (this.#session.online) this.#send({ type: 'disconnect' });
+      socket.end();
+      await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 2000).unref())]).catch(
+        () => undefined,
+      );
+      socket.destroy();
+    }
+    this.#wakeReaders();
   }
 
-  /** @internal */
-  awaitConnack(timeoutMs: number): Promise<ConnackPacket> {
-    const timer = setTimeout(
-      () =>
-        this.#shut(
-          new ClientError('ERR_CONNACK_TIMEOUT', 'connect-sent', `no CONNACK within ${timeoutMs} ms`),
-        ),
-      timeoutMs,
+  // --- connection lifecycle ---
+
+  async #attempt(): Promise<void> {
+    this.#stages.restart();
+    const { socket, tls } = await openTransport(this.#target, this.#options, this.#stages, this.#tlsSession);
+    this.#socket = socket;
+    this.#tls = tls;
+    const decoder = new FrameDecoder({ protocolVersion: this.version });
+    socket.on('data', (chunk: Buffer) => this.#receive(decoder, chunk));
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.#lost(socket));
+
+    const options = this.#options;
+    this.#stages.enter('connect-sent');
+    const will = options.will;
+    this.#send({
+      type: 'connect',
+      protocolName: 'MQTT',
+      protocolVersion: this.version,
+      clean: options.clean ?? true,
+      keepAlive: options.keepAlive ?? 60,
+      clientId: this.#clientId,
+      username: options.username,
+      password: typeof options.password === 'string' ? Buffer.from(options.password) : options.password,
+      will: will && {
+        topic: will.topic,
+        payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
+        qos: will.qos ?? 0,
+        retain: will.retain ?? false,
+        properties: will.properties,
+      },
+      properties:
+        this.version === 5
+          ? {
+              ...(options.sessionExpiryInterval !== undefined && {
+                sessionExpiryInterval: options.sessionExpiryInterval,
+              }),
+              ...(options.userProperties && { userProperties: options.userProperties }),
+              ...(options.maxInflight !== undefined && { receiveMaximum: options.maxInflight }),
+            }
+          : undefined,
+    });
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const timer = setTimeout(() => {
+      this.#reject(
+        'connack',
+        new ClientError('ERR_CONNACK_TIMEOUT', 'connect-sent', `no CONNACK within ${timeoutMs} ms`),
+      );
+      socket.destroy();
+    }, timeoutMs);
+    const connack = (await this.#expect('connack').finally(() => clearTimeout(timer))) as ConnackPacket;
+    if (connack.reasonCode !== 0) {
+      socket.destroy();
+      const name = this.version === 5 ? reasonCodeName(connack.reasonCode) : V3_CONNACK[connack.reasonCode];
+      throw new ClientError(
+        'ERR_CONNACK_REFUSED',
+        'connect-sent',
+        `CONNACK 0x${hex(connack.reasonCode)} ${name}`,
+        connack.reasonCode,
+      );
+    }
+    this.#connack = connack;
+    this.#clientId = connack.properties?.assignedClientIdentifier ?? this.#clientId;
+    this.#attempts = 1;
+    const resend = this.#session.connected(connack.sessionPresent, connack.properties);
+    // Subscriptions are sent again when the broker lost the session.
+    if (!connack.sessionPresent && this.#subscriptions.size > 0) {
+      const packetId = this.#session.allocateId();
+      this.#expect(`suback:${packetId}`)
+        .catch(() => undefined)
+        .finally(() => this.#session.releaseId(packetId));
+      this.#send({ type: 'subscribe', packetId, subscriptions: [...this.#subscriptions.values()] });
+    }
+    this.#sendAll(resend);
+    this.#stages.enter(
+      'connected',
+      `session ${connack.sessionPresent ? 'present' : 'new'}${this.#clientId ? `, client id ${this.#clientId}` : ''}`,
     );
-    return this.#expect('connack').finally(() => clearTimeout(timer)) as Promise<ConnackPacket>;
+    this.#startKeepAlive(connack.properties?.serverKeepAlive ?? options.keepAlive ?? 60);
+    for (const waiter of this.#onlineWaiters) waiter.resolve();
+    this.#onlineWaiters = [];
   }
 
-  /** @internal */
-  startKeepAlive(seconds: number): void {
+  #lost(socket: Socket): void {
+    if (socket !== this.#socket) return;
+    const wasOnline = this.#session.online;
+    this.#session.disconnected();
+    clearInterval(this.#keepAlive);
+    const error =
+      this.#lastError ?? new ClientError('ERR_CONNECTION_CLOSED', this.state, 'connection closed');
+    for (const [key, waiter] of this.#waiting) if (key !== 'connack') waiter.reject(error);
+    for (const key of [...this.#waiting.keys()]) if (key !== 'connack') this.#waiting.delete(key);
+    this.#reject('connack', error);
+    if (wasOnline) this.#stages.enter('disconnected', error.message);
+    if (this.#ended) {
+      this.#wakeReaders();
+      return;
+    }
+    if (this.#options.reconnect === false) {
+      this.#ended = error;
+      for (const waiter of this.#onlineWaiters) waiter.reject(error);
+      this.#onlineWaiters = [];
+      for (const id of this.#session.abandon()) this.#completions.get(id)?.reject(error);
+      this.#completions.clear();
+      this.#wakeReaders();
+      return;
+    }
+    if (this.#attempts > 0 && wasOnline) this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const settings = this.#options.reconnect || {};
+    const initial = settings.initialDelayMs ?? 500;
+    const max = settings.maxDelayMs ?? 30_000;
+    const delay = Math.min(max, initial * 2 ** Math.min(this.#attempts - 1, 20)) * (0.5 + Math.random() / 2);
+    this.#attempts++;
+    this.#stages.enter(
+      'reconnecting',
+      `in ${Math.round(delay)} ms${this.#lastError ? ` (${this.#lastError.message})` : ''}`,
+    );
+    this.#reconnectTimer = setTimeout(async () => {
+      this.#reconnectTimer = undefined;
+      if (this.#ended) return;
+      try {
+        this.#lastError = undefined;
+        await this.#attempt();
+        this.#attempts = 1;
+      } catch (error) {
+        this.#lastError = error as ClientError;
+        this.emit('reconnect-failed', error);
+        if (!this.#ended && !this.#reconnectTimer) this.#scheduleReconnect();
+      }
+    }, delay);
+  }
+
+  #startKeepAlive(seconds: number): void {
+    clearInterval(this.#keepAlive);
     if (seconds === 0) return;
-    this.#keepAlive = setInterval(() => this.send({ type: 'pingreq' }), seconds * 1000);
+    this.#keepAlive = setInterval(() => {
+      if (this.#waiting.has('pingresp')) {
+        // No answer to the last ping within a keep alive: the connection is dead.
+        this.#lastError = new ClientError('ERR_TIMEOUT', 'connected', `no PINGRESP within ${seconds} s`);
+        this.#socket?.destroy();
+        return;
+      }
+      this.#expect('pingresp').catch(() => undefined);
+      this.#send({ type: 'pingreq' });
+    }, seconds * 1000);
     this.#keepAlive.unref();
   }
 
-  #allocateId(): number {
-    const id = this.#nextPacketId;
-    this.#nextPacketId = id === 0xffff ? 1 : id + 1;
-    return id;
+  #whenOnline(): Promise<void> {
+    if (this.#ended) return Promise.reject(this.#ended);
+    if (this.#session.online) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#onlineWaiters.push({ resolve, reject }));
+  }
+
+  // --- packets ---
+
+  #send(packet: Packet): void {
+    const socket = this.#socket;
+    if (socket && !socket.destroyed) socket.write(encodePacket(packet, this.version));
+  }
+
+  #sendAll(packets: readonly Packet[]): void {
+    for (const packet of packets) this.#send(packet);
   }
 
   #expect(key: string): Promise<Packet> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(key, { resolve, reject });
-    });
+    return new Promise((resolve, reject) => this.#waiting.set(key, { resolve, reject }));
   }
 
-  #receive(chunk: Buffer): void {
+  #settle(key: string, packet: Packet): void {
+    const waiter = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    waiter?.resolve(packet);
+  }
+
+  #reject(key: string, error: ClientError): void {
+    const waiter = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    waiter?.reject(error);
+  }
+
+  #receive(decoder: FrameDecoder, chunk: Buffer): void {
     let packets: Packet[];
     try {
-      packets = this.#decoder.push(chunk);
+      packets = decoder.push(chunk);
     } catch (error) {
       const message = error instanceof ProtocolError ? `${error.code}: ${error.message}` : String(error);
-      this.#shut(new ClientError('ERR_PROTOCOL', this.#stages.current, `broker sent bad data: ${message}`));
-      this.#socket.destroy();
+      this.#lastError = new ClientError('ERR_PROTOCOL', this.state, `broker sent bad data: ${message}`);
+      this.#socket?.destroy();
       return;
     }
     for (const packet of packets) this.#dispatch(packet);
@@ -348,34 +552,50 @@ export class MqttClient {
       case 'connack':
         this.#settle('connack', packet);
         return;
-      case 'puback':
+      case 'pingresp':
+        this.#settle('pingresp', packet);
+        return;
       case 'suback':
+      case 'unsuback':
         this.#settle(`${packet.type}:${packet.packetId}`, packet);
         return;
-      case 'publish':
-        if (packet.qos === 1) this.send({ type: 'puback', packetId: packet.packetId! });
-        if (packet.qos === 2) this.send({ type: 'pubrec', packetId: packet.packetId! });
-        this.#inbox.push({
-          topic: packet.topic,
-          payload: packet.payload,
-          qos: packet.qos,
-          retain: packet.retain,
-          packet,
-        });
-        this.#wake?.();
+      case 'puback':
+      case 'pubrec':
+      case 'pubcomp': {
+        const step = this.#session.acknowledged(packet);
+        this.#sendAll(step.send);
+        const done = step.completed;
+        if (done === undefined) return;
+        const completion = this.#completions.get(done.packetId);
+        this.#completions.delete(done.packetId);
+        if (done.reasonCode < 0x80) completion?.resolve();
+        else
+          completion?.reject(
+            new ClientError(
+              'ERR_PROTOCOL',
+              'connected',
+              `${done.ack.toUpperCase()} 0x${hex(done.reasonCode)} ${reasonCodeName(done.reasonCode)}`,
+              done.reasonCode,
+            ),
+          );
         return;
+      }
       case 'pubrel':
-        this.send({ type: 'pubcomp', packetId: packet.packetId });
+        this.#sendAll(this.#session.released(packet.packetId));
         return;
+      case 'publish': {
+        const { deliver, send } = this.#session.received(packet);
+        this.#sendAll(send);
+        if (deliver) this.#deliver(packet);
+        return;
+      }
       case 'disconnect': {
         const code = packet.reasonCode ?? 0;
-        this.#shut(
-          new ClientError(
-            'ERR_CONNECTION_CLOSED',
-            this.#stages.current,
-            `broker sent DISCONNECT 0x${hex(code)} ${reasonCodeName(code)}`,
-            code,
-          ),
+        this.#lastError = new ClientError(
+          'ERR_CONNECTION_CLOSED',
+          this.state,
+          `broker sent DISCONNECT 0x${hex(code)} ${reasonCodeName(code)}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''}`,
+          code,
         );
         return;
       }
@@ -384,19 +604,31 @@ export class MqttClient {
     }
   }
 
-  #settle(key: string, packet: Packet): void {
-    const waiter = this.#waiting.get(key);
-    this.#waiting.delete(key);
-    waiter?.resolve(packet);
+  #deliver(packet: PublishPacket): void {
+    const message: ReceivedMessage = {
+      topic: packet.topic,
+      payload: packet.payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      properties: packet.properties,
+      packet,
+    };
+    const correlation = packet.properties?.correlationData?.toString('hex');
+    const answer = correlation === undefined ? undefined : this.#requests.get(correlation);
+    if (answer && this.#responseBase && packet.topic.startsWith(this.#responseBase)) {
+      answer(message);
+      return;
+    }
+    this.emit('message', message);
+    this.#inbox.push(message);
+    // Nobody reading: the oldest go first, so memory stays bounded.
+    if (this.#inbox.length > INBOX_LIMIT) this.#inbox.shift();
+    this.#wakeReaders();
   }
 
-  #shut(error: ClientError): void {
-    if (this.#closed) return;
-    this.#closed = error;
-    clearInterval(this.#keepAlive);
-    if (this.#stages.current === 'connected') this.#stages.enter('disconnected', error.message);
-    for (const waiter of this.#waiting.values()) waiter.reject(error);
-    this.#waiting.clear();
-    this.#wake?.();
+  #wakeReaders(): void {
+    const readers = [...this.#readers];
+    this.#readers.clear();
+    for (const wake of readers) wake();
   }
 }

@@ -63,7 +63,7 @@ describe('warden/client over TCP', () => {
           client.stages.map((s) => s.stage),
           ['tcp-connecting', 'connect-sent', 'connected'],
         );
-        assert.equal(await client.subscribe('client/echo', { qos: 1 }), 1);
+        assert.deepEqual(await client.subscribe('client/echo', { qos: 1 }), [1]);
         await client.publish('client/echo', 'ping', { qos: 1 });
         const iterator = client.messages();
         const next = await within(iterator.next(), 5000, 'echoed message');

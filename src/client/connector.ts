@@ -1,0 +1,197 @@
+// The transport half of a connection: TCP connect, then for mqtts the TLS handshake and the
+// judgement of the broker, each step entered in the stage log. It returns a socket on which no
+// MQTT byte has been sent: a broker that fails verification never receives one.
+
+import { once } from 'node:events';
+import { isIP, type Socket, connect as tcpConnect } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { ClientError } from './client-error.js';
+import type { StageLog } from './stage-log.js';
+import { type TrustOptions, trustedCas } from './trust.js';
+import { peerChain, verifyPeer } from './verify-peer.js';
+
+/** A client certificate: PEM chain and key, or PKCS#12. */
+export type ClientCertificate =
+  | { readonly cert: string | Buffer; readonly key: string | Buffer; readonly passphrase?: string }
+  | { readonly pfx: Buffer; readonly passphrase?: string };
+
+export interface TransportOptions extends TrustOptions {
+  /** A client certificate, or a provider called at every (re)connect so a rotated one is picked up. */
+  readonly certificate?: ClientCertificate | (() => Promise<ClientCertificate> | ClientCertificate);
+  /** TLS-PSK instead of certificates (mosquitto's --psk / --psk-identity); key as hex or bytes. */
+  readonly psk?: { readonly identity: string; readonly key: string | Buffer };
+  /** Name sent as SNI and checked in the certificate; the URL's host by default. */
+  readonly servername?: string;
+  /** ALPN protocols offered; ['mqtt'] by default. */
+  readonly alpn?: readonly string[];
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
+  /** Ask the broker to staple an OCSP answer. */
+  readonly requestOcsp?: boolean;
+  readonly connectTimeoutMs?: number;
+}
+
+export interface Target {
+  readonly secure: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TlsDetails {
+  readonly protocol: string;
+  readonly cipher: string;
+  readonly alpn?: string;
+  readonly resumed: boolean;
+  readonly chain: ReturnType<typeof peerChain>;
+  /** The stapled OCSP answer (DER), when asked for and sent. */
+  readonly ocsp?: Buffer;
+  readonly authorizationError?: string;
+}
+
+export interface Transport {
+  readonly socket: Socket;
+  readonly tls?: TlsDetails;
+}
+
+/** Parses mqtt:// and mqtts:// URLs (default ports 1883 and 8883). */
+export function parseTarget(url: string): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ClientError('ERR_TCP_CONNECT', 'tcp-connecting', `not a URL: ${url}`);
+  }
+  const secure = parsed.protocol === 'mqtts:';
+  if (!secure && parsed.protocol !== 'mqtt:')
+    throw new ClientError(
+      'ERR_TCP_CONNECT',
+      'tcp-connecting',
+      `unsupported URL scheme ${parsed.protocol} (use mqtt: or mqtts:)`,
+    );
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  return { secure, host, port: Number(parsed.port || (secure ? 8883 : 1883)) };
+}
+
+/**
+ * TCP, then (mqtts) TLS and verification. `session` carries the TLS session between connects
+ * (resumption); it is updated when the broker sends a new ticket.
+ */
+export async function openTransport(
+  target: Target,
+  options: TransportOptions,
+  stages: StageLog,
+  session: { ticket?: Buffer } = {},
+): Promise<Transport> {
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  stages.enter('tcp-connecting', `${target.host}:${target.port}`);
+  const tcp = tcpConnect({ host: target.host, port: target.port });
+  await step(tcp, 'connect', timeoutMs, (error) => {
+    const message = `TCP connect to ${target.host}:${target.port} failed: ${error.message}`;
+    return new ClientError('ERR_TCP_CONNECT', 'tcp-connecting', message);
+  });
+  tcp.setNoDelay(true);
+  if (!target.secure) return { socket: tcp };
+
+  stages.enter('tls-handshaking');
+  const servername = options.servername ?? (isIP(target.host) ? undefined : target.host);
+  const tlsOptions = await tlsConnectOptions(options, servername, session);
+  let ocsp: Buffer | undefined;
+  const tls: TLSSocket = tlsConnect({ ...tlsOptions, socket: tcp });
+  tls.on('session', (ticket: Buffer) => {
+    session.ticket = ticket;
+  });
+  tls.once('OCSPResponse', (response: Buffer) => {
+    ocsp = response;
+  });
+  await step(tls, 'secureConnect', timeoutMs, (error) => {
+    const message = `TLS handshake failed: ${tlsFailure(error)}`;
+    return new ClientError('ERR_TLS_HANDSHAKE', 'tls-handshaking', message);
+  });
+  const checkName = options.servername ?? target.host;
+  const refusal = await verifyPeer(
+    tls,
+    { host: target.host, port: target.port, checkName, servername },
+    options,
+    timeoutMs,
+  );
+  if (refusal) {
+    tls.destroy();
+    throw refusal;
+  }
+  const chain = peerChain(tls);
+  stages.enter('certificate-verified', chain[0]?.subject.replace(/\n/g, ', ') ?? (options.psk ? 'PSK' : ''));
+  const details: TlsDetails = {
+    protocol: tls.getProtocol() ?? 'unknown',
+    cipher: tls.getCipher().name,
+    alpn: tls.alpnProtocol || undefined,
+    resumed: tls.isSessionReused(),
+    chain,
+    ocsp,
+    authorizationError: tls.authorizationError ? String(tls.authorizationError) : undefined,
+  };
+  stages.enter('secure', `${details.protocol} ${details.cipher}${details.resumed ? ' (resumed)' : ''}`);
+  return { socket: tls, tls: details };
+}
+
+async function tlsConnectOptions(
+  options: TransportOptions,
+  servername: string | undefined,
+  session: { ticket?: Buffer },
+): Promise<ConnectionOptions & { requestOCSP?: boolean }> {
+  let ca: string[] | undefined;
+  let certificate: ClientCertificate | undefined;
+  try {
+    ca = trustedCas(options);
+    certificate =
+      typeof options.certificate === 'function' ? await options.certificate() : options.certificate;
+  } catch (error) {
+    throw new ClientError('ERR_TLS_CONFIG', 'tls-handshaking', (error as Error).message);
+  }
+  const psk = options.psk;
+  return {
+    servername,
+    ca,
+    ...certificate,
+    minVersion: options.minVersion ?? 'TLSv1.2',
+    maxVersion: options.maxVersion,
+    ciphers: psk ? `${options.ciphers ?? 'DEFAULT'}:PSK` : options.ciphers,
+    ALPNProtocols: [...(options.alpn ?? ['mqtt'])],
+    session: session.ticket,
+    requestOCSP: options.requestOcsp,
+    // Judged in verifyPeer, before CONNECT, so each failure is told precisely.
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+    ...(psk && {
+      pskCallback: () => ({
+        identity: psk.identity,
+        psk: typeof psk.key === 'string' ? Buffer.from(psk.key, 'hex') : psk.key,
+      }),
+    }),
+  };
+}
+
+/** OpenSSL's words for a failed handshake, shortened to what a person can act on. */
+function tlsFailure(error: Error & { code?: string }): string {
+  const alert = /alert (?:number \d+|[a-z ]+)/i.exec(error.message)?.[0];
+  if (error.code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED')
+    return 'the broker requires a client certificate';
+  if (alert) return `${error.message.replace(/^.*routines::/, '')} (${alert})`;
+  return error.message;
+}
+
+/** Waits for `event`, failing on 'error', close, or the time limit. */
+async function step(
+  emitter: Socket,
+  event: string,
+  timeoutMs: number,
+  toError: (error: Error) => ClientError,
+): Promise<void> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    await once(emitter, event, { signal: timeout });
+  } catch (error) {
+    emitter.destroy();
+    throw toError(timeout.aborted ? new Error(`no answer within ${timeoutMs} ms`) : (error as Error));
+  }
+}
