@@ -2,6 +2,7 @@
 // judgement of the broker, each step entered in the stage log. It returns a socket on which no
 // MQTT byte has been sent: a broker that fails verification never receives one.
 
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -49,6 +50,14 @@ export interface TlsDetails {
   readonly authorizationError?: string;
 }
 
+/** The TLS session kept between connects, and which client certificate it was made with. */
+export interface TlsSessionCache {
+  ticket?: Buffer;
+  certificate?: string;
+  /** The chain verified when the session was made. */
+  chain?: ReturnType<typeof peerChain>;
+}
+
 export interface Transport {
   readonly socket: Socket;
   readonly tls?: TlsDetails;
@@ -81,7 +90,7 @@ export async function openTransport(
   target: Target,
   options: TransportOptions,
   stages: StageLog,
-  session: { ticket?: Buffer } = {},
+  session: TlsSessionCache = {},
 ): Promise<Transport> {
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   stages.enter('tcp-connecting', `${target.host}:${target.port}`);
@@ -95,9 +104,12 @@ export async function openTransport(
 
   stages.enter('tls-handshaking');
   const servername = options.servername ?? (isIP(target.host) ? undefined : target.host);
-  const tlsOptions = await tlsConnectOptions(options, servername, session);
+  const { certificateKey, ...tlsOptions } = await tlsConnectOptions(options, servername);
+  // A session resumed under another client certificate would keep the old identity at the broker.
+  if (session.certificate !== certificateKey) session.ticket = undefined;
+  session.certificate = certificateKey;
   let ocsp: Buffer | undefined;
-  const tls: TLSSocket = tlsConnect({ ...tlsOptions, socket: tcp });
+  const tls: TLSSocket = tlsConnect({ ...tlsOptions, session: session.ticket, socket: tcp });
   tls.on('session', (ticket: Buffer) => {
     session.ticket = ticket;
   });
@@ -109,17 +121,23 @@ export async function openTransport(
     return new ClientError('ERR_TLS_HANDSHAKE', 'tls-handshaking', message);
   });
   const checkName = options.servername ?? target.host;
-  const refusal = await verifyPeer(
-    tls,
-    { host: target.host, port: target.port, checkName, servername },
-    options,
-    timeoutMs,
-  );
-  if (refusal) {
-    tls.destroy();
-    throw refusal;
+  // A resumed TLS 1.3 session carries no certificate: the broker proved it holds the session this
+  // client verified (same target, same trust) when it was made, so that verdict and chain stand.
+  const resumed = tls.isSessionReused() && session.chain !== undefined && peerChain(tls).length === 0;
+  if (!resumed) {
+    const refusal = await verifyPeer(
+      tls,
+      { host: target.host, port: target.port, checkName, servername },
+      options,
+      timeoutMs,
+    );
+    if (refusal) {
+      tls.destroy();
+      throw refusal;
+    }
+    session.chain = peerChain(tls);
   }
-  const chain = peerChain(tls);
+  const chain = session.chain ?? [];
   stages.enter('certificate-verified', chain[0]?.subject.replace(/\n/g, ', ') ?? (options.psk ? 'PSK' : ''));
   const details: TlsDetails = {
     protocol: tls.getProtocol() ?? 'unknown',
@@ -137,8 +155,7 @@ export async function openTransport(
 async function tlsConnectOptions(
   options: TransportOptions,
   servername: string | undefined,
-  session: { ticket?: Buffer },
-): Promise<ConnectionOptions & { requestOCSP?: boolean }> {
+): Promise<ConnectionOptions & { requestOCSP?: boolean; certificateKey?: string }> {
   let ca: string[] | undefined;
   let certificate: ClientCertificate | undefined;
   try {
@@ -149,7 +166,9 @@ async function tlsConnectOptions(
     throw new ClientError('ERR_TLS_CONFIG', 'tls-handshaking', (error as Error).message);
   }
   const psk = options.psk;
+  const material = certificate && ('pfx' in certificate ? certificate.pfx : certificate.cert);
   return {
+    certificateKey: material && createHash('sha256').update(material).digest('hex'),
     servername,
     ca,
     ...certificate,
@@ -157,7 +176,6 @@ async function tlsConnectOptions(
     maxVersion: options.maxVersion,
     ciphers: psk ? `${options.ciphers ?? 'DEFAULT'}:PSK` : options.ciphers,
     ALPNProtocols: [...(options.alpn ?? ['mqtt'])],
-    session: session.ticket,
     requestOCSP: options.requestOcsp,
     // Judged in verifyPeer, before CONNECT, so each failure is told precisely.
     rejectUnauthorized: false,
