@@ -1,5 +1,6 @@
 // Why a connection failed, as a typed error with a stable code and the stage it failed in.
 
+import { reasonCodeName } from '../protocol/index.js';
 import type { ConnectionStage } from './connection-stage.js';
 
 export type ClientErrorCode =
@@ -36,4 +37,19 @@ export class ClientError extends Error {
     this.stage = stage;
     this.reasonCode = reasonCode;
   }
+}
+
+const V3_CONNACK = [
+  'accepted',
+  'unacceptable protocol version',
+  'identifier rejected',
+  'server unavailable',
+  'bad user name or password',
+  'not authorized',
+];
+
+/** A CONNACK code in words: the v5 reason code, or the v3.1.1 return code. */
+export function connackReasonName(version: number, code: number): string {
+  if (code === 0) return 'accepted';
+  return version === 5 ? reasonCodeName(code) : (V3_CONNACK[code] ?? 'unknown');
 }

@@ -113,8 +113,8 @@ export async function openTransport(
   tls.on('session', (ticket: Buffer) => {
     session.ticket = ticket;
   });
-  tls.once('OCSPResponse', (response: Buffer) => {
-    ocsp = response;
+  tls.once('OCSPResponse', (response: Buffer | null) => {
+    ocsp = response ?? undefined;
   });
   await step(tls, 'secureConnect', timeoutMs, (error) => {
     const message = `TLS handshake failed: ${tlsFailure(error)}`;

@@ -1,6 +1,6 @@
 // warden/client: connect to an MQTT broker over TCP or TLS, one verified stage at a time.
 
-export { ClientError, type ClientErrorCode } from './client-error.js';
+export { ClientError, type ClientErrorCode, connackReasonName } from './client-error.js';
 export type { ConnectionStage, StageEvent } from './connection-stage.js';
 export {
   type ClientCertificate,
@@ -11,6 +11,13 @@ export {
   type Transport,
   type TransportOptions,
 } from './connector.js';
+export {
+  type CertificateFacts,
+  type DiagnoseOptions,
+  type DiagnoseReport,
+  type DiagnoseStep,
+  diagnose,
+} from './diagnose.js';
 export {
   type ConnectOptions,
   connect,

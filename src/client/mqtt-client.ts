@@ -20,7 +20,7 @@ import {
   type Subscription,
   type UserProperty,
 } from '../protocol/index.js';
-import { ClientError } from './client-error.js';
+import { ClientError, connackReasonName } from './client-error.js';
 import { ClientSession } from './client-session.js';
 import type { ConnectionStage, StageEvent } from './connection-stage.js';
 import {
@@ -86,14 +86,6 @@ export interface SubscribeOptions {
   readonly retainHandling?: 0 | 1 | 2;
 }
 
-const V3_CONNACK = [
-  'accepted',
-  'unacceptable protocol version',
-  'identifier rejected',
-  'server unavailable',
-  'bad user name or password',
-  'not authorized',
-];
 const INBOX_LIMIT = 10_000;
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
@@ -403,7 +395,7 @@ export class MqttClient extends EventEmitter {
     const connack = (await this.#expect('connack').finally(() => clearTimeout(timer))) as ConnackPacket;
     if (connack.reasonCode !== 0) {
       socket.destroy();
-      const name = this.version === 5 ? reasonCodeName(connack.reasonCode) : V3_CONNACK[connack.reasonCode];
+      const name = connackReasonName(this.version, connack.reasonCode);
       throw new ClientError(
         'ERR_CONNACK_REFUSED',
         'connect-sent',
