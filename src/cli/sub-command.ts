@@ -32,7 +32,8 @@ export function subCommand(): Command {
       let client: Awaited<ReturnType<typeof connect>>;
       try {
         client = await connect(brokerUrl(flags), connectOptions(flags));
-        await client.subscribe(flags.topic, { qos: flags.qos });
+        const granted = await client.subscribe(flags.topic, { qos: flags.qos });
+        if (flags.debug) process.stderr.write(`subscribed: ${flags.topic.join(', ')} (granted QoS ${granted.join(', ')})\n`);
       } catch (error) {
         reportClientError(error);
       }

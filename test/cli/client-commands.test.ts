@@ -50,9 +50,13 @@ describe('warden pub and warden sub', () => {
       '--json',
       '-C',
       '2',
+      '-d',
     ]);
     try {
-      const mosquittoSub = start('mosquitto_sub', [
+      // Line-buffered, so its debug lines arrive as they happen (stdout is a pipe here).
+      const mosquittoSub = start('stdbuf', [
+        '-oL',
+        'mosquitto_sub',
         '-h',
         'localhost',
         '-p',
@@ -64,9 +68,11 @@ describe('warden pub and warden sub', () => {
         '-C',
         '1',
         '-v',
+        '-d',
       ]);
-      // Time for both subscribers to connect and subscribe before anything is published.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Both subscribers are subscribed before anything is published.
+      await sub.waitFor(/subscribed: cli\/# \(granted QoS 1\)/, 15_000);
+      await mosquittoSub.waitFor(/Client .* received SUBACK/i, 15_000);
       const pub = await run('node', [
         ...warden,
         'pub',
@@ -109,7 +115,7 @@ describe('warden pub and warden sub', () => {
         ],
       );
       const other = await mosquittoSub.done(10_000);
-      assert.equal(other.stdout.trim(), 'cli/a from warden');
+      assert.match(other.stdout, /^cli\/a from warden$/m);
     } finally {
       await sub.stop();
     }
