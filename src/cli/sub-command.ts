@@ -33,7 +33,8 @@ export function subCommand(): Command {
       try {
         client = await connect(brokerUrl(flags), connectOptions(flags));
         const granted = await client.subscribe(flags.topic, { qos: flags.qos });
-        if (flags.debug) process.stderr.write(`subscribed: ${flags.topic.join(', ')} (granted QoS ${granted.join(', ')})\n`);
+        if (flags.debug)
+          process.stderr.write(`subscribed: ${flags.topic.join(', ')} (granted QoS ${granted.join(', ')})\n`);
       } catch (error) {
         reportClientError(error);
       }

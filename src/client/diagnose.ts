@@ -190,7 +190,10 @@ function facts(cert: X509Certificate): CertificateFacts {
   };
 }
 
-function ocspVerdict(der: Buffer | null | undefined, chain: readonly X509Certificate[]): [string, StepResult] {
+function ocspVerdict(
+  der: Buffer | null | undefined,
+  chain: readonly X509Certificate[],
+): [string, StepResult] {
   // Node reports "asked, none sent" as null.
   if (der == null || der.length === 0) return ['none stapled', 'skip'];
   const [leaf, issuer] = chain;
