@@ -157,34 +157,46 @@ describe('verification depth and ECDH groups', () => {
   });
 });
 
+/**
+ * An OCSP answer made by `openssl ocsp`, signed by the intermediate CA, from an index holding one
+ * certificate (good or revoked): about `cert`, or answering a DER request file.
+ */
+async function ocspAnswer(
+  name: string,
+  serial: string,
+  status: 'good' | 'revoked',
+  question: { cert: string } | { request: string },
+) {
+  const entry = status === 'good' ? 'V\t491231235959Z\t' : 'R\t491231235959Z\t261101000000Z';
+  const index = file(`${name}-index.txt`, `${entry}\t${serial.toUpperCase()}\tunknown\t/CN=localhost\n`);
+  const caCert = file(`${name}-int.crt`, pki.intermediate.certificatePem);
+  const caKey = file(`${name}-int.key`, pki.intermediate.privateKeyPem);
+  const response = join(pki.dir, `${name}.der`);
+  const asked =
+    'cert' in question ? ['-issuer', caCert, '-cert', question.cert] : ['-reqin', question.request];
+  const made = await run('openssl', [
+    'ocsp',
+    '-index',
+    index,
+    '-rsigner',
+    caCert,
+    '-rkey',
+    caKey,
+    '-CA',
+    caCert,
+    ...asked,
+    '-respout',
+    response,
+    '-ndays',
+    '1',
+  ]);
+  return { ...made, response };
+}
+
 describe('OCSP stapling', () => {
   it('staples the configured OCSP response; openssl s_client -status sees the certificate good', async () => {
     const leaf = pki.servers.valid;
-    const serial = leaf.serialNumber.toUpperCase();
-    const expiry = '491231235959Z';
-    const index = file('index.txt', `V\t${expiry}\t\t${serial}\tunknown\t/CN=localhost\n`);
-    const caCert = file('int.crt', pki.intermediate.certificatePem);
-    const caKey = file('int.key', pki.intermediate.privateKeyPem);
-    const response = join(pki.dir, 'ocsp.der');
-    const made = await run('openssl', [
-      'ocsp',
-      '-index',
-      index,
-      '-rsigner',
-      caCert,
-      '-rkey',
-      caKey,
-      '-CA',
-      caCert,
-      '-issuer',
-      caCert,
-      '-cert',
-      leaf.cert,
-      '-respout',
-      response,
-      '-ndays',
-      '1',
-    ]);
+    const { response, ...made } = await ocspAnswer('ocsp', leaf.serialNumber, 'good', { cert: leaf.cert });
     assert.equal(made.code, 0, made.stderr);
     const broker = await createBroker(
       {
@@ -243,9 +255,7 @@ describe('OCSP stapling from a responder', () => {
    * An OCSP responder on 127.0.0.1: each answer is made by `openssl ocsp` from an index file
    * (openssl's own -port mode binds every interface). `mode` says what it answers.
    */
-  async function responder(issuer: { certificatePem: string; privateKeyPem: string }) {
-    const caCert = file('ocsp-ca.crt', issuer.certificatePem);
-    const caKey = file('ocsp-ca.key', issuer.privateKeyPem);
+  async function responder() {
     const state = { mode: 'down' as 'down' | 'good' | 'revoked', requests: 0, serial: '' };
     const server = createServer((req, res) => {
       const body: Buffer[] = [];
@@ -253,28 +263,11 @@ describe('OCSP stapling from a responder', () => {
       req.on('end', async () => {
         state.requests += 1;
         if (state.mode === 'down') return res.writeHead(503).end();
-        const status = state.mode === 'good' ? 'V\t491231235959Z\t' : 'R\t491231235959Z\t261101000000Z';
-        const index = file('ocsp-index.txt', `${status}\t${state.serial}\tunknown\t/CN=localhost\n`);
         const request = file('ocsp-request.der', '');
         writeFileSync(request, Buffer.concat(body));
-        const answer = join(pki.dir, 'ocsp-answer.der');
-        const made = await run('openssl', [
-          'ocsp',
-          '-index',
-          index,
-          '-rsigner',
-          caCert,
-          '-rkey',
-          caKey,
-          '-CA',
-          caCert,
-          '-reqin',
+        const { response: answer, ...made } = await ocspAnswer('ocsp-answer', state.serial, state.mode, {
           request,
-          '-respout',
-          answer,
-          '-ndays',
-          '1',
-        ]);
+        });
         if (made.code !== 0) return res.writeHead(500).end(made.stderr);
         res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(readFileSync(answer));
       });
@@ -304,14 +297,14 @@ describe('OCSP stapling from a responder', () => {
     ).stdout;
 
   it('fetches from the URL in the certificate; a responder that is down costs only the staple; a reload fetches again', async () => {
-    const ocsp = await responder(pki.intermediate);
+    const ocsp = await responder();
     const leaf = await issueCertificate(pki.intermediate, {
       name: 'localhost',
       kind: 'server',
       hosts: ['localhost'],
       ocspUrls: [ocsp.url],
     });
-    ocsp.state.serial = leaf.serialNumber.toUpperCase();
+    ocsp.state.serial = leaf.serialNumber;
     const certFile = file('ocsp-server.crt', leaf.fullChainPem);
     const keyFile = file('ocsp-server.key', leaf.privateKeyPem);
     const logs: string[] = [];
@@ -371,32 +364,9 @@ describe('OCSP stapling from a responder', () => {
     );
     // An answer openssl made for the RSA server certificate, configured for the ECDSA one.
     const other = pki.servers.rsa;
-    const index = file(
-      'other-index.txt',
-      `V\t491231235959Z\t\t${other.serialNumber.toUpperCase()}\tunknown\t/CN=localhost\n`,
-    );
-    const caCert = file('other-int.crt', pki.intermediate.certificatePem);
-    const caKey = file('other-int.key', pki.intermediate.privateKeyPem);
-    const response = join(pki.dir, 'other-ocsp.der');
-    const made = await run('openssl', [
-      'ocsp',
-      '-index',
-      index,
-      '-rsigner',
-      caCert,
-      '-rkey',
-      caKey,
-      '-CA',
-      caCert,
-      '-issuer',
-      caCert,
-      '-cert',
-      other.cert,
-      '-respout',
-      response,
-      '-ndays',
-      '1',
-    ]);
+    const { response, ...made } = await ocspAnswer('other-ocsp', other.serialNumber, 'good', {
+      cert: other.cert,
+    });
     assert.equal(made.code, 0, made.stderr);
     await assert.rejects(
       createBroker(
