@@ -123,10 +123,12 @@ export async function openTransport(
   const checkName = options.servername ?? target.host;
   // A resumed TLS 1.3 session carries no certificate: the broker proved it holds the session this
   // client verified (same target, same trust) when it was made, so that verdict and chain stand.
-  const resumed = tls.isSessionReused() && session.chain !== undefined && peerChain(tls).length === 0;
+  const presented = peerChain(tls);
+  const resumed = tls.isSessionReused() && session.chain !== undefined && presented.length === 0;
   if (!resumed) {
     const refusal = await verifyPeer(
       tls,
+      presented,
       { host: target.host, port: target.port, checkName, servername },
       options,
       timeoutMs,
@@ -135,7 +137,7 @@ export async function openTransport(
       tls.destroy();
       throw refusal;
     }
-    session.chain = peerChain(tls);
+    session.chain = presented;
   }
   const chain = session.chain ?? [];
   stages.enter('certificate-verified', chain[0]?.subject.replace(/\n/g, ', ') ?? (options.psk ? 'PSK' : ''));

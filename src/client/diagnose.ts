@@ -124,6 +124,7 @@ export async function diagnose(url: string, options: DiagnoseOptions = {}): Prom
       const checkName = options.servername ?? target.host;
       const refusal = await verifyPeer(
         socket as TLSSocket,
+        tls.chain,
         { host: target.host, port: target.port, checkName, servername: options.servername ?? target.host },
         options,
         options.connectTimeoutMs ?? 10_000,

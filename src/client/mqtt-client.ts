@@ -322,14 +322,7 @@ export class MqttClient extends EventEmitter {
       (this.#session.online || this.#reconnectTimer)
     )
       await new Promise((resolve) => setTimeout(resolve, 10));
-    const ended = new ClientError('ERR_CLIENT_ENDED', this.state, 'client ended');
-    this.#ended = ended;
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = undefined;
-    for (const id of this.#session.abandon()) this.#completions.get(id)?.reject(ended);
-    this.#completions.clear();
-    for (const waiter of this.#onlineWaiters) waiter.reject(ended);
-    this.#onlineWaiters = [];
+    this.#finish(new ClientError('ERR_CLIENT_ENDED', this.state, 'client ended'));
     const socket = this.#socket;
     if (socket && !socket.destroyed) {
       if (this.#session.online) this.#send({ type: 'disconnect' });
@@ -339,6 +332,17 @@ export class MqttClient extends EventEmitter {
       );
       socket.destroy();
     }
+  }
+
+  /** The client is done (ended, or lost without reconnect): whatever still waits gets `error`. */
+  #finish(error: ClientError): void {
+    this.#ended = error;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    for (const id of this.#session.abandon()) this.#completions.get(id)?.reject(error);
+    this.#completions.clear();
+    for (const waiter of this.#onlineWaiters) waiter.reject(error);
+    this.#onlineWaiters = [];
     this.#wakeReaders();
   }
 
@@ -432,24 +436,13 @@ export class MqttClient extends EventEmitter {
     clearInterval(this.#keepAlive);
     const error =
       this.#lastError ?? new ClientError('ERR_CONNECTION_CLOSED', this.state, 'connection closed');
-    for (const [key, waiter] of this.#waiting) if (key !== 'connack') waiter.reject(error);
-    for (const key of [...this.#waiting.keys()]) if (key !== 'connack') this.#waiting.delete(key);
-    this.#reject('connack', error);
+    // Every reply awaited on this connection (CONNACK, SUBACK, PINGRESP...) will not come.
+    for (const waiter of this.#waiting.values()) waiter.reject(error);
+    this.#waiting.clear();
     if (wasOnline) this.#stages.enter('disconnected', error.message);
-    if (this.#ended) {
-      this.#wakeReaders();
-      return;
-    }
-    if (this.#options.reconnect === false) {
-      this.#ended = error;
-      for (const waiter of this.#onlineWaiters) waiter.reject(error);
-      this.#onlineWaiters = [];
-      for (const id of this.#session.abandon()) this.#completions.get(id)?.reject(error);
-      this.#completions.clear();
-      this.#wakeReaders();
-      return;
-    }
-    if (this.#attempts > 0 && wasOnline) this.#scheduleReconnect();
+    if (this.#ended) this.#wakeReaders();
+    else if (this.#options.reconnect === false) this.#finish(error);
+    else if (this.#attempts > 0 && wasOnline) this.#scheduleReconnect();
   }
 
   #scheduleReconnect(): void {

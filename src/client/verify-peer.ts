@@ -80,9 +80,10 @@ export function standardVerdict(
   return undefined;
 }
 
-/** The whole judgement; undefined when the broker is trusted. */
+/** The whole judgement of the broker that presented `chain` (peerChain); undefined when trusted. */
 export async function verifyPeer(
   socket: TLSSocket,
+  chain: readonly X509Certificate[],
   target: PeerTarget,
   trust: TrustOptions & { readonly psk?: unknown },
   timeoutMs: number,
@@ -92,7 +93,6 @@ export async function verifyPeer(
   const standard = standardVerdict(socket, target.checkName, trust);
   if (standard && !provider?.replacesVerification) return standard;
 
-  const chain = peerChain(socket);
   if (trust.pins !== undefined && trust.pins.length > 0) {
     const pins = new Set(trust.pins.map(normalizePin));
     const keys = chain.map(spkiSha256);
