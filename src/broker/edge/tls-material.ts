@@ -54,7 +54,7 @@ export async function loadTlsMaterial(
   };
 
   const warnings: string[] = [];
-  let identity: { certPem: string; keyPem: string; server: X509Certificate } | undefined;
+  let identity: Awaited<ReturnType<typeof serverIdentity>> | undefined;
   let pkcs12: { pfx: Buffer; passphrase?: string; server: X509Certificate } | undefined;
   if (tls.pfxFile !== undefined) {
     pkcs12 = await pkcs12Identity(listener, { ...tls, pfxFile: tls.pfxFile }, now, read, fail, warnings);
@@ -104,12 +104,15 @@ export async function loadTlsMaterial(
   }
 
   const server = identity?.server ?? pkcs12?.server;
+  const trusted = ca.map((pem) => new X509Certificate(pem));
   // OCSP answers name the certificate by its issuer: it must be in the chain or the trusted CAs.
+  const ocsp = tls.ocspResponderUrl !== undefined || tls.ocspResponseFile !== undefined;
   const issuer =
-    server &&
-    [...(identity ? pemBlocks(identity.certPem, 'CERTIFICATE').slice(1) : []), ...ca]
-      .map((pem) => new X509Certificate(pem))
-      .find((candidate) => server.checkIssued(candidate) && server.verify(candidate.publicKey));
+    ocsp && server
+      ? [...(identity?.chain.slice(1) ?? []), ...trusted].find(
+          (candidate) => server.checkIssued(candidate) && server.verify(candidate.publicKey),
+        )
+      : undefined;
   let ocspResponder: TlsMaterial['ocspResponder'];
   if (tls.ocspResponderUrl !== undefined) {
     const url =
@@ -173,7 +176,7 @@ export async function loadTlsMaterial(
     },
     serverCertificate: server,
     psk,
-    trusted: ca.map((pem) => new X509Certificate(pem)),
+    trusted,
     warnings,
   };
 }
@@ -187,7 +190,7 @@ async function serverIdentity(
   read: (what: string, file: string) => Promise<string>,
   fail: (message: string) => never,
   warnings: string[],
-): Promise<{ certPem: string; keyPem: string; server: X509Certificate }> {
+): Promise<{ certPem: string; keyPem: string; server: X509Certificate; chain: X509Certificate[] }> {
   const certPem = await read('certificate file', certFile);
   const chain = pemBlocks(certPem, 'CERTIFICATE');
   if (chain.length === 0) fail(`certificate file ${certFile}: no PEM certificate in it`);
@@ -214,7 +217,7 @@ async function serverIdentity(
     );
 
   checkValidity(listener, server, certFile, now, fail, warnings);
-  return { certPem, keyPem, server };
+  return { certPem, keyPem, server, chain: certificates };
 }
 
 /** An expired or not-yet-valid server certificate stops the start; one expiring within 30 days warns. */
