@@ -37,6 +37,15 @@ const integer = (what: string, min: number, max: number) => (value: string) => {
   return n;
 };
 
+export type QoSLevel = 0 | 1 | 2;
+
+/** -q as pub and sub take it. */
+export const qosFlag = (value: string): QoSLevel => {
+  if (value !== '0' && value !== '1' && value !== '2')
+    throw new InvalidArgumentError(`"${value}" is not a QoS (0, 1, 2)`);
+  return Number(value) as QoSLevel;
+};
+
 /** Adds the shared flags; -h is the host, as in mosquitto_pub, so help is --help only. */
 export function addClientFlags(command: Command): Command {
   return command

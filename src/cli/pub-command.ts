@@ -3,12 +3,17 @@
 
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { connect } from '../client/index.js';
-import { addClientFlags, brokerUrl, type ClientFlags, connectOptions } from './client-flags.js';
+import {
+  addClientFlags,
+  brokerUrl,
+  type ClientFlags,
+  connectOptions,
+  type QoSLevel,
+  qosFlag,
+} from './client-flags.js';
 import { reportClientError } from './run-client.js';
-
-type QoSLevel = 0 | 1 | 2;
 
 interface PubFlags extends ClientFlags {
   topic: string;
@@ -20,12 +25,6 @@ interface PubFlags extends ClientFlags {
   qos: QoSLevel;
   retain?: boolean;
 }
-
-export const qosFlag = (value: string): QoSLevel => {
-  if (value !== '0' && value !== '1' && value !== '2')
-    throw new InvalidArgumentError(`"${value}" is not a QoS (0, 1, 2)`);
-  return Number(value) as QoSLevel;
-};
 
 export function pubCommand(): Command {
   const command = new Command('pub').description('publish a message (flags as mosquitto_pub)');

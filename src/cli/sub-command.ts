@@ -3,8 +3,7 @@
 
 import { Command } from 'commander';
 import { connect, type ReceivedMessage } from '../client/index.js';
-import { addClientFlags, brokerUrl, type ClientFlags, connectOptions } from './client-flags.js';
-import { qosFlag } from './pub-command.js';
+import { addClientFlags, brokerUrl, type ClientFlags, connectOptions, qosFlag } from './client-flags.js';
 import { reportClientError } from './run-client.js';
 
 interface SubFlags extends ClientFlags {
