@@ -10,6 +10,8 @@ import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
 import { run, start } from '../support/processes.js';
 
 const warden = ['--import', 'tsx', 'src/cli/main.ts'];
+/** Runs `warden <args>` to its end. */
+const cli = (...args: string[]) => run('node', [...warden, ...args]);
 let pki: TestPki;
 let broker: Broker;
 let port: string;
@@ -73,19 +75,7 @@ describe('warden pub and warden sub', () => {
       // Both subscribers are subscribed before anything is published.
       await sub.waitFor(/subscribed: cli\/# \(granted QoS 1\)/, 15_000);
       await mosquittoSub.waitFor(/Client .* received SUBACK/i, 15_000);
-      const pub = await run('node', [
-        ...warden,
-        'pub',
-        ...trust(),
-        '-p',
-        port,
-        '-t',
-        'cli/a',
-        '-m',
-        'from warden',
-        '-q',
-        '1',
-      ]);
+      const pub = await cli('pub', ...trust(), '-p', port, '-t', 'cli/a', '-m', 'from warden', '-q', '1');
       assert.equal(pub.code, 0, pub.stderr);
       const fromMosquitto = await run('mosquitto_pub', [
         '-h',
@@ -122,8 +112,7 @@ describe('warden pub and warden sub', () => {
   });
 
   it('a failed connection names its stage and reason, exit code 1', async () => {
-    const wrongCa = await run('node', [
-      ...warden,
+    const wrongCa = await cli(
       'pub',
       '-h',
       'localhost',
@@ -135,31 +124,19 @@ describe('warden pub and warden sub', () => {
       't',
       '-m',
       'x',
-    ]);
+    );
     assert.equal(wrongCa.code, 1);
     assert.match(
       wrongCa.stderr,
       /^Error: unknown CA: CN=localhost .* \(stage tls-handshaking, ERR_TLS_UNKNOWN_CA\)$/m,
     );
-    const refused = await run('node', [
-      ...warden,
-      'pub',
-      ...trust(),
-      '-p',
-      closedPort,
-      '-t',
-      't',
-      '-m',
-      'x',
-      '-V',
-      'mqttv311',
-    ]);
+    const refused = await cli('pub', ...trust(), '-p', closedPort, '-t', 't', '-m', 'x', '-V', 'mqttv311');
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
       /Error: CONNACK 0x05 not authorized \(stage connect-sent, ERR_CONNACK_REFUSED\)/,
     );
-    const usage = await run('node', [...warden, 'pub', '-t', 't']);
+    const usage = await cli('pub', '-t', 't');
     assert.notEqual(usage.code, 0);
     assert.match(usage.stderr, /give exactly one of -m, -f, -l, -s, -n/);
   });
@@ -167,13 +144,7 @@ describe('warden pub and warden sub', () => {
 
 describe('warden diagnose', () => {
   it('prints every step and exits 0 on a good broker; --json carries the same', async () => {
-    const ok = await run('node', [
-      ...warden,
-      'diagnose',
-      `mqtts://localhost:${port}`,
-      '--cafile',
-      pki.caFile,
-    ]);
+    const ok = await cli('diagnose', `mqtts://localhost:${port}`, '--cafile', pki.caFile);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     for (const step of ['tcp', 'tls', 'chain', 'verify', 'alpn', 'ocsp', 'connect'])
       assert.match(ok.stdout, new RegExp(`^${step} `, 'm'));
@@ -183,14 +154,7 @@ describe('warden diagnose', () => {
       ok.stdout,
       /\[0\] CN=localhost\n\s+issuer CN=Warden Test Intermediate, O=Warden Tests; EC prime256v1/,
     );
-    const json = await run('node', [
-      ...warden,
-      'diagnose',
-      `mqtts://localhost:${port}`,
-      '--cafile',
-      pki.caFile,
-      '--json',
-    ]);
+    const json = await cli('diagnose', `mqtts://localhost:${port}`, '--cafile', pki.caFile, '--json');
     const report = JSON.parse(json.stdout) as {
       ok: boolean;
       exitCode: number;
@@ -203,37 +167,24 @@ describe('warden diagnose', () => {
   });
 
   it('the exit code names the failed step: 4 verification, 2 TCP, 5 CONNECT', async () => {
-    const unknownCa = await run('node', [
-      ...warden,
-      'diagnose',
-      `mqtts://localhost:${port}`,
-      '--cafile',
-      pki.fakeCaFile,
-    ]);
+    const unknownCa = await cli('diagnose', `mqtts://localhost:${port}`, '--cafile', pki.fakeCaFile);
     assert.equal(unknownCa.code, 4);
     assert.match(unknownCa.stdout, /FAILED at verify/);
     assert.match(unknownCa.stdout, /ERR_TLS_UNKNOWN_CA/);
-    const host = await run('node', [
-      ...warden,
+    const host = await cli(
       'diagnose',
       `mqtts://127.0.0.1:${port}`,
       '--cafile',
       pki.caFile,
       '--servername',
       'broker.example.com',
-    ]);
+    );
     assert.equal(host.code, 4);
     assert.match(host.stdout, /ERR_TLS_HOSTNAME_MISMATCH: hostname broker\.example\.com not in SAN/);
-    const tcp = await run('node', [...warden, 'diagnose', 'mqtts://127.0.0.1:1', '--cafile', pki.caFile]);
+    const tcp = await cli('diagnose', 'mqtts://127.0.0.1:1', '--cafile', pki.caFile);
     assert.equal(tcp.code, 2);
     assert.match(tcp.stdout, /^tcp .* FAIL .*ECONNREFUSED/m);
-    const connect = await run('node', [
-      ...warden,
-      'diagnose',
-      `mqtts://localhost:${closedPort}`,
-      '--cafile',
-      pki.caFile,
-    ]);
+    const connect = await cli('diagnose', `mqtts://localhost:${closedPort}`, '--cafile', pki.caFile);
     assert.equal(connect.code, 5);
     assert.match(connect.stdout, /^connect .* FAIL .* 0x87 NotAuthorized/m);
   });
