@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ConnectOptions } from '../client/index.js';
+import { envSecret } from './env-secret.js';
 
 export interface ClientFlags {
   host: string;
@@ -19,6 +20,9 @@ export interface ClientFlags {
   capath?: string;
   cert?: string;
   key?: string;
+  trustStore?: string;
+  keystore?: string;
+  storePassphraseEnv?: string;
   insecure?: boolean;
   skipChainCheck?: boolean;
   pin?: string[];
@@ -70,6 +74,9 @@ export function addClientFlags(command: Command): Command {
     .option('--capath <dir>', 'directory of CA certificates (PEM); turns TLS on')
     .option('--cert <file>', 'client certificate (PEM)')
     .option('--key <file>', 'client key (PEM)')
+    .option('--trust-store <file>', 'PKCS#12 trust store of CA certificates; turns TLS on')
+    .option('--keystore <file>', 'client certificate and key as PKCS#12, instead of --cert/--key')
+    .option('--store-passphrase-env <var>', 'environment variable holding the PKCS#12 passphrase')
     .option('--insecure', "don't check the broker's host name against its certificate (warned)")
     .option('--skip-chain-check', "don't verify the broker's certificate chain (warned)")
     .option(
@@ -98,6 +105,8 @@ export function brokerUrl(flags: ClientFlags): string {
     flags.cafile !== undefined ||
     flags.capath !== undefined ||
     flags.cert !== undefined ||
+    flags.trustStore !== undefined ||
+    flags.keystore !== undefined ||
     flags.psk !== undefined ||
     flags.tlsUseOsCerts === true;
   const host = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
@@ -109,6 +118,9 @@ export function connectOptions(flags: ClientFlags): ConnectOptions {
     throw new InvalidArgumentError('--psk and --psk-identity go together');
   if ((flags.cert === undefined) !== (flags.key === undefined))
     throw new InvalidArgumentError('--cert and --key go together');
+  if (flags.keystore !== undefined && flags.cert !== undefined)
+    throw new InvalidArgumentError('--keystore or --cert/--key, not both');
+  const passphrase = flags.storePassphraseEnv ? envSecret(flags.storePassphraseEnv, '') : undefined;
   return {
     clientId: flags.id,
     username: flags.username,
@@ -118,10 +130,13 @@ export function connectOptions(flags: ClientFlags): ConnectOptions {
     caFile: flags.cafile,
     caPath: flags.capath,
     systemStore: flags.tlsUseOsCerts,
+    trustStore: flags.trustStore !== undefined ? { pkcs12: flags.trustStore, passphrase } : undefined,
     certificate:
       flags.cert !== undefined && flags.key !== undefined
         ? { cert: readFileSync(flags.cert), key: readFileSync(flags.key) }
-        : undefined,
+        : flags.keystore !== undefined
+          ? { pfx: readFileSync(flags.keystore), passphrase }
+          : undefined,
     psk:
       flags.psk !== undefined && flags.pskIdentity !== undefined
         ? { identity: flags.pskIdentity, key: flags.psk }

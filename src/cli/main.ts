@@ -3,6 +3,7 @@
 
 import { Command } from 'commander';
 import { brokerCommand } from './broker-command.js';
+import { certsCommand } from './certs-command.js';
 import { diagnoseCommand } from './diagnose-command.js';
 import { pubCommand } from './pub-command.js';
 import { subCommand } from './sub-command.js';
@@ -12,4 +13,11 @@ program.addCommand(brokerCommand());
 program.addCommand(pubCommand());
 program.addCommand(subCommand());
 program.addCommand(diagnoseCommand());
-await program.parseAsync(process.argv);
+program.addCommand(certsCommand());
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A command's refusal (bad file, wrong passphrase) is one line naming what is wrong, not a stack.
+  process.stderr.write(`Error: ${(error as Error).message ?? String(error)}\n`);
+  process.exitCode = 1;
+}

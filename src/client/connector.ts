@@ -158,10 +158,10 @@ async function tlsConnectOptions(
   options: TransportOptions,
   servername: string | undefined,
 ): Promise<ConnectionOptions & { requestOCSP?: boolean; certificateKey?: string }> {
-  let ca: string[] | undefined;
+  let ca: string[];
   let certificate: ClientCertificate | undefined;
   try {
-    ca = trustedCas(options);
+    ca = await trustedCas(options);
     certificate =
       typeof options.certificate === 'function' ? await options.certificate() : options.certificate;
   } catch (error) {

@@ -17,6 +17,7 @@ import {
 import { ClientError, connackReasonName } from './client-error.js';
 import { openTransport, parseTarget, type TransportOptions } from './connector.js';
 import { StageLog } from './stage-log.js';
+import { trustSources } from './trust.js';
 import { verifyPeer } from './verify-peer.js';
 
 export type StepName = 'tcp' | 'tls' | 'chain' | 'verify' | 'alpn' | 'ocsp' | 'connect';
@@ -131,7 +132,7 @@ export async function diagnose(url: string, options: DiagnoseOptions = {}): Prom
       );
       add(
         'verify',
-        `verify against ${trustName(options)}`,
+        `verify against ${trustSources(options)}`,
         refusal ? `${refusal.code}: ${refusal.message}` : `trusted, ${checkName} matches`,
         refusal ? 'fail' : 'ok',
       );
@@ -207,19 +208,6 @@ function ocspVerdict(
   } catch (error) {
     return [`bad stapled answer: ${(error as Error).message}`, 'fail'];
   }
-}
-
-function trustName(options: DiagnoseOptions): string {
-  const parts = [
-    options.caFile && `CA file ${options.caFile}`,
-    options.caPath && `CA directory ${options.caPath}`,
-    options.ca !== undefined && 'given CA certificates',
-    (options.systemStore ?? (options.caFile ?? options.caPath ?? options.ca) === undefined) &&
-      'the system store',
-    options.pins?.length && 'pins',
-    options.trustProvider && 'the trust provider',
-  ].filter(Boolean);
-  return parts.join(' + ') || 'nothing';
 }
 
 async function connectOnce(socket: Socket, options: DiagnoseOptions): Promise<ConnackPacket> {

@@ -6,6 +6,7 @@ import { createHash, type X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { readPkcs12 } from '../pki/pkcs12.js';
 
 /** What the trust provider sees of the peer, after the handshake and before any MQTT byte. */
 export interface PeerInfo {
@@ -37,6 +38,8 @@ export interface TrustOptions {
   readonly caFile?: string;
   /** A directory of PEM CA files (mosquitto's --capath). */
   readonly caPath?: string;
+  /** A PKCS#12 trust store (a file path, or its bytes): its certificates are trusted CAs. */
+  readonly trustStore?: { readonly pkcs12: string | Uint8Array; readonly passphrase?: string };
   /**
    * The operating system's CA store. Default: used only when no CA is given; true with a CA
    * trusts both (mosquitto's --tls-use-os-certs).
@@ -57,8 +60,35 @@ const SYSTEM_BUNDLES = [
   '/etc/ssl/cert.pem', // macOS, BSD
 ];
 
-/** The CA certificates to hand to tls.connect; undefined means Node's bundled roots. */
-export function trustedCas(trust: TrustOptions): string[] | undefined {
+/** Whether the OS store is trusted: when asked, or when no CA source is given at all. */
+export function usesSystemStore(trust: TrustOptions): boolean {
+  return (
+    trust.systemStore ??
+    (trust.ca === undefined &&
+      trust.caFile === undefined &&
+      trust.caPath === undefined &&
+      trust.trustStore === undefined)
+  );
+}
+
+/** The trust sources in force, in words ("CA file x + the system store + pins"). */
+export function trustSources(trust: TrustOptions): string {
+  const { trustStore } = trust;
+  const parts = [
+    trust.caFile && `CA file ${trust.caFile}`,
+    trust.caPath && `CA directory ${trust.caPath}`,
+    trust.ca !== undefined && 'given CA certificates',
+    trustStore &&
+      `trust store ${typeof trustStore.pkcs12 === 'string' ? trustStore.pkcs12 : '(PKCS#12 bytes)'}`,
+    usesSystemStore(trust) && 'the system store',
+    trust.pins?.length && 'pins',
+    trust.trustProvider && 'the trust provider',
+  ].filter(Boolean);
+  return parts.join(' + ') || 'nothing';
+}
+
+/** The CA certificates to hand to tls.connect. */
+export async function trustedCas(trust: TrustOptions): Promise<string[]> {
   const given: string[] = [];
   const ca = trust.ca;
   for (const item of ca === undefined ? [] : Array.isArray(ca) ? ca : [ca])
@@ -70,9 +100,21 @@ export function trustedCas(trust: TrustOptions): string[] | undefined {
       .sort();
     for (const name of names) given.push(readCaFile(join(trust.caPath, name)));
   }
-  const system = trust.systemStore ?? given.length === 0;
-  if (!system) return given;
-  return [...systemCas(), ...given];
+  if (trust.trustStore !== undefined) given.push(...(await readTrustStore(trust.trustStore)));
+  return usesSystemStore(trust) ? [...systemCas(), ...given] : given;
+}
+
+async function readTrustStore(store: NonNullable<TrustOptions['trustStore']>): Promise<string[]> {
+  const name = typeof store.pkcs12 === 'string' ? store.pkcs12 : 'PKCS#12 bytes';
+  try {
+    const data = typeof store.pkcs12 === 'string' ? readFileSync(store.pkcs12) : store.pkcs12;
+    const { certificatesPem } = await readPkcs12(data, store.passphrase);
+    if (certificatesPem.length === 0) throw new Error('no certificate in it');
+    return [...certificatesPem];
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`trust store ${name}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
 }
 
 /** The OS store: SSL_CERT_FILE, else the distribution's bundle, else Node's bundled Mozilla roots. */

@@ -57,7 +57,7 @@ export async function createCertificateAuthority(
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialNumber(),
     subject,
-    issuer: issuer ? issuer.subject : subject,
+    issuer: issuer ? issuer.certificate.subjectName : subject,
     notBefore,
     notAfter,
     publicKey: keys.publicKey,

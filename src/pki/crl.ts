@@ -23,11 +23,11 @@ export async function createCrl(
 ): Promise<string> {
   const thisUpdate = options.thisUpdate ?? new Date(Date.now() - 60_000);
   const crl = await x509.X509CrlGenerator.create({
-    issuer: ca.subject,
+    issuer: ca.certificate.subjectName,
     thisUpdate,
     nextUpdate: options.nextUpdate ?? new Date(thisUpdate.getTime() + 30 * 86_400_000),
     entries: revoked.map((r) => ({
-      serialNumber: r.serialNumber,
+      serialNumber: derIntegerHex(r.serialNumber),
       revocationDate: r.revokedAt ?? thisUpdate,
       reason: x509.X509CrlReason.keyCompromise,
     })),
@@ -44,14 +44,35 @@ export interface CrlSummary {
   /** Issuer DN as "type=value" pairs, sorted, so it compares across formats. */
   readonly issuer: string;
   readonly revokedSerialNumbers: ReadonlySet<string>;
+  /** Each entry with its date, in CRL order: what a new CRL from the same CA carries over. */
+  readonly revocations: readonly Required<Revocation>[];
+  readonly thisUpdate: Date;
+  readonly nextUpdate?: Date;
 }
 
-export function readCrl(pem: string): CrlSummary {
-  const crl = new x509.X509Crl(pem.replace(/X509 CRL-----/g, 'CRL-----'));
+/** Reads a CRL in PEM (either label) or DER. */
+export function readCrl(crlData: string | Uint8Array): CrlSummary {
+  const crl = new x509.X509Crl(
+    typeof crlData === 'string' ? crlData.replace(/X509 CRL-----/g, 'CRL-----') : new Uint8Array(crlData),
+  );
+  const revocations = crl.entries.map((e) => ({
+    serialNumber: normalizedSerial(e.serialNumber),
+    revokedAt: e.revocationDate,
+  }));
   return {
     issuer: normalizedName(crl.issuer),
-    revokedSerialNumbers: new Set(crl.entries.map((e) => normalizedSerial(e.serialNumber))),
+    revokedSerialNumbers: new Set(revocations.map((r) => r.serialNumber)),
+    revocations,
+    thisUpdate: crl.thisUpdate,
+    nextUpdate: crl.nextUpdate,
   };
+}
+
+/** A hex serial as the positive DER INTEGER content: whole bytes, a 00 before a high bit. */
+function derIntegerHex(hex: string): string {
+  const bare = normalizedSerial(hex);
+  const even = bare.length % 2 === 1 ? `0${bare}` : bare;
+  return Number.parseInt(even[0]!, 16) >= 8 ? `00${even}` : even;
 }
 
 export function normalizedSerial(hex: string): string {

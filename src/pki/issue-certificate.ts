@@ -72,7 +72,8 @@ export async function issueCertificate(
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber,
     subject,
-    issuer: ca.subject,
+    // The CA's name as encoded in its certificate, so a CA made by OpenSSL chains byte for byte.
+    issuer: ca.certificate.subjectName,
     notBefore,
     notAfter,
     publicKey: keys.publicKey,
