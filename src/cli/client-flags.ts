@@ -21,6 +21,7 @@ export interface ClientFlags {
   cert?: string;
   key?: string;
   trustStore?: string;
+  crlfile?: string[];
   keystore?: string;
   storePassphraseEnv?: string;
   insecure?: boolean;
@@ -74,6 +75,11 @@ export function addClientFlags(command: Command): Command {
     .option('--capath <dir>', 'directory of CA certificates (PEM); turns TLS on')
     .option('--cert <file>', 'client certificate (PEM)')
     .option('--key <file>', 'client key (PEM)')
+    .option(
+      '--crlfile <file>',
+      "CRL (PEM) to check the broker's chain against; repeatable",
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--trust-store <file>', 'PKCS#12 trust store of CA certificates; turns TLS on')
     .option('--keystore <file>', 'client certificate and key as PKCS#12, instead of --cert/--key')
     .option('--store-passphrase-env <var>', 'environment variable holding the PKCS#12 passphrase')
@@ -130,6 +136,7 @@ export function connectOptions(flags: ClientFlags): ConnectOptions {
     caFile: flags.cafile,
     caPath: flags.capath,
     systemStore: flags.tlsUseOsCerts,
+    crlFiles: flags.crlfile,
     trustStore: flags.trustStore !== undefined ? { pkcs12: flags.trustStore, passphrase } : undefined,
     certificate:
       flags.cert !== undefined && flags.key !== undefined

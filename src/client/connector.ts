@@ -8,7 +8,7 @@ import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ClientError } from './client-error.js';
 import type { StageLog } from './stage-log.js';
-import { type TrustOptions, trustedCas } from './trust.js';
+import { type TrustOptions, trustedCas, trustedCrls } from './trust.js';
 import { peerChain, verifyPeer } from './verify-peer.js';
 
 /** A client certificate: PEM chain and key, or PKCS#12. */
@@ -159,9 +159,11 @@ async function tlsConnectOptions(
   servername: string | undefined,
 ): Promise<ConnectionOptions & { requestOCSP?: boolean; certificateKey?: string }> {
   let ca: string[];
+  let crl: string[] | undefined;
   let certificate: ClientCertificate | undefined;
   try {
     ca = await trustedCas(options);
+    crl = trustedCrls(options);
     certificate =
       typeof options.certificate === 'function' ? await options.certificate() : options.certificate;
   } catch (error) {
@@ -173,6 +175,7 @@ async function tlsConnectOptions(
     certificateKey: material && createHash('sha256').update(material).digest('hex'),
     servername,
     ca,
+    crl,
     ...certificate,
     minVersion: options.minVersion ?? 'TLSv1.2',
     maxVersion: options.maxVersion,

@@ -116,7 +116,9 @@ export class MqttClient extends EventEmitter {
   readonly #inbox: ReceivedMessage[] = [];
   readonly #readers = new Set<() => void>();
   readonly #requests = new Map<string, (message: ReceivedMessage) => void>();
-  #responseBase: string | undefined;
+  /** The response topic prefix, fixed at creation; subscribed once, by the first request(). */
+  readonly #responseBase = `warden/responses/${randomBytes(8).toString('hex')}`;
+  #responseSubscribed: Promise<unknown> | undefined;
   #onlineWaiters: Array<{ resolve: () => void; reject: (error: ClientError) => void }> = [];
   #keepAlive: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -266,11 +268,12 @@ export class MqttClient extends EventEmitter {
   ): Promise<ReceivedMessage> {
     if (this.version !== 5)
       throw new ClientError('ERR_PROTOCOL', this.state, 'request/response needs MQTT 5');
-    if (this.#responseBase === undefined) {
-      const base = `warden/responses/${randomBytes(8).toString('hex')}`;
-      await this.subscribe(`${base}/#`, { qos: 1 });
-      this.#responseBase = base;
-    }
+    // Shared, so requests made together before the first SUBACK wait on one subscription.
+    this.#responseSubscribed ??= this.subscribe(`${this.#responseBase}/#`, { qos: 1 }).catch((error) => {
+      this.#responseSubscribed = undefined;
+      throw error;
+    });
+    await this.#responseSubscribed;
     const correlation = randomBytes(12);
     const key = correlation.toString('hex');
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -600,7 +603,7 @@ export class MqttClient extends EventEmitter {
     };
     const correlation = packet.properties?.correlationData?.toString('hex');
     const answer = correlation === undefined ? undefined : this.#requests.get(correlation);
-    if (answer && this.#responseBase && packet.topic.startsWith(this.#responseBase)) {
+    if (answer && packet.topic.startsWith(`${this.#responseBase}/`)) {
       answer(message);
       return;
     }

@@ -38,6 +38,11 @@ export interface TrustOptions {
   readonly caFile?: string;
   /** A directory of PEM CA files (mosquitto's --capath). */
   readonly caPath?: string;
+  /**
+   * CRL files (PEM) checked against the broker's chain: a revoked certificate fails with
+   * ERR_TLS_CERT_REVOKED. OpenSSL then wants a CRL from every CA of the chain.
+   */
+  readonly crlFiles?: readonly string[];
   /** A PKCS#12 trust store (a file path, or its bytes): its certificates are trusted CAs. */
   readonly trustStore?: { readonly pkcs12: string | Uint8Array; readonly passphrase?: string };
   /**
@@ -81,10 +86,21 @@ export function trustSources(trust: TrustOptions): string {
     trustStore &&
       `trust store ${typeof trustStore.pkcs12 === 'string' ? trustStore.pkcs12 : '(PKCS#12 bytes)'}`,
     usesSystemStore(trust) && 'the system store',
+    trust.crlFiles?.length && `CRLs ${trust.crlFiles.join(', ')}`,
     trust.pins?.length && 'pins',
     trust.trustProvider && 'the trust provider',
   ].filter(Boolean);
   return parts.join(' + ') || 'nothing';
+}
+
+/** The CRLs to hand to tls.connect, read from crlFiles. */
+export function trustedCrls(trust: TrustOptions): string[] | undefined {
+  if (trust.crlFiles === undefined || trust.crlFiles.length === 0) return undefined;
+  return trust.crlFiles.map((file) => {
+    const text = readPemFile(file, 'CRL file');
+    if (!/-----BEGIN (X509 )?CRL-----/.test(text)) throw new Error(`CRL file ${file}: no PEM CRL in it`);
+    return text;
+  });
 }
 
 /** The CA certificates to hand to tls.connect. */
@@ -123,14 +139,17 @@ export function systemCas(): string[] {
   return file === undefined ? [...rootCertificates] : [readCaFile(file)];
 }
 
-function readCaFile(file: string): string {
-  let text: string;
+function readPemFile(file: string, what: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`CA file ${file}: ${code === 'ENOENT' ? 'no such file' : String(error)}`);
+    throw new Error(`${what} ${file}: ${code === 'ENOENT' ? 'no such file' : String(error)}`);
   }
+}
+
+function readCaFile(file: string): string {
+  const text = readPemFile(file, 'CA file');
   if (!text.includes('-----BEGIN CERTIFICATE-----'))
     throw new Error(`CA file ${file}: no PEM certificate in it`);
   return text;

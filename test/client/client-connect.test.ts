@@ -4,12 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer as createTcpServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect } from '../../src/client/index.js';
+import { createCrl, issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
 import { within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
@@ -177,6 +180,38 @@ describe('warden/client over TLS', () => {
       assert.equal(endpoint.received.bytes, 0, 'the server received application data');
     });
   }
+
+  it('refuses a revoked certificate, given the CRLs, before sending a single MQTT byte', async () => {
+    const revoked = await issueCertificate(pki.intermediate, {
+      name: 'localhost',
+      kind: 'server',
+      hosts: ['localhost'],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'warden-revoked-'));
+    const files = { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+    writeFileSync(files.cert, revoked.fullChainPem);
+    writeFileSync(files.key, revoked.privateKeyPem);
+    // OpenSSL checks every CA of the chain once CRLs are given: the root's (empty) and the issuer's.
+    const crlFiles = [join(dir, 'root.crl'), join(dir, 'intermediate.crl')];
+    writeFileSync(crlFiles[0]!, await createCrl(pki.root, []));
+    writeFileSync(crlFiles[1]!, await createCrl(pki.intermediate, [{ serialNumber: revoked.serialNumber }]));
+    const endpoint = await tlsEndpoint(files, false);
+    await assert.rejects(
+      connect(`mqtts://localhost:${endpoint.port}`, { caFile: pki.caFile, crlFiles, reconnect: false }),
+      (e: unknown) => {
+        assert.ok(e instanceof ClientError, String(e));
+        assert.equal(e.code, 'ERR_TLS_CERT_REVOKED');
+        assert.equal(e.stage, 'tls-handshaking');
+        assert.equal(e.message, 'certificate revoked (CN=localhost)');
+        return true;
+      },
+    );
+    // Without the CRLs the same certificate passes: the refusal came from them.
+    const valid = await tlsEndpoint(files, true);
+    const client = await connect(`mqtts://localhost:${valid.port}`, { caFile: pki.caFile, reconnect: false });
+    await client.end();
+    assert.equal(endpoint.received.bytes, 0);
+  });
 
   it('refuses a broker whose chain it has no CA for (system store only)', async () => {
     const endpoint = await tlsEndpoint(pki.servers.valid, false);

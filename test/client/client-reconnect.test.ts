@@ -4,13 +4,13 @@
 // resumption), the bounded queue, and end() draining what is in flight.
 
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { type ClientCertificate, ClientError, connect, type MqttClient } from '../../src/client/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
 import { within } from '../support/processes.js';
+import { proxy } from '../support/tcp-proxy.js';
 
 let pki: TestPki;
 let broker: Broker;
@@ -50,33 +50,6 @@ before(async () => {
   tlsPort = broker.listeners[0]!.port;
 });
 after(() => broker.close());
-
-/** Forwards TCP to the broker; cut() drops every connection through it. */
-async function proxy(target: number) {
-  const sockets = new Set<Socket>();
-  const server = createServer((downstream) => {
-    const upstream = tcpConnect({ host: '127.0.0.1', port: target });
-    for (const s of [downstream, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    downstream.pipe(upstream).pipe(downstream);
-    downstream.on('close', () => upstream.destroy());
-    upstream.on('close', () => downstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 async function waitFor(client: MqttClient, stage: string, after: number): Promise<void> {
   await within(
