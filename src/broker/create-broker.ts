@@ -10,7 +10,7 @@ import { validateConfig } from './config/validate-config.js';
 import { BrokerCore } from './core/broker-core.js';
 import { Connection } from './core/connection.js';
 import { listenerPolicy } from './core/listener-policy.js';
-import { type Logger, type PacketChannel, systemClock } from './core/ports.js';
+import { type Authenticator, type Logger, type PacketChannel, systemClock } from './core/ports.js';
 import {
   type DevelopmentCertificate,
   developmentCertificate,
@@ -22,6 +22,10 @@ import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
 import { startSysTopics } from './observability/sys-topics.js';
 import { memoryStores } from './persistence/memory-stores.js';
+import { AuthenticationChain } from './security/authentication-chain.js';
+import { LoginThrottle, loginThrottleDefaults } from './security/login-throttle.js';
+import { SecurityFiles, type SecurityReload } from './security/security-files.js';
+import { type AuthorizerHook, TopicAuthorizer } from './security/topic-authorizer.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -37,12 +41,24 @@ export interface Broker {
    * are disconnected.
    */
   reloadTls(): Promise<Array<{ listener: string; ok: boolean; error?: string; revoked?: number }>>;
+  /** Re-reads the password and ACL files (SIGHUP and a change to a file do this too); a bad file keeps the old. */
+  reloadSecurity(): Promise<SecurityReload[]>;
   /** Disconnects every client (v5: 0x8B) and stops listening. */
   close(): Promise<void>;
 }
 
+/** Library hooks, asked before the password and ACL files (allow / deny / defer, chained in order). */
+export interface SecurityHooks {
+  readonly authenticate?: readonly Authenticator[];
+  readonly authorize?: readonly AuthorizerHook[];
+}
+
 /** Starts a broker; `config` is validated first (a ConfigError names each bad key path). */
-export async function createBroker(input: BrokerConfigInput, logger?: Logger): Promise<Broker> {
+export async function createBroker(
+  input: BrokerConfigInput,
+  logger?: Logger,
+  hooks: SecurityHooks = {},
+): Promise<Broker> {
   const config = validateConfig(input);
   const log = logger ?? pino({ level: config.logLevel });
   const {
@@ -51,6 +67,10 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     allowAnonymous,
     sysInterval,
     tcpNoDelay,
+    passwordFile,
+    aclFile,
+    authHookTimeoutMs,
+    failedLoginDelay,
     ...limits
   } = config;
   const core = new BrokerCore({
@@ -85,11 +105,40 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     channels.push(channel);
     return channel;
   };
+  const securityFiles = new SecurityFiles(log);
+  const throttle = new LoginThrottle({
+    ...loginThrottleDefaults,
+    baseDelayMs: failedLoginDelay.baseMs,
+    maxDelayMs: failedLoginDelay.maxMs,
+  });
+  /** Who may connect through a listener and what they may do: hooks, then its files. */
+  const security = async (l: BrokerConfig['listeners'][number]) => {
+    const passwordPath = l.passwordFile ?? passwordFile;
+    const aclPath = l.aclFile ?? aclFile;
+    const passwords = passwordPath ? await securityFiles.passwordFile(passwordPath) : undefined;
+    const acl = aclPath ? await securityFiles.aclFile(aclPath) : undefined;
+    const authorizeHooks = hooks.authorize ?? [];
+    return {
+      allowAnonymous: l.allowAnonymous ?? allowAnonymous,
+      authenticator: new AuthenticationChain({
+        hooks: hooks.authenticate ?? [],
+        passwords,
+        allowAnonymous: l.allowAnonymous ?? allowAnonymous,
+        hookTimeoutMs: authHookTimeoutMs,
+        logger: log,
+      }),
+      authorizer:
+        acl || authorizeHooks.length > 0
+          ? new TopicAuthorizer({ hooks: authorizeHooks, acl, hookTimeoutMs: authHookTimeoutMs, logger: log })
+          : undefined,
+      failedLoginDelay: throttle,
+    };
+  };
   try {
     for (const l of config.listeners) {
       const policy = listenerPolicy(`${l.protocol}://${l.host}:${l.port}`, {
         maxConnections: l.maxConnections,
-        allowAnonymous: l.allowAnonymous ?? allowAnonymous,
+        ...(await security(l)),
       });
       const accept = (channel: PacketChannel) => new Connection(core, channel, policy);
       const common = { ...channelOptions, host: l.host, port: l.port };
@@ -115,6 +164,7 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     heapBytes: () => process.memoryUsage().heapUsed,
   });
   for (const channel of channels) channel.watch();
+  securityFiles.watch();
   if (developmentCa)
     log.info({ caFile: developmentCa.caFile, created: developmentCa.created }, 'TLS from the development CA');
   return {
@@ -123,8 +173,10 @@ export async function createBroker(input: BrokerConfigInput, logger?: Logger): P
     core,
     developmentCa,
     reloadTls: () => Promise.all(channels.map(async (c) => ({ listener: c.name, ...(await c.reload()) }))),
+    reloadSecurity: () => securityFiles.reload(),
     async close() {
       for (const channel of channels) channel.close();
+      securityFiles.close();
       stopSys();
       core.shutdown();
       await Promise.all(listeners.map((l) => l.close()));

@@ -5,6 +5,22 @@ export type { BrokerConfig, BrokerConfigInput, ListenerConfig } from './config/c
 export { loadConfigFile } from './config/load-config-file.js';
 export { validateConfig } from './config/validate-config.js';
 export type { Message } from './core/message.js';
-export type { Logger } from './core/ports.js';
-export { type Broker, createBroker } from './create-broker.js';
+export type {
+  AuthenticationRequest,
+  AuthenticationResult,
+  Authenticator,
+  AuthorizationRequest,
+  AuthorizationVerdict,
+  Logger,
+} from './core/ports.js';
+export { type Broker, createBroker, type SecurityHooks } from './create-broker.js';
 export type { RunningListener } from './edge/tcp-listener.js';
+export { AclSyntaxError, parseAclFile } from './security/acl-file.js';
+export { PasswordFileError, parsePasswordFile } from './security/password-file.js';
+export {
+  type HashAlgorithm,
+  hashPassword,
+  parseHash,
+  verifyPassword,
+} from './security/password-hash.js';
+export type { AuthorizerHook } from './security/topic-authorizer.js';

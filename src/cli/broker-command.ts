@@ -4,10 +4,12 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import {
+  AclSyntaxError,
   type BrokerConfigInput,
   ConfigError,
   createBroker,
   loadConfigFile,
+  PasswordFileError,
   validateConfig,
 } from '../broker/index.js';
 
@@ -87,14 +89,29 @@ export function brokerCommand(): Command {
       let broker: Awaited<ReturnType<typeof createBroker>>;
       try {
         const config = validateConfig(await configFromFlags(options));
-        if (!config.allowAnonymous && config.listeners.every((l) => l.allowAnonymous !== true))
+        const credentials =
+          config.passwordFile !== undefined ||
+          config.listeners.some(
+            (l) => l.passwordFile || (l.tls && (l.tls.clientCertificates !== 'none' || l.tls.pskFile)),
+          );
+        if (
+          !config.allowAnonymous &&
+          !credentials &&
+          config.listeners.every((l) => l.allowAnonymous !== true)
+        )
           console.error(
             'warden broker: anonymous clients are refused and no credential source is configured yet; every client will be refused',
           );
         broker = await createBroker(config);
       } catch (error) {
         // A ConfigError or a listener that cannot bind names its own cause; anything else is a bug.
-        if (!(error instanceof ConfigError) && !/^listener /.test((error as Error).message)) throw error;
+        if (
+          !(error instanceof ConfigError) &&
+          !(error instanceof PasswordFileError) &&
+          !(error instanceof AclSyntaxError) &&
+          !/^listener /.test((error as Error).message)
+        )
+          throw error;
         console.error(`warden broker: ${(error as Error).message}`);
         process.exit(1);
       }
@@ -105,6 +122,10 @@ export function brokerCommand(): Command {
         process.exit(0);
       };
       process.on('SIGHUP', () => {
+        void broker.reloadSecurity().then((results) => {
+          for (const r of results)
+            console.error(`warden broker: SIGHUP reload ${r.file}: ${r.ok ? 'ok' : r.error}`);
+        });
         void broker.reloadTls().then((results) => {
           for (const r of results)
             console.error(

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { brokerCommand } from './broker-command.js';
 import { certsCommand } from './certs-command.js';
 import { diagnoseCommand } from './diagnose-command.js';
+import { passwdCommand } from './passwd-command.js';
 import { pubCommand } from './pub-command.js';
 import { subCommand } from './sub-command.js';
 
@@ -14,6 +15,7 @@ program.addCommand(pubCommand());
 program.addCommand(subCommand());
 program.addCommand(diagnoseCommand());
 program.addCommand(certsCommand());
+program.addCommand(passwdCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

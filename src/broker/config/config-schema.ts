@@ -110,6 +110,9 @@ export const listenerSchema = z.strictObject({
   maxConnections: z.int().min(1).optional(),
   /** Overrides the broker-wide allowAnonymous for this listener. */
   allowAnonymous: z.boolean().optional(),
+  /** Override the broker-wide passwordFile / aclFile for this listener (Mosquitto's per_listener_settings). */
+  passwordFile: z.string().min(1).optional(),
+  aclFile: z.string().min(1).optional(),
   /** Present: MQTT over TLS (mqtts) or WebSocket over TLS (wss). */
   tls: tlsSchema.optional(),
 });
@@ -121,6 +124,16 @@ export const brokerConfigSchema = z.strictObject({
    * no-config quick start turns it on for its loopback listeners only.
    */
   allowAnonymous: z.boolean().default(false),
+  /** Mosquitto's password_file: "user:hash" lines (`warden passwd` or mosquitto_passwd); reloaded on change and SIGHUP. */
+  passwordFile: z.string().min(1).optional(),
+  /** Mosquitto's acl_file: user / topic / pattern lines; once set, what it does not allow is denied. */
+  aclFile: z.string().min(1).optional(),
+  /** How long a library authentication or authorization hook may take before it counts as a denial. */
+  authHookTimeoutMs: z.int().min(1).default(5000),
+  /** Refused logins are answered after a delay that doubles per failure from the same address, up to maxMs; baseMs 0 turns it off. */
+  failedLoginDelay: z
+    .strictObject({ baseMs: z.int().min(0).default(250), maxMs: z.int().min(0).default(5000) })
+    .default({ baseMs: 250, maxMs: 5000 }),
   logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
   /** Where the broker keeps what it generates (the development CA). */
   dataDir: z.string().min(1).default('.warden-data'),

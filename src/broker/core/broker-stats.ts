@@ -20,6 +20,10 @@ export interface BrokerStats {
   messagesExpired: number;
   /** CONNECTs answered with a refusal. */
   connectionsRefused: number;
+  /** CONNECTs whose credentials were refused (a subset of connectionsRefused). */
+  loginFailures: number;
+  /** PUBLISHes and SUBSCRIBE filters refused by authorization. */
+  authorizationDenials: number;
   /** Connections the transport refused before MQTT, by reason (TLS: "unknown CA", "time-out", ...). */
   handshakeFailures: Record<string, number>;
 }
@@ -39,6 +43,8 @@ export function newBrokerStats(): BrokerStats {
     messagesDroppedTooLarge: 0,
     messagesExpired: 0,
     connectionsRefused: 0,
+    loginFailures: 0,
+    authorizationDenials: 0,
     handshakeFailures: {},
   };
 }

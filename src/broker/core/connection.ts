@@ -12,10 +12,13 @@ import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { type ListenerPolicy, listenerPolicy } from './listener-policy.js';
 import type { Message } from './message.js';
 import { OutboundFlow } from './outbound-flow.js';
-import type { Logger, PacketChannel, Timer } from './ports.js';
+import type { AuthenticationResult, Logger, PacketChannel, Timer } from './ports.js';
 import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
-type State = 'awaiting-connect' | 'connected' | 'closed';
+type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+
+/** Packets a client may send ahead of its CONNACK or of a pending authorization, before it is cut off. */
+const MAX_HELD_PACKETS = 1000;
 
 export class Connection implements ConnectedContext, SessionOwner {
   readonly core: BrokerCore;
@@ -30,6 +33,8 @@ export class Connection implements ConnectedContext, SessionOwner {
   #timer: Timer | undefined;
   #flow: OutboundFlow | undefined;
   readonly inboundAliases = new Map<number, string>();
+  /** Packets that arrived while CONNECT or an authorization was being decided, in order. */
+  #held: Packet[] | undefined;
   /** Set by CONNECT: the user name the client is known by, for authorization. */
   username: string | undefined;
 
@@ -56,6 +61,53 @@ export class Connection implements ConnectedContext, SessionOwner {
   /** The edge calls this for each decoded packet, in order. */
   handle(packet: Packet): void {
     if (this.#state === 'closed') return;
+    if (this.#held !== undefined) {
+      // [MQTT-3.1.4-5 (v5)]: nothing after CONNECT is processed before the client is authenticated;
+      // an authorization being decided holds later packets back the same way, keeping their order.
+      if (this.#held.length >= MAX_HELD_PACKETS) {
+        this.disconnect(
+          ReasonCode.QuotaExceeded,
+          `more than ${MAX_HELD_PACKETS} packets sent ahead of an answer`,
+        );
+        return;
+      }
+      this.#held.push(packet);
+      return;
+    }
+    const pending = this.#dispatch(packet);
+    if (pending !== undefined) this.#holdUntil(pending);
+  }
+
+  /** A method, so TypeScript does not narrow the state across an await. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Holds packets until `pending` settles, then handles them in order (they may pause again). */
+  #holdUntil(pending: Promise<void>): void {
+    this.#held = [];
+    pending
+      .catch((error: unknown) => {
+        this.logger.error({ error: String(error) }, 'packet handling failed');
+        this.disconnect(ReasonCode.UnspecifiedError, 'internal error');
+      })
+      .finally(() => {
+        const held = this.#held ?? [];
+        this.#held = undefined;
+        for (let i = 0; i < held.length; i++) {
+          if (this.#state === 'closed') return;
+          const next = this.#dispatch(held[i]!);
+          if (next !== undefined) {
+            this.#holdUntil(next);
+            this.#held!.push(...held.slice(i + 1));
+            return;
+          }
+        }
+      });
+  }
+
+  /** Handles one packet; a Promise when the answer waits on something (authentication, a hook). */
+  #dispatch(packet: Packet): Promise<void> | undefined {
     const stats = this.core.stats;
     stats.packetsReceived++;
     if (packet.type === 'publish') stats.publishReceived++;
@@ -65,13 +117,11 @@ export class Connection implements ConnectedContext, SessionOwner {
         this.#close(`first packet was ${packet.type.toUpperCase()}, not CONNECT [MQTT-3.1.0-1]`);
         return;
       }
-      this.#connect(packet);
-      return;
+      return this.#connect(packet);
     }
     switch (packet.type) {
       case 'publish':
-        handlePublish(this, packet);
-        return;
+        return handlePublish(this, packet);
       case 'puback':
       case 'pubrec':
       case 'pubrel':
@@ -79,8 +129,7 @@ export class Connection implements ConnectedContext, SessionOwner {
         handleAck(this, packet);
         return;
       case 'subscribe':
-        handleSubscribe(this, packet);
-        return;
+        return handleSubscribe(this, packet);
       case 'unsubscribe':
         handleUnsubscribe(this, packet);
         return;
@@ -169,16 +218,63 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.#flow?.drain();
   }
 
-  #connect(packet: Packet & { type: 'connect' }): void {
+  /** Asks the authenticator; synchronous when it answers at once (the core's own, the tests'). */
+  #connect(packet: Packet & { type: 'connect' }): Promise<void> | undefined {
     this.version = packet.protocolVersion;
     this.channel.setProtocolVersion(packet.protocolVersion);
+    this.#state = 'authenticating';
+    const failed = (error: unknown): AuthenticationResult => {
+      this.logger.error({ error: String(error) }, 'authentication failed');
+      return { verdict: 'deny', reason: 'authentication failed', reasonCode: ReasonCode.ServerUnavailable };
+    };
+    let answer: AuthenticationResult | Promise<AuthenticationResult>;
+    try {
+      answer = this.listener.authenticator.authenticate({
+        listener: this.listener.name,
+        remoteAddress: this.channel.remoteAddress,
+        clientId: packet.clientId,
+        username: packet.username,
+        password: packet.password,
+        identity: this.channel.identity,
+        protocolVersion: packet.protocolVersion,
+      });
+    } catch (error) {
+      answer = failed(error);
+    }
+    if (!(answer instanceof Promise)) return this.#authenticated(packet, answer);
+    return answer.catch(failed).then((result) => this.#authenticated(packet, result));
+  }
+
+  #authenticated(
+    packet: Packet & { type: 'connect' },
+    authentication: AuthenticationResult,
+  ): Promise<void> | undefined {
+    if (this.#isClosed()) return; // gone while it was decided
+    const delay = this.listener.failedLoginDelay;
+    if (authentication.verdict === 'allow') {
+      delay?.succeeded(this.channel.remoteAddress);
+      return this.#accept(packet, authentication);
+    }
+    this.core.stats.loginFailures++;
+    // A refused login is answered late, more so for each failure from the same address.
+    const ms = delay?.failed(this.channel.remoteAddress) ?? 0;
+    if (ms === 0) return this.#accept(packet, authentication);
+    return new Promise<void>((resolve) => this.core.options.clock.setTimeout(resolve, ms)).then(() => {
+      if (!this.#isClosed()) this.#accept(packet, authentication);
+    });
+  }
+
+  /** The CONNECT steps with the authenticator's answer: CONNACK, accepted or refused. */
+  #accept(packet: Packet & { type: 'connect' }, authentication: AuthenticationResult): undefined {
     this.#timer?.cancel();
-    const outcome = handleConnect(this, packet, this);
+    const outcome = handleConnect(this, packet, this, authentication);
     if (outcome === undefined) {
       this.#close('connection refused');
       return;
     }
     this.#session = outcome.session;
+    outcome.session.username = outcome.username;
+    outcome.session.mayReceive = this.listener.authorizer?.mayReceive;
     this.username = outcome.username;
     this.#will = outcome.will;
     this.#state = 'connected';

@@ -15,6 +15,60 @@ export interface PeerIdentity {
   readonly requireClientIdMatch: boolean;
 }
 
+/** What an authenticator is asked: everything known of the client at CONNECT. */
+export interface AuthenticationRequest {
+  /** The listener's URL. */
+  readonly listener: string;
+  /** "address:port" of the peer. */
+  readonly remoteAddress: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: Buffer;
+  /** What the edge established: a verified certificate or a PSK identity. */
+  readonly identity?: PeerIdentity;
+  readonly protocolVersion: ProtocolVersion;
+}
+
+/**
+ * allow (optionally naming the user), deny (with the reason for the log and, on v5, a reason
+ * code), or defer to the next in the chain. A chain where all defer denies.
+ */
+export type AuthenticationResult =
+  | { readonly verdict: 'allow'; readonly username?: string }
+  | { readonly verdict: 'deny'; readonly reason: string; readonly reasonCode?: number }
+  | { readonly verdict: 'defer' };
+
+export interface Authenticator {
+  authenticate(request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult>;
+}
+
+export type AuthorizationAction = 'publish' | 'subscribe';
+
+export interface AuthorizationRequest {
+  readonly action: AuthorizationAction;
+  /** The topic name (publish, receive) or filter (subscribe). */
+  readonly topic: string;
+  readonly username: string | undefined;
+  readonly clientId: string;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+}
+
+export type AuthorizationVerdict = 'allow' | 'deny' | 'defer';
+
+/**
+ * Synchronous answers keep the publish path free of promises; a Promise (a library hook) holds
+ * the client's later packets back until it settles, so their order is kept.
+ */
+export interface Authorizer {
+  authorize(request: AuthorizationRequest): AuthorizationVerdict | Promise<AuthorizationVerdict>;
+  /**
+   * Whether a message on `topic` may be delivered to the client: runs for every delivery, so it
+   * answers synchronously. Absent: every delivery a subscription allowed is made.
+   */
+  readonly mayReceive?: (topic: string, username: string | undefined, clientId: string) => boolean;
+}
+
 /** One client's packet stream, as the edge presents it to the core. */
 export interface PacketChannel {
   /** "address:port" of the peer, for logs. */

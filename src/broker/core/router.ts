@@ -92,6 +92,12 @@ export class Router {
     retainAsPublished: boolean,
     identifiers: number[] | undefined,
   ): void {
+    // Mosquitto checks read access per message: a wildcard subscription may cover denied topics.
+    if (
+      session.mayReceive !== undefined &&
+      !session.mayReceive(message.topic, session.username, session.clientId)
+    )
+      return;
     session.deliver(
       message,
       {

@@ -45,6 +45,10 @@ export class Session {
   /** The most the queue holds (Mosquitto's max_queued_messages); beyond it new messages are dropped. */
   readonly maxQueued: number;
   owner: SessionOwner | undefined;
+  /** The user name of the last connection that took the session: what deliveries are authorized for. */
+  username: string | undefined;
+  /** The read check of the listener that connection came through, run for every delivery. */
+  mayReceive: ((topic: string, username: string | undefined, clientId: string) => boolean) | undefined;
   /** Seconds the session outlives its connection: 0 ends it with the connection. */
   expiryInterval = 0;
   /** Runs out the session after its client left. */

@@ -10,6 +10,7 @@ import {
 } from '../../../protocol/index.js';
 import type { Message } from '../message.js';
 import type { PeerLimits } from '../outbound-flow.js';
+import type { AuthenticationResult } from '../ports.js';
 import { NEVER_EXPIRES, type Session, type SessionOwner } from '../session.js';
 import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectionContext, ConnectOutcome } from './context.js';
@@ -18,6 +19,7 @@ interface ConnectStepContext {
   readonly ctx: ConnectionContext;
   readonly packet: ConnectPacket;
   readonly owner: SessionOwner;
+  readonly authentication: AuthenticationResult;
   clientId: string;
   assignedClientId: boolean;
   /** The user name the client is known by: the certificate's, else the CONNECT one. */
@@ -44,22 +46,22 @@ const admit: ConnectStep = (c) => {
   };
 };
 
-/**
- * A verified client certificate authenticates; without one, until password files exist, a
- * listener that refuses anonymous clients refuses the client, as Mosquitto does with
- * allow_anonymous false and no password_file.
- */
+/** The listener's authenticator answered before the steps ran (it may be asynchronous). */
 const authenticate: ConnectStep = (c) => {
-  const identity = c.ctx.identity;
-  if (identity !== undefined) {
-    c.username = identity.username ?? c.packet.username;
+  const result = c.authentication;
+  if (result.verdict === 'allow') {
+    c.username = result.username;
     return undefined;
   }
-  if (c.ctx.listener.allowAnonymous) return undefined;
+  const v5 =
+    result.verdict === 'deny' ? (result.reasonCode ?? ReasonCode.NotAuthorized) : ReasonCode.NotAuthorized;
   return {
-    v5: ReasonCode.NotAuthorized,
-    v3: ConnectReturnCode.NotAuthorized,
-    reason: `listener ${c.ctx.listener.name} does not allow anonymous clients and has no credential source`,
+    v5,
+    v3:
+      v5 === ReasonCode.BadUserNameOrPassword
+        ? ConnectReturnCode.BadUserNameOrPassword
+        : ConnectReturnCode.NotAuthorized,
+    reason: result.verdict === 'deny' ? result.reason : 'every authenticator deferred',
   };
 };
 
@@ -201,11 +203,13 @@ export function handleConnect(
   ctx: ConnectionContext,
   packet: ConnectPacket,
   owner: SessionOwner,
+  authentication: AuthenticationResult,
 ): ConnectOutcome | undefined {
   const c: ConnectStepContext = {
     ctx,
     packet,
     owner,
+    authentication,
     clientId: packet.clientId,
     assignedClientId: false,
     username: packet.username,

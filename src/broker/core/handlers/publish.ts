@@ -1,12 +1,15 @@
-// Inbound PUBLISH: topic checks, then QoS 0 route, QoS 1 route + PUBACK, QoS 2 route once per
-// packet id + PUBREC (exactly once: a resend before PUBREL is not routed again [MQTT-4.3.3-10]).
+// Inbound PUBLISH: topic checks, authorization, then QoS 0 route, QoS 1 route + PUBACK, QoS 2
+// route once per packet id + PUBREC (exactly once: a resend before PUBREL is not routed again
+// [MQTT-4.3.3-10]). A refused PUBLISH is acknowledged with 0x87 on v5 and dropped silently on
+// 3.1.1, as Mosquitto does; writes to $SYS are always refused.
 
 import { type PublishPacket, ReasonCode, validateTopicName } from '../../../protocol/index.js';
 import { forwardedProperties, withExpiry } from '../message.js';
 import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectedContext } from './context.js';
 
-export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
+/** Undefined when done; a Promise when an authorization hook is deciding. */
+export function handlePublish(ctx: ConnectedContext, p: PublishPacket): Promise<void> | undefined {
   const topic = resolveTopic(ctx, p);
   if (topic === undefined) return;
   const options = ctx.core.options;
@@ -24,6 +27,41 @@ export function handlePublish(ctx: ConnectedContext, p: PublishPacket): void {
     ctx.disconnect(ReasonCode.RetainNotSupported, 'retained messages are not available on this broker');
     return;
   }
+  const session = ctx.session;
+  if (topic === '$SYS' || topic.startsWith('$SYS/'))
+    return refuse(ctx, p, 'the broker alone writes $SYS topics');
+  const authorizer = ctx.listener.authorizer;
+  if (authorizer === undefined) return route(ctx, p, topic);
+  const verdict = authorizer.authorize({
+    action: 'publish',
+    topic,
+    username: session.username,
+    clientId: session.clientId,
+    qos: p.qos,
+    retain: p.retain,
+  });
+  if (typeof verdict === 'string') return decided(ctx, p, topic, verdict);
+  return verdict.then((v) => decided(ctx, p, topic, v));
+}
+
+function decided(ctx: ConnectedContext, p: PublishPacket, topic: string, verdict: string): undefined {
+  return verdict === 'allow' ? route(ctx, p, topic) : refuse(ctx, p, `not authorized to publish to ${topic}`);
+}
+
+function refuse(ctx: ConnectedContext, p: PublishPacket, reason: string): undefined {
+  ctx.core.stats.authorizationDenials++;
+  ctx.logger.debug({ topic: p.topic, reason }, 'publish refused');
+  const reasonCode = ctx.version === 5 ? ReasonCode.NotAuthorized : undefined;
+  if (p.qos === 1) ctx.send({ type: 'puback', packetId: p.packetId!, reasonCode });
+  if (p.qos === 2) {
+    // v3.1.1 goes on to PUBREL/PUBCOMP as if delivered; a v5 PUBREC >= 0x80 ends the flow.
+    if (ctx.version !== 5) ctx.session.inboundQos2.add(p.packetId!);
+    ctx.send({ type: 'pubrec', packetId: p.packetId!, reasonCode });
+  }
+  return undefined;
+}
+
+function route(ctx: ConnectedContext, p: PublishPacket, topic: string): undefined {
   const session = ctx.session;
   if (
     p.qos === 2 &&

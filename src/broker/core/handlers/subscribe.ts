@@ -1,5 +1,6 @@
-// SUBSCRIBE and UNSUBSCRIBE: one reason code per filter, then the retained messages the new
-// subscriptions ask for (v5 Retain Handling) [MQTT-3.8.4], [MQTT-3.10.4].
+// SUBSCRIBE and UNSUBSCRIBE: one reason code per filter (a filter authorization refuses gets 0x80
+// on 3.1.1, 0x87 on v5), then the retained messages the new subscriptions ask for (v5 Retain
+// Handling) [MQTT-3.8.4], [MQTT-3.10.4].
 
 import {
   parseSharedSubscription,
@@ -10,15 +11,39 @@ import {
   validateTopicFilter,
 } from '../../../protocol/index.js';
 import type { Message } from '../message.js';
+import type { AuthorizationVerdict } from '../ports.js';
 import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectedContext } from './context.js';
 
-export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void {
+/** Undefined when done; a Promise when an authorization hook is deciding. */
+export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): Promise<void> | undefined {
+  const authorizer = ctx.listener.authorizer;
+  if (authorizer === undefined) return subscribe(ctx, p, undefined);
+  const verdicts = p.subscriptions.map((s) =>
+    authorizer.authorize({
+      action: 'subscribe',
+      topic: s.topicFilter,
+      username: ctx.session.username,
+      clientId: ctx.session.clientId,
+      qos: s.qos,
+      retain: false,
+    }),
+  );
+  if (verdicts.every((v) => typeof v === 'string'))
+    return subscribe(ctx, p, verdicts as AuthorizationVerdict[]);
+  return Promise.all(verdicts).then((settled) => subscribe(ctx, p, settled));
+}
+
+function subscribe(
+  ctx: ConnectedContext,
+  p: SubscribePacket,
+  verdicts: readonly AuthorizationVerdict[] | undefined,
+): undefined {
   const v5 = ctx.version === 5;
   const subscriptionIdentifier = p.properties?.subscriptionIdentifiers?.[0];
   const reasonCodes: number[] = [];
   const retained: Array<{ message: Message; qos: 0 | 1 | 2 }> = [];
-  for (const s of p.subscriptions) {
+  for (const [index, s] of p.subscriptions.entries()) {
     const maxLevels = ctx.core.options.maxTopicLevels;
     const problem =
       validateTopicFilter(s.topicFilter) ??
@@ -26,6 +51,12 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void
     if (problem) {
       ctx.logger.debug({ filter: s.topicFilter, problem }, 'subscription refused');
       reasonCodes.push(v5 ? ReasonCode.TopicFilterInvalid : SubackFailure);
+      continue;
+    }
+    if (verdicts !== undefined && verdicts[index] !== 'allow') {
+      ctx.core.stats.authorizationDenials++;
+      ctx.logger.debug({ filter: s.topicFilter }, 'subscription not authorized');
+      reasonCodes.push(v5 ? ReasonCode.NotAuthorized : SubackFailure);
       continue;
     }
     const shared = parseSharedSubscription(s.topicFilter) !== undefined;
@@ -48,7 +79,9 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): void
     }
   }
   ctx.send({ type: 'suback', packetId: p.packetId, reasonCodes });
+  const { mayReceive, username, clientId } = ctx.session;
   for (const { message, qos } of retained) {
+    if (mayReceive !== undefined && !mayReceive(message.topic, username, clientId)) continue;
     // Retained messages sent on subscribe keep their retain flag [MQTT-3.3.1-9].
     ctx.session.deliver(
       message,

@@ -1,0 +1,73 @@
+// Who may connect through one listener: library hooks first (allow / deny / defer, each bounded
+// by a timeout), then the identity the edge verified (certificate, PSK), then the password file,
+// then the listener's anonymous policy. All-defer denies. A hook that throws or hangs denies and
+// is logged; it never takes the broker down.
+
+import { ReasonCode } from '../../protocol/index.js';
+import type { AuthenticationRequest, AuthenticationResult, Authenticator, Logger } from '../core/ports.js';
+import { askHook } from './ask-hook.js';
+import type { PasswordFile } from './password-file.js';
+
+export interface AuthenticationChainOptions {
+  readonly hooks: readonly Authenticator[];
+  readonly passwords?: PasswordFile;
+  readonly allowAnonymous: boolean;
+  readonly hookTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+const BAD_CREDENTIALS = {
+  verdict: 'deny',
+  reason: 'bad user name or password',
+  reasonCode: ReasonCode.BadUserNameOrPassword,
+} as const;
+
+export class AuthenticationChain implements Authenticator {
+  constructor(private readonly options: AuthenticationChainOptions) {}
+
+  async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
+    for (const [index, hook] of this.options.hooks.entries()) {
+      const result = await this.#ask(hook, index, request);
+      if (result.verdict !== 'defer') return result;
+    }
+    if (request.identity !== undefined)
+      return { verdict: 'allow', username: request.identity.username ?? request.username };
+    const passwords = this.options.passwords;
+    if (passwords !== undefined && request.username !== undefined) {
+      const check = await passwords.check(request.username, request.password);
+      return check === 'ok' ? { verdict: 'allow', username: request.username } : BAD_CREDENTIALS;
+    }
+    if (this.options.allowAnonymous) return { verdict: 'allow', username: request.username };
+    if (request.username !== undefined || request.password !== undefined) return BAD_CREDENTIALS;
+    return {
+      verdict: 'deny',
+      reason: 'anonymous clients are not allowed on this listener',
+      reasonCode: ReasonCode.NotAuthorized,
+    };
+  }
+
+  async #ask(
+    hook: Authenticator,
+    index: number,
+    request: AuthenticationRequest,
+  ): Promise<AuthenticationResult> {
+    try {
+      return await askHook(() => hook.authenticate(request), isResult, this.options.hookTimeoutMs);
+    } catch (error) {
+      this.options.logger.error(
+        { hook: index, clientId: request.clientId, error: (error as Error).message },
+        'authentication hook failed: the client is denied',
+      );
+      return {
+        verdict: 'deny',
+        reason: `authentication hook ${index} failed`,
+        reasonCode: ReasonCode.NotAuthorized,
+      };
+    }
+  }
+}
+
+function isResult(value: unknown): value is AuthenticationResult {
+  const verdict = (value as { verdict?: unknown } | undefined)?.verdict;
+  return verdict === 'allow' || verdict === 'deny' || verdict === 'defer';
+}

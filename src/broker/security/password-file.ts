@@ -1,0 +1,85 @@
+// Mosquitto's password file, "user:hash" per line, as `warden passwd` and mosquitto_passwd write
+// it. Parsed strictly (a bad line names its number, never its hash); checked in constant time, an
+// unknown user costing as much as a known one so timing does not tell which users exist.
+
+import { readFile } from 'node:fs/promises';
+import { hashPassword, parseHash, type ScramSecret, scramSecretOf, verifyPassword } from './password-hash.js';
+
+export class PasswordFileError extends Error {}
+
+/** user -> stored hash, in file order. */
+export function parsePasswordFile(text: string, file = 'password file'): Map<string, string> {
+  const entries = new Map<string, string>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    const where = `${file}:${index + 1}`;
+    if (colon <= 0) throw new PasswordFileError(`${where}: expected "user:hash"`);
+    const user = line.slice(0, colon);
+    const parsed = parseHash(line.slice(colon + 1));
+    if (!parsed.ok) throw new PasswordFileError(`${where}: user ${user}: ${parsed.reason}`);
+    if (entries.has(user)) throw new PasswordFileError(`${where}: user ${user} appears twice`);
+    entries.set(user, line.slice(colon + 1));
+  });
+  return entries;
+}
+
+export type PasswordCheck = 'ok' | 'wrong-password' | 'unknown-user';
+
+export class PasswordFile {
+  #entries: Map<string, string>;
+  /** Checked against when the user is unknown, so the answer takes as long. */
+  static #decoy: Promise<string> | undefined;
+
+  private constructor(
+    readonly path: string,
+    entries: Map<string, string>,
+  ) {
+    this.#entries = entries;
+  }
+
+  static async load(path: string): Promise<PasswordFile> {
+    return new PasswordFile(path, await PasswordFile.#read(path));
+  }
+
+  static async #read(path: string): Promise<Map<string, string>> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new PasswordFileError(
+        `password file ${path}: ${code === 'ENOENT' ? 'no such file' : String(error)}`,
+      );
+    }
+    return parsePasswordFile(text, `password file ${path}`);
+  }
+
+  /** Reads the file again; on an error the old entries stay and the error is thrown. */
+  async reload(): Promise<number> {
+    this.#entries = await PasswordFile.#read(this.path);
+    return this.#entries.size;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async check(username: string, password: Buffer | undefined): Promise<PasswordCheck> {
+    const stored = this.#entries.get(username);
+    if (stored === undefined) {
+      PasswordFile.#decoy ??= hashPassword('decoy');
+      await verifyPassword(await PasswordFile.#decoy, password ?? Buffer.alloc(0));
+      return 'unknown-user';
+    }
+    if (password === undefined) return 'wrong-password';
+    return (await verifyPassword(stored, password)) ? 'ok' : 'wrong-password';
+  }
+
+  /** The user's SCRAM-SHA-256 secrets, when the entry is a SCRAM one. */
+  scram(username: string): ScramSecret | undefined {
+    const stored = this.#entries.get(username);
+    return stored === undefined ? undefined : scramSecretOf(stored);
+  }
+}
