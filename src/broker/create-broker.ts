@@ -10,7 +10,13 @@ import { validateConfig } from './config/validate-config.js';
 import { BrokerCore } from './core/broker-core.js';
 import { Connection } from './core/connection.js';
 import { listenerPolicy } from './core/listener-policy.js';
-import { type Authenticator, type Logger, type PacketChannel, systemClock } from './core/ports.js';
+import {
+  type Authenticator,
+  type EnhancedAuthenticator,
+  type Logger,
+  type PacketChannel,
+  systemClock,
+} from './core/ports.js';
 import {
   type DevelopmentCertificate,
   developmentCertificate,
@@ -24,6 +30,7 @@ import { startSysTopics } from './observability/sys-topics.js';
 import { memoryStores } from './persistence/memory-stores.js';
 import { AuthenticationChain } from './security/authentication-chain.js';
 import { LoginThrottle, loginThrottleDefaults } from './security/login-throttle.js';
+import { scramSha256 } from './security/scram-sha-256.js';
 import { SecurityFiles, type SecurityReload } from './security/security-files.js';
 import { type AuthorizerHook, TopicAuthorizer } from './security/topic-authorizer.js';
 
@@ -51,6 +58,8 @@ export interface Broker {
 export interface SecurityHooks {
   readonly authenticate?: readonly Authenticator[];
   readonly authorize?: readonly AuthorizerHook[];
+  /** MQTT 5 enhanced authentication methods beside the built-in SCRAM-SHA-256. */
+  readonly enhancedAuth?: readonly EnhancedAuthenticator[];
 }
 
 /** Starts a broker; `config` is validated first (a ConfigError names each bad key path). */
@@ -118,7 +127,13 @@ export async function createBroker(
     const passwords = passwordPath ? await securityFiles.passwordFile(passwordPath) : undefined;
     const acl = aclPath ? await securityFiles.aclFile(aclPath) : undefined;
     const authorizeHooks = hooks.authorize ?? [];
+    // SCRAM-SHA-256 is offered wherever a password file is: its SCRAM entries answer it.
+    const methods = [
+      ...(passwords ? [scramSha256((user) => passwords.scram(user))] : []),
+      ...(hooks.enhancedAuth ?? []),
+    ];
     return {
+      enhancedAuth: new Map(methods.map((m) => [m.method, m])),
       allowAnonymous: l.allowAnonymous ?? allowAnonymous,
       authenticator: new AuthenticationChain({
         hooks: hooks.authenticate ?? [],

@@ -11,6 +11,8 @@ export type {
   Authenticator,
   AuthorizationRequest,
   AuthorizationVerdict,
+  EnhancedAuthenticator,
+  EnhancedAuthStep,
   Logger,
 } from './core/ports.js';
 export { type Broker, createBroker, type SecurityHooks } from './create-broker.js';

@@ -2,6 +2,7 @@
 // delivery of routed messages; will on abnormal close; every close with a reason.
 
 import { type Packet, type ProtocolError, type ProtocolVersion, ReasonCode } from '../../protocol/index.js';
+import { AuthExchange } from './auth-exchange.js';
 import { BoundLogger } from './bound-logger.js';
 import type { BrokerCore } from './broker-core.js';
 import { handleAck } from './handlers/acks.js';
@@ -12,7 +13,7 @@ import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { type ListenerPolicy, listenerPolicy } from './listener-policy.js';
 import type { Message } from './message.js';
 import { OutboundFlow } from './outbound-flow.js';
-import type { AuthenticationResult, Logger, PacketChannel, Timer } from './ports.js';
+import type { AuthenticationRequest, AuthenticationResult, Logger, PacketChannel, Timer } from './ports.js';
 import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
@@ -33,6 +34,10 @@ export class Connection implements ConnectedContext, SessionOwner {
   #timer: Timer | undefined;
   #flow: OutboundFlow | undefined;
   readonly inboundAliases = new Map<number, string>();
+  /** The enhanced authentication exchange under way (at CONNECT or a re-authentication). */
+  #exchange: AuthExchange | undefined;
+  /** The enhanced authentication method CONNECT used; re-authentication must use it too. */
+  #authMethod: string | undefined;
   /** Packets that arrived while CONNECT or an authorization was being decided, in order. */
   #held: Packet[] | undefined;
   /** Set by CONNECT: the user name the client is known by, for authorization. */
@@ -46,7 +51,8 @@ export class Connection implements ConnectedContext, SessionOwner {
     core.owners.add(this);
     // [MQTT-3.1.4-1 (non-normative)]: a connection that never sends CONNECT is closed.
     this.#timer = core.options.clock.setTimeout(() => {
-      if (this.#state === 'awaiting-connect') this.#close('no CONNECT within the connect timeout');
+      if (this.#state === 'awaiting-connect' || this.#state === 'authenticating')
+        this.#close('not connected within the connect timeout');
     }, core.options.connectTimeoutMs);
   }
 
@@ -61,6 +67,12 @@ export class Connection implements ConnectedContext, SessionOwner {
   /** The edge calls this for each decoded packet, in order. */
   handle(packet: Packet): void {
     if (this.#state === 'closed') return;
+    // An enhanced authentication exchange takes its AUTH packets even while others are held.
+    if (packet.type === 'auth' && this.#exchange !== undefined) {
+      if (!this.#exchange.answer(packet))
+        this.disconnect(ReasonCode.ProtocolError, 'AUTH out of step with the authentication exchange');
+      return;
+    }
     if (this.#held !== undefined) {
       // [MQTT-3.1.4-5 (v5)]: nothing after CONNECT is processed before the client is authenticated;
       // an authorization being decided holds later packets back the same way, keeping their order.
@@ -158,7 +170,7 @@ export class Connection implements ConnectedContext, SessionOwner {
         this.disconnect(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
         return;
       case 'auth':
-        this.disconnect(ReasonCode.BadAuthenticationMethod, 'enhanced authentication is not configured');
+        this.#reauthenticate(packet);
         return;
       default:
         this.disconnect(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} is sent by servers only`);
@@ -227,22 +239,101 @@ export class Connection implements ConnectedContext, SessionOwner {
       this.logger.error({ error: String(error) }, 'authentication failed');
       return { verdict: 'deny', reason: 'authentication failed', reasonCode: ReasonCode.ServerUnavailable };
     };
+    const request: AuthenticationRequest = {
+      listener: this.listener.name,
+      remoteAddress: this.channel.remoteAddress,
+      clientId: packet.clientId,
+      username: packet.username,
+      password: packet.password,
+      identity: this.channel.identity,
+      protocolVersion: packet.protocolVersion,
+    };
+    const method = packet.properties?.authenticationMethod;
+    if (method !== undefined) return this.#enhancedConnect(packet, request, method);
     let answer: AuthenticationResult | Promise<AuthenticationResult>;
     try {
-      answer = this.listener.authenticator.authenticate({
-        listener: this.listener.name,
-        remoteAddress: this.channel.remoteAddress,
-        clientId: packet.clientId,
-        username: packet.username,
-        password: packet.password,
-        identity: this.channel.identity,
-        protocolVersion: packet.protocolVersion,
-      });
+      answer = this.listener.authenticator.authenticate(request);
     } catch (error) {
       answer = failed(error);
     }
     if (!(answer instanceof Promise)) return this.#authenticated(packet, answer);
     return answer.catch(failed).then((result) => this.#authenticated(packet, result));
+  }
+
+  /** CONNECT with an Authentication Method: the exchange decides instead of the authenticator chain. */
+  async #enhancedConnect(
+    packet: Packet & { type: 'connect' },
+    request: AuthenticationRequest,
+    method: string,
+  ): Promise<void> {
+    const authenticator = this.listener.enhancedAuth?.get(method);
+    if (authenticator === undefined)
+      return this.#authenticated(packet, {
+        verdict: 'deny',
+        reason: `authentication method ${method} is not offered on this listener`,
+        reasonCode: ReasonCode.BadAuthenticationMethod,
+      });
+    this.#exchange = new AuthExchange(method, (p) => this.send(p));
+    const final = await this.#exchange.run(() =>
+      authenticator.start({ ...request, data: packet.properties?.authenticationData }),
+    );
+    this.#exchange = undefined;
+    this.#authMethod = method;
+    return this.#authenticated(
+      packet,
+      final.kind === 'success'
+        ? { verdict: 'allow', username: final.username, authentication: { method, data: final.data } }
+        : { verdict: 'deny', reason: final.reason, reasonCode: final.reasonCode ?? ReasonCode.NotAuthorized },
+    );
+  }
+
+  /**
+   * AUTH 0x19 after CONNECT [MQTT-4.12.1]: the same method again, while other packets go on. The
+   * same user passes (AUTH 0x00); anything else is disconnected with 0x87.
+   */
+  #reauthenticate(packet: Packet & { type: 'auth' }): void {
+    const method = packet.properties?.authenticationMethod;
+    const authenticator = method === undefined ? undefined : this.listener.enhancedAuth?.get(method);
+    if (
+      packet.reasonCode !== ReasonCode.ReAuthenticate ||
+      method === undefined ||
+      method !== this.#authMethod ||
+      !authenticator
+    ) {
+      // [MQTT-4.12.1-1]: a client that did not authenticate this way may not send AUTH.
+      this.disconnect(ReasonCode.ProtocolError, 'AUTH without a re-authentication by the CONNECT method');
+      return;
+    }
+    const exchange = new AuthExchange(method, (p) => this.send(p));
+    this.#exchange = exchange;
+    const request: AuthenticationRequest = {
+      listener: this.listener.name,
+      remoteAddress: this.channel.remoteAddress,
+      clientId: this.session.clientId,
+      username: this.username,
+      identity: this.channel.identity,
+      protocolVersion: this.version,
+    };
+    void exchange
+      .run(() => authenticator.start({ ...request, data: packet.properties?.authenticationData }))
+      .then((final) => {
+        if (this.#exchange === exchange) this.#exchange = undefined;
+        if (this.#isClosed()) return;
+        if (final.kind === 'success' && final.username === this.username) {
+          this.send({
+            type: 'auth',
+            reasonCode: ReasonCode.Success,
+            properties: { authenticationMethod: method, authenticationData: final.data },
+          });
+          this.logger.info({ method }, 'client re-authenticated');
+          return;
+        }
+        this.core.stats.loginFailures++;
+        this.disconnect(
+          ReasonCode.NotAuthorized,
+          final.kind === 'failure' ? final.reason : `re-authenticated as another user (${final.username})`,
+        );
+      });
   }
 
   #authenticated(

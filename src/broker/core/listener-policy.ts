@@ -3,7 +3,13 @@
 // authorizer). The edge owns the listener; the core only reads its policy and keeps its count.
 
 import { ReasonCode } from '../../protocol/index.js';
-import type { AuthenticationRequest, AuthenticationResult, Authenticator, Authorizer } from './ports.js';
+import type {
+  AuthenticationRequest,
+  AuthenticationResult,
+  Authenticator,
+  Authorizer,
+  EnhancedAuthenticator,
+} from './ports.js';
 
 /** Failed logins answered late, per address; the composition root supplies one. */
 export interface FailedLoginDelay {
@@ -23,6 +29,8 @@ export interface ListenerPolicy {
   /** Absent: every publish, subscription and delivery is allowed. */
   readonly authorizer?: Authorizer;
   readonly failedLoginDelay?: FailedLoginDelay;
+  /** MQTT 5 enhanced authentication methods offered, by name. */
+  readonly enhancedAuth?: ReadonlyMap<string, EnhancedAuthenticator>;
   /** Clients connected through this listener now; the core keeps it. */
   connected: number;
 }
@@ -55,6 +63,7 @@ export function listenerPolicy(
     authenticator?: Authenticator;
     authorizer?: Authorizer;
     failedLoginDelay?: FailedLoginDelay;
+    enhancedAuth?: ReadonlyMap<string, EnhancedAuthenticator>;
   } = {},
 ): ListenerPolicy {
   const allowAnonymous = options.allowAnonymous ?? true;
@@ -65,6 +74,7 @@ export function listenerPolicy(
     authenticator: options.authenticator ?? identityOrAnonymous(allowAnonymous),
     authorizer: options.authorizer,
     failedLoginDelay: options.failedLoginDelay,
+    enhancedAuth: options.enhancedAuth,
     connected: 0,
   };
 }

@@ -34,13 +34,39 @@ export interface AuthenticationRequest {
  * code), or defer to the next in the chain. A chain where all defer denies.
  */
 export type AuthenticationResult =
-  | { readonly verdict: 'allow'; readonly username?: string }
+  | {
+      readonly verdict: 'allow';
+      readonly username?: string;
+      /** v5 enhanced authentication: the method and its last data, told in the CONNACK. */
+      readonly authentication?: { readonly method: string; readonly data?: Buffer };
+    }
   | { readonly verdict: 'deny'; readonly reason: string; readonly reasonCode?: number }
   | { readonly verdict: 'defer' };
 
 export interface Authenticator {
   authenticate(request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult>;
 }
+
+/**
+ * MQTT 5 enhanced authentication (AUTH packets) for one method, e.g. SCRAM-SHA-256: `start` sees
+ * the CONNECT (or the re-authentication AUTH) and its Authentication Data; each step continues
+ * with data for the client, or ends in success or failure.
+ */
+export interface EnhancedAuthenticator {
+  readonly method: string;
+  start(
+    request: AuthenticationRequest & { readonly data?: Buffer },
+  ): EnhancedAuthStep | Promise<EnhancedAuthStep>;
+}
+
+export type EnhancedAuthStep =
+  | {
+      readonly kind: 'continue';
+      readonly data: Buffer;
+      next(data: Buffer | undefined): EnhancedAuthStep | Promise<EnhancedAuthStep>;
+    }
+  | { readonly kind: 'success'; readonly username: string; readonly data?: Buffer }
+  | { readonly kind: 'failure'; readonly reason: string; readonly reasonCode?: number };
 
 export type AuthorizationAction = 'publish' | 'subscribe';
 

@@ -230,7 +230,14 @@ export function handleConnect(
       return undefined;
     }
   }
-  const properties = packet.protocolVersion === 5 ? connackProperties(c) : undefined;
+  const enhanced = authentication.verdict === 'allow' ? authentication.authentication : undefined;
+  const properties =
+    packet.protocolVersion === 5
+      ? {
+          ...connackProperties(c),
+          ...(enhanced && { authenticationMethod: enhanced.method, authenticationData: enhanced.data }),
+        }
+      : undefined;
   ctx.send({ type: 'connack', sessionPresent: c.sessionPresent, reasonCode: 0, properties });
   return {
     version: packet.protocolVersion,
