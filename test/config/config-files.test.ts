@@ -159,6 +159,32 @@ describe('mosquitto.conf', () => {
     assert.equal(config.logLevel, 'debug');
   });
 
+  it('password_file and acl_file: for every listener, or per listener with per_listener_settings', async () => {
+    const global = await loadConfigFile(
+      file('auth.conf', 'listener 1883\npassword_file /etc/w/passwd\nacl_file /etc/w/acl\nlistener 1884\n'),
+    );
+    assert.equal(global.passwordFile, '/etc/w/passwd');
+    assert.equal(global.aclFile, '/etc/w/acl');
+    assert.deepEqual(
+      global.listeners.map((l) => l.passwordFile),
+      [undefined, undefined],
+    );
+    const perListener = await loadConfigFile(
+      file(
+        'per-listener.conf',
+        'per_listener_settings true\nlistener 1883\npassword_file /a\nlistener 1884\nacl_file /b\n',
+      ),
+    );
+    assert.equal(perListener.passwordFile, undefined);
+    assert.deepEqual(
+      perListener.listeners.map((l) => [l.passwordFile, l.aclFile]),
+      [
+        ['/a', undefined],
+        [undefined, '/b'],
+      ],
+    );
+  });
+
   it('log_type: the most verbose type given sets the level', async () => {
     const level = async (types: string[]) =>
       (await loadConfigFile(file('log.conf', types.map((t) => `log_type ${t}`).join('\n')))).logLevel;
@@ -194,7 +220,7 @@ describe('mosquitto.conf', () => {
       [
         'listener 1883',
         'allow_anonymus true',
-        'password_file /etc/mosquitto/passwd',
+        'auth_plugin /usr/lib/auth.so',
         'max_keepalive sixty',
         'retain_available yes',
         'listener',
@@ -204,7 +230,7 @@ describe('mosquitto.conf', () => {
     );
     assert.deepEqual(await problems(path), [
       `${path}:2: unknown directive "allow_anonymus"`,
-      `${path}:3: password_file is a Mosquitto directive warden does not support yet`,
+      `${path}:3: auth_plugin is a Mosquitto directive warden does not support yet`,
       `${path}:4: max_keepalive: "sixty" is not a whole number`,
       `${path}:5: retain_available: "yes" is not true or false`,
       `${path}:6: listener takes 1 or 2 values, got 0`,

@@ -113,6 +113,8 @@ const directives: Record<string, [number, number, Handler]> = {
     },
   ],
   per_listener_settings: [1, 1, (s, [v]) => (s.perListenerSettings = bool(v!))],
+  password_file: securityFile('passwordFile'),
+  acl_file: securityFile('aclFile'),
   max_inflight_messages: [
     1,
     1,
@@ -207,6 +209,22 @@ function tlsDirective<K extends keyof TlsInput>(
   ];
 }
 
+/** password_file / acl_file: for the current listener under per_listener_settings, else for all. */
+function securityFile(key: 'passwordFile' | 'aclFile'): [number, number, Handler] {
+  return [
+    1,
+    1,
+    (s, [v]) => {
+      if (s.perListenerSettings && s.listeners.length > 0) {
+        const { listener, path } = currentListener(s);
+        set(s, `${path}.${key}`, () => (listener[key] = v!));
+      } else {
+        set(s, key, () => (s.config[key] = v!));
+      }
+    },
+  ];
+}
+
 function defaultListener(s: ReadState): Mutable<ListenerInput> {
   s.defaultListener ??= { protocol: 'mqtt', host: '0.0.0.0', port: 1883 };
   return s.defaultListener;
@@ -216,7 +234,7 @@ function defaultListener(s: ReadState): Mutable<ListenerInput> {
 const NOT_YET = new Set(
   [
     'tls_engine tls_keyform dhparamfile',
-    'password_file acl_file auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
+    'auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
     'persistence persistence_file persistence_location autosave_interval autosave_on_changes',
     'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',
     'include_dir log_dest log_facility log_timestamp log_timestamp_format pid_file user',
