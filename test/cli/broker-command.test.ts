@@ -89,6 +89,72 @@ describe('warden broker', () => {
     }
   });
 
+  it('-c with password_file and acl_file: users and rules in force, new users live after SIGHUP', async () => {
+    const passwd = join(dir, 'passwd');
+    const acl = join(dir, 'acl');
+    assert.equal(
+      (await run('node', [...warden, 'passwd', '-c', '-b', passwd, 'alice', 'a-pw'], 20_000)).code,
+      0,
+    );
+    writeFileSync(acl, 'user alice\ntopic readwrite room/#\nuser bob\ntopic read room/#\n');
+    const conf = join(dir, 'secured.conf');
+    writeFileSync(
+      conf,
+      ['listener 0 127.0.0.1', `password_file ${passwd}`, `acl_file ${acl}`, ''].join('\n'),
+    );
+    const broker = start('node', [...warden, 'broker', '-c', conf]);
+    try {
+      const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
+      const pub = (user: string, pw: string, topic: string) =>
+        run('mosquitto_pub', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          port!,
+          '-u',
+          user,
+          '-P',
+          pw,
+          '-t',
+          topic,
+          '-m',
+          'x',
+          '-V',
+          'mqttv5',
+          '-q',
+          '1',
+        ]);
+      assert.equal((await pub('alice', 'a-pw', 'room/1')).code, 0);
+      const anonymous = await run('mosquitto_pub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        port!,
+        '-t',
+        'room/1',
+        '-m',
+        'x',
+      ]);
+      assert.notEqual(anonymous.code, 0, 'no anonymous clients once a password file is set');
+      assert.notEqual((await pub('bob', 'b-pw', 'room/1')).code, 0, 'bob is not in the file yet');
+
+      assert.equal((await run('node', [...warden, 'passwd', '-b', passwd, 'bob', 'b-pw'], 20_000)).code, 0);
+      broker.process.kill('SIGHUP');
+      await broker.waitFor(new RegExp(`SIGHUP reload ${passwd}: ok`));
+      const bobWrites = await pub('bob', 'b-pw', 'room/1');
+      assert.match(bobWrites.stderr + bobWrites.stdout, /not authori[sz]ed/i, 'bob may only read room/#');
+      const bobReads = start('stdbuf', [
+        ...['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', port!, '-u', 'bob', '-P', 'b-pw'],
+        ...['-t', 'room/#', '-C', '1', '-v', '-d'],
+      ]);
+      await bobReads.waitFor(/Subscribed \(mid: \d+\): 0/);
+      assert.equal((await pub('alice', 'a-pw', 'room/2')).code, 0);
+      assert.match((await bobReads.done(5000)).stdout, /^room\/2 x$/m);
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it('-c with a bad file: exit 1 and every problem with file:line', async () => {
     const conf = join(dir, 'bad.conf');
     writeFileSync(conf, 'listener 1883\nallow_anonymus true\nmax_inflight_messages many\n');

@@ -85,13 +85,17 @@ describe('native schema', () => {
     );
   });
 
-  it("the README's example configuration is valid as written", async () => {
+  it("the README's example configurations are valid as written", async () => {
     const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
-    const example = readme.match(/```yaml\n([\s\S]*?)```/)?.[1];
-    assert.ok(example, 'README has a yaml block');
-    const config = await loadConfigFile(file('readme.yaml', example));
-    assert.equal(config.listeners[1]?.protocol, 'ws');
-    assert.equal(config.listeners[0]?.maxConnections, 1000);
+    const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(examples.length >= 3, 'README has the schema, TLS and securing yaml blocks');
+    const configs = [];
+    for (const [i, example] of examples.entries())
+      configs.push(await loadConfigFile(file(`readme-${i}.yaml`, example)));
+    assert.equal(configs[0]?.listeners[1]?.protocol, 'ws');
+    assert.equal(configs[0]?.listeners[0]?.maxConnections, 1000);
+    const secured = configs.find((c) => c.aclFile !== undefined);
+    assert.equal(secured?.listeners[1]?.passwordFile, '/etc/warden/passwd');
   });
 
   it('names a missing file', async () => {

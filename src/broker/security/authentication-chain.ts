@@ -28,6 +28,9 @@ export class AuthenticationChain implements Authenticator {
   async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
     for (const [index, hook] of this.options.hooks.entries()) {
       const result = await this.#ask(hook, index, request);
+      // A hook that allows without naming the user lets the CONNECT user name stand.
+      if (result.verdict === 'allow' && result.username === undefined)
+        return { ...result, username: request.username };
       if (result.verdict !== 'defer') return result;
     }
     if (request.identity !== undefined)
