@@ -365,7 +365,10 @@ export class Connection implements ConnectedContext, SessionOwner {
     }
     this.#session = outcome.session;
     outcome.session.username = outcome.username;
-    outcome.session.mayReceive = this.listener.authorizer?.mayReceive;
+    outcome.session.mayReceive = this.listener.authorizer?.receiveCheck?.(
+      outcome.username,
+      outcome.session.clientId,
+    );
     this.username = outcome.username;
     this.#will = outcome.will;
     this.#state = 'connected';

@@ -89,10 +89,11 @@ export type AuthorizationVerdict = 'allow' | 'deny' | 'defer';
 export interface Authorizer {
   authorize(request: AuthorizationRequest): AuthorizationVerdict | Promise<AuthorizationVerdict>;
   /**
-   * Whether a message on `topic` may be delivered to the client: runs for every delivery, so it
-   * answers synchronously. Absent: every delivery a subscription allowed is made.
+   * The check of every delivery to one client: a message on `topic` may be delivered to it. It
+   * runs for every message, so it answers synchronously (and may remember answers). Absent: every
+   * delivery a subscription allowed is made.
    */
-  readonly mayReceive?: (topic: string, username: string | undefined, clientId: string) => boolean;
+  readonly receiveCheck?: (username: string | undefined, clientId: string) => (topic: string) => boolean;
 }
 
 /** One client's packet stream, as the edge presents it to the core. */

@@ -93,11 +93,7 @@ export class Router {
     identifiers: number[] | undefined,
   ): void {
     // Mosquitto checks read access per message: a wildcard subscription may cover denied topics.
-    if (
-      session.mayReceive !== undefined &&
-      !session.mayReceive(message.topic, session.username, session.clientId)
-    )
-      return;
+    if (session.mayReceive !== undefined && !session.mayReceive(message.topic)) return;
     session.deliver(
       message,
       {

@@ -48,7 +48,7 @@ export class Session {
   /** The user name of the last connection that took the session: what deliveries are authorized for. */
   username: string | undefined;
   /** The read check of the listener that connection came through, run for every delivery. */
-  mayReceive: ((topic: string, username: string | undefined, clientId: string) => boolean) | undefined;
+  mayReceive: ((topic: string) => boolean) | undefined;
   /** Seconds the session outlives its connection: 0 ends it with the connection. */
   expiryInterval = 0;
   /** Runs out the session after its client left. */

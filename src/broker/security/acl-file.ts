@@ -123,7 +123,7 @@ function covers(acl: string, filter: string): boolean {
 /** An ACL file on disk: reloadable, with each client's applicable rules kept until the next reload. */
 export class AclFile {
   #rules: AclRules;
-  readonly #perClient = new Map<string, readonly Rule[]>();
+  readonly #perClient = new Map<string, { rules: readonly Rule[]; answers: Map<string, boolean> }>();
 
   private constructor(
     readonly path: string,
@@ -151,16 +151,51 @@ export class AclFile {
   async reload(): Promise<void> {
     this.#rules = await AclFile.#read(this.path);
     this.#perClient.clear();
+    this.#generation++;
+  }
+
+  #generation = 0;
+
+  /**
+   * The read check for one client's deliveries: its rules bound once, and the answer per topic
+   * remembered (a bounded memory), so a delivery costs a Map lookup; a reload starts it over.
+   */
+  reader(username: string | undefined, clientId: string): (topic: string) => boolean {
+    let generation = -1;
+    let rules: readonly Rule[] = [];
+    const answers = new Map<string, boolean>();
+    return (topic) => {
+      if (generation !== this.#generation) {
+        generation = this.#generation;
+        rules = applicableRules(this.#rules, username, clientId);
+        answers.clear();
+      }
+      let allowed = answers.get(topic);
+      if (allowed === undefined) {
+        allowed = rulesAllow(rules, 'read', topic);
+        if (answers.size >= 1024) answers.clear();
+        answers.set(topic, allowed);
+      }
+      return allowed;
+    };
   }
 
   allows(action: AclAction, topic: string, username: string | undefined, clientId: string): boolean {
     const key = `${username ?? ''}\u0000${username === undefined ? 'anonymous' : 'user'}\u0000${clientId}`;
-    let rules = this.#perClient.get(key);
-    if (rules === undefined) {
-      rules = applicableRules(this.#rules, username, clientId);
+    let client = this.#perClient.get(key);
+    if (client === undefined) {
+      client = { rules: applicableRules(this.#rules, username, clientId), answers: new Map() };
       if (this.#perClient.size >= 10_000) this.#perClient.clear(); // bounded; rebuilt on demand
-      this.#perClient.set(key, rules);
+      this.#perClient.set(key, client);
     }
-    return rulesAllow(rules, action, topic);
+    // Publishers repeat their topics: the answer per action and topic is remembered (bounded).
+    const question = `${action}\u0000${topic}`;
+    let allowed = client.answers.get(question);
+    if (allowed === undefined) {
+      allowed = rulesAllow(client.rules, action, topic);
+      if (client.answers.size >= 1024) client.answers.clear();
+      client.answers.set(question, allowed);
+    }
+    return allowed;
   }
 }

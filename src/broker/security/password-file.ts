@@ -1,7 +1,10 @@
 // Mosquitto's password file, "user:hash" per line, as `warden passwd` and mosquitto_passwd write
 // it. Parsed strictly (a bad line names its number, never its hash); checked in constant time, an
 // unknown user costing as much as a known one so timing does not tell which users exist.
+// A password that verified once is remembered as a keyed MAC (never the password), so a fleet
+// reconnecting at once costs one slow hash per device, not one per reconnect.
 
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hashPassword, parseHash, type ScramSecret, scramSecretOf, verifyPassword } from './password-hash.js';
 
@@ -27,8 +30,15 @@ export function parsePasswordFile(text: string, file = 'password file'): Map<str
 
 export type PasswordCheck = 'ok' | 'wrong-password' | 'unknown-user';
 
+/** Users whose verified password is remembered; beyond it the memory starts over. */
+const REMEMBERED_MAX = 100_000;
+
 export class PasswordFile {
   #entries: Map<string, string>;
+  /** user -> MAC of the password that verified against `hash` (a changed hash forgets it). */
+  readonly #verified = new Map<string, { readonly hash: string; readonly mac: Buffer }>();
+  /** A key of this process only: the MACs are worthless outside it. */
+  readonly #macKey = randomBytes(32);
   /** Checked against when the user is unknown, so the answer takes as long. */
   static #decoy: Promise<string> | undefined;
 
@@ -74,7 +84,13 @@ export class PasswordFile {
       return 'unknown-user';
     }
     if (password === undefined) return 'wrong-password';
-    return (await verifyPassword(stored, password)) ? 'ok' : 'wrong-password';
+    const mac = createHmac('sha256', this.#macKey).update(password).digest();
+    const known = this.#verified.get(username);
+    if (known !== undefined && known.hash === stored && timingSafeEqual(known.mac, mac)) return 'ok';
+    if (!(await verifyPassword(stored, password))) return 'wrong-password';
+    if (this.#verified.size >= REMEMBERED_MAX) this.#verified.clear();
+    this.#verified.set(username, { hash: stored, mac });
+    return 'ok';
   }
 
   /** The user's SCRAM-SHA-256 secrets, when the entry is a SCRAM one. */

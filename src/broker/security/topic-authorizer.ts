@@ -19,11 +19,11 @@ export interface TopicAuthorizerOptions {
 }
 
 export class TopicAuthorizer implements Authorizer {
-  readonly mayReceive?: (topic: string, username: string | undefined, clientId: string) => boolean;
+  readonly receiveCheck?: (username: string | undefined, clientId: string) => (topic: string) => boolean;
 
   constructor(private readonly options: TopicAuthorizerOptions) {
     const acl = options.acl;
-    if (acl) this.mayReceive = (topic, username, clientId) => acl.allows('read', topic, username, clientId);
+    if (acl) this.receiveCheck = (username, clientId) => acl.reader(username, clientId);
   }
 
   authorize(request: AuthorizationRequest): AuthorizationVerdict | Promise<AuthorizationVerdict> {

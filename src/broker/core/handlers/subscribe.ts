@@ -79,9 +79,9 @@ function subscribe(
     }
   }
   ctx.send({ type: 'suback', packetId: p.packetId, reasonCodes });
-  const { mayReceive, username, clientId } = ctx.session;
+  const { mayReceive } = ctx.session;
   for (const { message, qos } of retained) {
-    if (mayReceive !== undefined && !mayReceive(message.topic, username, clientId)) continue;
+    if (mayReceive !== undefined && !mayReceive(message.topic)) continue;
     // Retained messages sent on subscribe keep their retain flag [MQTT-3.3.1-9].
     ctx.session.deliver(
       message,
