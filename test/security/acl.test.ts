@@ -136,6 +136,8 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
     ['bob', 'commands/bob', false],
     ['bob', 'devices/bob/state', true],
     ['bob', 'devices/alice/state', false],
+    ['alice', '$share/g/sensors/#', true], // judged by the topics it receives
+    ['bob', '$share/g/commands/bob', false],
   ];
   // [user, topic, may publish]
   const publications: [string | undefined, string, boolean][] = [

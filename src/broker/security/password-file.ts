@@ -6,7 +6,14 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { hashPassword, parseHash, type ScramSecret, scramSecretOf, verifyPassword } from './password-hash.js';
+import {
+  type HashAlgorithm,
+  hashPassword,
+  parseHash,
+  type ScramSecret,
+  scramSecretOf,
+  verifyPassword,
+} from './password-hash.js';
 
 export class PasswordFileError extends Error {}
 
@@ -39,14 +46,17 @@ export class PasswordFile {
   readonly #verified = new Map<string, { readonly hash: string; readonly mac: Buffer }>();
   /** A key of this process only: the MACs are worthless outside it. */
   readonly #macKey = randomBytes(32);
-  /** Checked against when the user is unknown, so the answer takes as long. */
-  static #decoy: Promise<string> | undefined;
+  /** Checked against when the user is unknown, so the answer takes as long: one per algorithm. */
+  static readonly #decoys = new Map<HashAlgorithm, Promise<string>>();
+
+  #mainAlgorithm: HashAlgorithm;
 
   private constructor(
     readonly path: string,
     entries: Map<string, string>,
   ) {
     this.#entries = entries;
+    this.#mainAlgorithm = mainAlgorithm(entries);
   }
 
   static async load(path: string): Promise<PasswordFile> {
@@ -69,6 +79,7 @@ export class PasswordFile {
   /** Reads the file again; on an error the old entries stay and the error is thrown. */
   async reload(): Promise<number> {
     this.#entries = await PasswordFile.#read(this.path);
+    this.#mainAlgorithm = mainAlgorithm(this.#entries);
     return this.#entries.size;
   }
 
@@ -79,8 +90,7 @@ export class PasswordFile {
   async check(username: string, password: Buffer | undefined): Promise<PasswordCheck> {
     const stored = this.#entries.get(username);
     if (stored === undefined) {
-      PasswordFile.#decoy ??= hashPassword('decoy');
-      await verifyPassword(await PasswordFile.#decoy, password ?? Buffer.alloc(0));
+      await verifyPassword(await this.#decoy(), password ?? Buffer.alloc(0));
       return 'unknown-user';
     }
     if (password === undefined) return 'wrong-password';
@@ -93,9 +103,30 @@ export class PasswordFile {
     return 'ok';
   }
 
+  /** A hash of the algorithm the file mostly uses, so an unknown user costs what a known one does. */
+  #decoy(): Promise<string> {
+    const algorithm = this.#mainAlgorithm;
+    let decoy = PasswordFile.#decoys.get(algorithm);
+    if (decoy === undefined) {
+      decoy = hashPassword(randomBytes(16).toString('hex'), algorithm);
+      PasswordFile.#decoys.set(algorithm, decoy);
+    }
+    return decoy;
+  }
+
   /** The user's SCRAM-SHA-256 secrets, when the entry is a SCRAM one. */
   scram(username: string): ScramSecret | undefined {
     const stored = this.#entries.get(username);
     return stored === undefined ? undefined : scramSecretOf(stored);
   }
+}
+
+/** The hash algorithm most entries use (scrypt for an empty file). */
+function mainAlgorithm(entries: Map<string, string>): HashAlgorithm {
+  const counts = new Map<HashAlgorithm, number>();
+  for (const hash of entries.values()) {
+    const parsed = parseHash(hash);
+    if (parsed.ok) counts.set(parsed.algorithm, (counts.get(parsed.algorithm) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'scrypt';
 }

@@ -22,7 +22,8 @@ export function handleSubscribe(ctx: ConnectedContext, p: SubscribePacket): Prom
   const verdicts = p.subscriptions.map((s) =>
     authorizer.authorize({
       action: 'subscribe',
-      topic: s.topicFilter,
+      // A shared subscription is judged by the topics it receives, as Mosquitto does.
+      topic: parseSharedSubscription(s.topicFilter)?.topicFilter ?? s.topicFilter,
       username: ctx.session.username,
       clientId: ctx.session.clientId,
       qos: s.qos,
