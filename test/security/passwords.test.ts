@@ -103,6 +103,18 @@ describe('password file', () => {
     assert.equal(await connackCode({ username: 'carol', password: 'carol-pw', protocolVersion: 5 }), 0x86);
   });
 
+  it('a change to the file is picked up on its own, though warden passwd renames a new file over it', async () => {
+    assert.equal((await warden('passwd', '-b', passwordFile, 'dora', 'dora-pw')).code, 0);
+    const deadline = Date.now() + 5000;
+    let code = await connackCode({ username: 'dora', password: 'dora-pw', protocolVersion: 5 });
+    while (code !== 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      code = await connackCode({ username: 'dora', password: 'dora-pw', protocolVersion: 5 });
+    }
+    assert.equal(code, 0, 'dora logs in without a SIGHUP or reloadSecurity()');
+    assert.equal((await warden('passwd', '-D', passwordFile, 'dora')).code, 0);
+  });
+
   it('a damaged file on reload keeps the old users and names the line', async () => {
     const original = readFileSync(passwordFile, 'utf8');
     const { writeFileSync } = await import('node:fs');

@@ -4,11 +4,11 @@
 // disconnects clients a new CRL revokes. A client is also disconnected when its certificate expires.
 
 import type { X509Certificate } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import { createSecureContext, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import { normalizedName, normalizedSerial, readCrl } from '../../pki/index.js';
 import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
+import { watchFiles } from '../config/watch-files.js';
 import type { Logger, PeerIdentity } from '../core/ports.js';
 import { certificateIdentity } from './certificate-identity.js';
 import { OcspStapler } from './ocsp-stapler.js';
@@ -18,7 +18,6 @@ import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 /** setTimeout's longest delay; a later expiry is re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const WATCH_DEBOUNCE_MS = 300;
 
 interface Files {
   readonly certFile?: string;
@@ -34,7 +33,7 @@ export class TlsChannel {
   #material: TlsMaterial;
   readonly #servers: Array<{ server: Server; alpn: string[] }> = [];
   readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: NodeJS.Timeout }>();
-  #watchers: FSWatcher[] = [];
+  #unwatch: () => void = () => undefined;
   #stapler?: OcspStapler;
   /** PSK identity each handshake used, known or not (for the identity, or the refusal reason). */
   readonly #pskIdentities = new WeakMap<TLSSocket, { identity: string; known: boolean }>();
@@ -226,19 +225,12 @@ export class TlsChannel {
     return { ok: true, revoked };
   }
 
-  /** Reloads when any of the channel's files changes (editors and cert tools replace files: watch directories too). */
+  /** Reloads when any of the channel's files changes, or a file in its CA directory. */
   watch(): void {
-    let pending: NodeJS.Timeout | undefined;
-    const changed = () => {
-      clearTimeout(pending);
-      pending = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
-      pending.unref();
-    };
     const paths = [
       this.#files.certFile,
       this.#files.keyFile,
       this.config.caFile,
-      this.config.caPath,
       this.config.pskFile,
       this.config.ocspResponseFile,
       ...this.config.sni.flatMap((entry) => [entry.certFile, entry.keyFile]),
@@ -246,24 +238,19 @@ export class TlsChannel {
       this.config.passphraseFile,
       ...this.config.crlFiles,
     ];
-    for (const path of new Set(paths.filter((p): p is string => p !== undefined))) {
-      try {
-        const watcher = watch(path, { persistent: false }, changed);
-        watcher.on('error', () => undefined);
-        this.#watchers.push(watcher);
-      } catch (error) {
-        this.#logger.warn(
-          { listener: this.name, path, error: String(error) },
-          'cannot watch a TLS file; reload with SIGHUP',
-        );
-      }
-    }
+    const watching = watchFiles(
+      paths.filter((p): p is string => p !== undefined),
+      this.config.caPath === undefined ? [] : [this.config.caPath],
+      () => void this.reload(),
+    );
+    this.#unwatch = watching.close;
+    for (const path of watching.unwatched)
+      this.#logger.warn({ listener: this.name, path }, 'cannot watch a TLS file; reload with SIGHUP');
   }
 
   close(): void {
     this.#stapler?.stop();
-    for (const watcher of this.#watchers) watcher.close();
-    this.#watchers = [];
+    this.#unwatch();
     for (const entry of this.#clients.values()) clearTimeout(entry.timer);
     this.#clients.clear();
   }

@@ -2,12 +2,10 @@
 // watched for changes and reloaded on SIGHUP. A reload that fails keeps the old contents and
 // says why; a broker never runs with half a file.
 
-import { type FSWatcher, watch } from 'node:fs';
+import { watchFiles } from '../config/watch-files.js';
 import type { Logger } from '../core/ports.js';
 import { AclFile } from './acl-file.js';
 import { PasswordFile } from './password-file.js';
-
-const WATCH_DEBOUNCE_MS = 200;
 
 export interface SecurityReload {
   readonly file: string;
@@ -18,7 +16,7 @@ export interface SecurityReload {
 export class SecurityFiles {
   readonly #passwords = new Map<string, PasswordFile>();
   readonly #acls = new Map<string, AclFile>();
-  #watchers: FSWatcher[] = [];
+  #unwatch: () => void = () => undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -63,28 +61,17 @@ export class SecurityFiles {
   }
 
   watch(): void {
-    let pending: NodeJS.Timeout | undefined;
-    const changed = () => {
-      clearTimeout(pending);
-      pending = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
-      pending.unref();
-    };
-    for (const path of [...this.#passwords.keys(), ...this.#acls.keys()]) {
-      try {
-        const watcher = watch(path, { persistent: false }, changed);
-        watcher.on('error', () => undefined);
-        this.#watchers.push(watcher);
-      } catch (error) {
-        this.logger.warn(
-          { file: path, error: String(error) },
-          'cannot watch a security file; reload with SIGHUP',
-        );
-      }
-    }
+    const watching = watchFiles(
+      [...this.#passwords.keys(), ...this.#acls.keys()],
+      [],
+      () => void this.reload(),
+    );
+    this.#unwatch = watching.close;
+    for (const file of watching.unwatched)
+      this.logger.warn({ file }, 'cannot watch a security file; reload with SIGHUP');
   }
 
   close(): void {
-    for (const watcher of this.#watchers) watcher.close();
-    this.#watchers = [];
+    this.#unwatch();
   }
 }
