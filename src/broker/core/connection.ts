@@ -2,9 +2,9 @@
 // delivery of routed messages; will on abnormal close; every close with a reason.
 
 import { type Packet, type ProtocolError, type ProtocolVersion, ReasonCode } from '../../protocol/index.js';
-import { AuthExchange } from './auth-exchange.js';
 import { BoundLogger } from './bound-logger.js';
 import type { BrokerCore } from './broker-core.js';
+import { ClientAuthentication } from './client-authentication.js';
 import { handleAck } from './handlers/acks.js';
 import { handleConnect } from './handlers/connect.js';
 import type { ConnectedContext } from './handlers/context.js';
@@ -13,7 +13,7 @@ import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { type ListenerPolicy, listenerPolicy } from './listener-policy.js';
 import type { Message } from './message.js';
 import { OutboundFlow } from './outbound-flow.js';
-import type { AuthenticationRequest, AuthenticationResult, Logger, PacketChannel, Timer } from './ports.js';
+import type { AuthenticationResult, Logger, PacketChannel, Timer } from './ports.js';
 import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
@@ -34,10 +34,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   #timer: Timer | undefined;
   #flow: OutboundFlow | undefined;
   readonly inboundAliases = new Map<number, string>();
-  /** The enhanced authentication exchange under way (at CONNECT or a re-authentication). */
-  #exchange: AuthExchange | undefined;
-  /** The enhanced authentication method CONNECT used; re-authentication must use it too. */
-  #authMethod: string | undefined;
+  readonly #authentication = new ClientAuthentication(this);
   /** Packets that arrived while CONNECT or an authorization was being decided, in order. */
   #held: Packet[] | undefined;
   /** Set by CONNECT: the user name the client is known by, for authorization. */
@@ -68,11 +65,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   handle(packet: Packet): void {
     if (this.#state === 'closed') return;
     // An enhanced authentication exchange takes its AUTH packets even while others are held.
-    if (packet.type === 'auth' && this.#exchange !== undefined) {
-      if (!this.#exchange.answer(packet))
-        this.disconnect(ReasonCode.ProtocolError, 'AUTH out of step with the authentication exchange');
-      return;
-    }
+    if (packet.type === 'auth' && this.#authentication.answer(packet)) return;
     if (this.#held !== undefined) {
       // [MQTT-3.1.4-5 (v5)]: nothing after CONNECT is processed before the client is authenticated;
       // an authorization being decided holds later packets back the same way, keeping their order.
@@ -91,7 +84,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   }
 
   /** A method, so TypeScript does not narrow the state across an await. */
-  #isClosed(): boolean {
+  isClosed(): boolean {
     return this.#state === 'closed';
   }
 
@@ -170,7 +163,7 @@ export class Connection implements ConnectedContext, SessionOwner {
         this.disconnect(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
         return;
       case 'auth':
-        this.#reauthenticate(packet);
+        this.#authentication.reauthenticate(packet, this.session.clientId, this.username);
         return;
       default:
         this.disconnect(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} is sent by servers only`);
@@ -230,128 +223,15 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.#flow?.drain();
   }
 
-  /** Asks the authenticator; synchronous when it answers at once (the core's own, the tests'). */
+  /** Asks who the client is; synchronous when the answer comes at once (the core's own, the tests'). */
   #connect(packet: Packet & { type: 'connect' }): Promise<void> | undefined {
     this.version = packet.protocolVersion;
     this.channel.setProtocolVersion(packet.protocolVersion);
     this.#state = 'authenticating';
-    const failed = (error: unknown): AuthenticationResult => {
-      this.logger.error({ error: String(error) }, 'authentication failed');
-      return { verdict: 'deny', reason: 'authentication failed', reasonCode: ReasonCode.ServerUnavailable };
-    };
-    const request: AuthenticationRequest = {
-      listener: this.listener.name,
-      remoteAddress: this.channel.remoteAddress,
-      clientId: packet.clientId,
-      username: packet.username,
-      password: packet.password,
-      identity: this.channel.identity,
-      protocolVersion: packet.protocolVersion,
-    };
-    const method = packet.properties?.authenticationMethod;
-    if (method !== undefined) return this.#enhancedConnect(packet, request, method);
-    let answer: AuthenticationResult | Promise<AuthenticationResult>;
-    try {
-      answer = this.listener.authenticator.authenticate(request);
-    } catch (error) {
-      answer = failed(error);
-    }
-    if (!(answer instanceof Promise)) return this.#authenticated(packet, answer);
-    return answer.catch(failed).then((result) => this.#authenticated(packet, result));
-  }
-
-  /** CONNECT with an Authentication Method: the exchange decides instead of the authenticator chain. */
-  async #enhancedConnect(
-    packet: Packet & { type: 'connect' },
-    request: AuthenticationRequest,
-    method: string,
-  ): Promise<void> {
-    const authenticator = this.listener.enhancedAuth?.get(method);
-    if (authenticator === undefined)
-      return this.#authenticated(packet, {
-        verdict: 'deny',
-        reason: `authentication method ${method} is not offered on this listener`,
-        reasonCode: ReasonCode.BadAuthenticationMethod,
-      });
-    this.#exchange = new AuthExchange(method, (p) => this.send(p));
-    const final = await this.#exchange.run(() =>
-      authenticator.start({ ...request, data: packet.properties?.authenticationData }),
-    );
-    this.#exchange = undefined;
-    this.#authMethod = method;
-    return this.#authenticated(
-      packet,
-      final.kind === 'success'
-        ? { verdict: 'allow', username: final.username, authentication: { method, data: final.data } }
-        : { verdict: 'deny', reason: final.reason, reasonCode: final.reasonCode ?? ReasonCode.NotAuthorized },
-    );
-  }
-
-  /**
-   * AUTH 0x19 after CONNECT [MQTT-4.12.1]: the same method again, while other packets go on. The
-   * same user passes (AUTH 0x00); anything else is disconnected with 0x87.
-   */
-  #reauthenticate(packet: Packet & { type: 'auth' }): void {
-    const method = packet.properties?.authenticationMethod;
-    const authenticator = method === undefined ? undefined : this.listener.enhancedAuth?.get(method);
-    if (
-      packet.reasonCode !== ReasonCode.ReAuthenticate ||
-      method === undefined ||
-      method !== this.#authMethod ||
-      !authenticator
-    ) {
-      // [MQTT-4.12.1-1]: a client that did not authenticate this way may not send AUTH.
-      this.disconnect(ReasonCode.ProtocolError, 'AUTH without a re-authentication by the CONNECT method');
-      return;
-    }
-    const exchange = new AuthExchange(method, (p) => this.send(p));
-    this.#exchange = exchange;
-    const request: AuthenticationRequest = {
-      listener: this.listener.name,
-      remoteAddress: this.channel.remoteAddress,
-      clientId: this.session.clientId,
-      username: this.username,
-      identity: this.channel.identity,
-      protocolVersion: this.version,
-    };
-    void exchange
-      .run(() => authenticator.start({ ...request, data: packet.properties?.authenticationData }))
-      .then((final) => {
-        if (this.#exchange === exchange) this.#exchange = undefined;
-        if (this.#isClosed()) return;
-        if (final.kind === 'success' && final.username === this.username) {
-          this.send({
-            type: 'auth',
-            reasonCode: ReasonCode.Success,
-            properties: { authenticationMethod: method, authenticationData: final.data },
-          });
-          this.logger.info({ method }, 'client re-authenticated');
-          return;
-        }
-        this.core.stats.loginFailures++;
-        this.disconnect(
-          ReasonCode.NotAuthorized,
-          final.kind === 'failure' ? final.reason : `re-authenticated as another user (${final.username})`,
-        );
-      });
-  }
-
-  #authenticated(
-    packet: Packet & { type: 'connect' },
-    authentication: AuthenticationResult,
-  ): Promise<void> | undefined {
-    if (this.#isClosed()) return; // gone while it was decided
-    const delay = this.listener.failedLoginDelay;
-    if (authentication.verdict === 'allow') {
-      delay?.succeeded(this.channel.remoteAddress);
-      return this.#accept(packet, authentication);
-    }
-    this.core.stats.loginFailures++;
-    // A refused login is answered late, more so for each failure from the same address.
-    const ms = delay?.failed(this.channel.remoteAddress) ?? 0;
-    if (ms === 0) return this.#accept(packet, authentication);
-    return new Promise<void>((resolve) => this.core.options.clock.setTimeout(resolve, ms)).then(() => {
-      if (!this.#isClosed()) this.#accept(packet, authentication);
+    const answer = this.#authentication.connect(packet);
+    if (!(answer instanceof Promise)) return this.#accept(packet, answer);
+    return answer.then((result) => {
+      if (!this.isClosed()) this.#accept(packet, result); // else gone while it was decided
     });
   }
 
