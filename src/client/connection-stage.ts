@@ -6,6 +6,8 @@ export type ConnectionStage =
   | 'tls-handshaking'
   | 'certificate-verified'
   | 'secure'
+  /** ws:// and wss:// only: the HTTP upgrade to a WebSocket carrying MQTT. */
+  | 'websocket-upgrading'
   | 'connect-sent'
   | 'connected'
   | 'disconnected'

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ClientError } from './client-error.js';
 import type { StageLog } from './stage-log.js';
@@ -23,7 +24,7 @@ export interface TransportOptions extends TrustOptions {
   readonly psk?: { readonly identity: string; readonly key: string | Buffer };
   /** Name sent as SNI and checked in the certificate; the URL's host by default. */
   readonly servername?: string;
-  /** ALPN protocols offered; ['mqtt'] by default. */
+  /** ALPN protocols offered; ['mqtt'] by default (['http/1.1'] for wss:). */
   readonly alpn?: readonly string[];
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
@@ -37,6 +38,8 @@ export interface Target {
   readonly secure: boolean;
   readonly host: string;
   readonly port: number;
+  /** ws: and wss: URLs: MQTT over a WebSocket upgraded at this path. */
+  readonly websocketPath?: string;
 }
 
 export interface TlsDetails {
@@ -59,11 +62,21 @@ export interface TlsSessionCache {
 }
 
 export interface Transport {
-  readonly socket: Socket;
+  /** The byte stream MQTT goes over: the TCP or TLS socket, or a WebSocket's stream. */
+  readonly socket: Duplex;
+  /** The TCP or TLS socket underneath (the same as `socket` without a WebSocket). */
+  readonly raw: Socket;
   readonly tls?: TlsDetails;
 }
 
-/** Parses mqtt:// and mqtts:// URLs (default ports 1883 and 8883). */
+const SCHEMES: Record<string, { secure: boolean; port: number; websocket: boolean }> = {
+  'mqtt:': { secure: false, port: 1883, websocket: false },
+  'mqtts:': { secure: true, port: 8883, websocket: false },
+  'ws:': { secure: false, port: 80, websocket: true },
+  'wss:': { secure: true, port: 443, websocket: true },
+};
+
+/** Parses mqtt://, mqtts://, ws:// and wss:// URLs (default ports 1883, 8883, 80, 443; path /mqtt). */
 export function parseTarget(url: string): Target {
   let parsed: URL;
   try {
@@ -71,15 +84,21 @@ export function parseTarget(url: string): Target {
   } catch {
     throw new ClientError('ERR_TCP_CONNECT', 'tcp-connecting', `not a URL: ${url}`);
   }
-  const secure = parsed.protocol === 'mqtts:';
-  if (!secure && parsed.protocol !== 'mqtt:')
+  const scheme = SCHEMES[parsed.protocol];
+  if (scheme === undefined)
     throw new ClientError(
       'ERR_TCP_CONNECT',
       'tcp-connecting',
-      `unsupported URL scheme ${parsed.protocol} (use mqtt: or mqtts:)`,
+      `unsupported URL scheme ${parsed.protocol} (use mqtt:, mqtts:, ws: or wss:)`,
     );
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  return { secure, host, port: Number(parsed.port || (secure ? 8883 : 1883)) };
+  const path = parsed.pathname === '/' || parsed.pathname === '' ? '/mqtt' : parsed.pathname;
+  return {
+    secure: scheme.secure,
+    host,
+    port: Number(parsed.port || scheme.port),
+    ...(scheme.websocket && { websocketPath: `${path}${parsed.search}` }),
+  };
 }
 
 /**
@@ -100,11 +119,13 @@ export async function openTransport(
     return new ClientError('ERR_TCP_CONNECT', 'tcp-connecting', message);
   });
   tcp.setNoDelay(true);
-  if (!target.secure) return { socket: tcp };
+  if (!target.secure) return { socket: await websocketOver(tcp, target, stages, timeoutMs), raw: tcp };
 
   stages.enter('tls-handshaking');
   const servername = options.servername ?? (isIP(target.host) ? undefined : target.host);
-  const { certificateKey, ...tlsOptions } = await tlsConnectOptions(options, servername);
+  // A WebSocket goes over HTTP/1.1, and a wss listener answers that ALPN, not "mqtt".
+  const alpn = options.alpn ?? (target.websocketPath === undefined ? ['mqtt'] : ['http/1.1']);
+  const { certificateKey, ...tlsOptions } = await tlsConnectOptions(options, servername, alpn);
   // A session resumed under another client certificate would keep the old identity at the broker.
   if (session.certificate !== certificateKey) session.ticket = undefined;
   session.certificate = certificateKey;
@@ -151,12 +172,68 @@ export async function openTransport(
     authorizationError: tls.authorizationError ? String(tls.authorizationError) : undefined,
   };
   stages.enter('secure', `${details.protocol} ${details.cipher}${details.resumed ? ' (resumed)' : ''}`);
-  return { socket: tls, tls: details };
+  return { socket: await websocketOver(tls, target, stages, timeoutMs), raw: tls, tls: details };
+}
+
+/**
+ * For ws: and wss: targets, the WebSocket upgrade over the socket already connected (and, for
+ * wss, verified), offering the "mqtt" subprotocol; the socket itself otherwise. `ws` is loaded
+ * only when a WebSocket is asked for.
+ */
+async function websocketOver(
+  socket: Socket,
+  target: Target,
+  stages: StageLog,
+  timeoutMs: number,
+): Promise<Duplex> {
+  if (target.websocketPath === undefined) return socket;
+  stages.enter('websocket-upgrading', target.websocketPath);
+  const { WebSocket, createWebSocketStream } = await import('ws');
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const url = `${target.secure ? 'wss' : 'ws'}://${host}:${target.port}${target.websocketPath}`;
+  const ws = new WebSocket(url, ['mqtt'], {
+    createConnection: () => socket,
+    perMessageDeflate: false,
+    handshakeTimeout: timeoutMs,
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_request, response) => {
+      socket.destroy();
+      reject(
+        new ClientError(
+          'ERR_WEBSOCKET_UPGRADE',
+          'websocket-upgrading',
+          `the broker answered the WebSocket upgrade of ${target.websocketPath} with HTTP ${response.statusCode}`,
+        ),
+      );
+    });
+    ws.once('error', (error) => {
+      socket.destroy();
+      reject(
+        new ClientError(
+          'ERR_WEBSOCKET_UPGRADE',
+          'websocket-upgrading',
+          `WebSocket upgrade failed: ${error.message}`,
+        ),
+      );
+    });
+  });
+  if (ws.protocol !== 'mqtt') {
+    ws.terminate();
+    throw new ClientError(
+      'ERR_WEBSOCKET_UPGRADE',
+      'websocket-upgrading',
+      `the broker did not accept the "mqtt" WebSocket subprotocol (it chose "${ws.protocol}")`,
+    );
+  }
+  return createWebSocketStream(ws);
 }
 
 async function tlsConnectOptions(
   options: TransportOptions,
   servername: string | undefined,
+  alpn: readonly string[],
 ): Promise<ConnectionOptions & { requestOCSP?: boolean; certificateKey?: string }> {
   let ca: string[];
   let crl: string[] | undefined;
@@ -180,7 +257,7 @@ async function tlsConnectOptions(
     minVersion: options.minVersion ?? 'TLSv1.2',
     maxVersion: options.maxVersion,
     ciphers: psk ? `${options.ciphers ?? 'DEFAULT'}:PSK` : options.ciphers,
-    ALPNProtocols: [...(options.alpn ?? ['mqtt'])],
+    ALPNProtocols: [...alpn],
     requestOCSP: options.requestOcsp,
     // Judged in verifyPeer, before CONNECT, so each failure is told precisely.
     rejectUnauthorized: false,

@@ -4,7 +4,7 @@
 // gives the exit code, so a script can tell which step broke.
 
 import type { X509Certificate } from 'node:crypto';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { readOcspResponse } from '../pki/index.js';
 import {
@@ -98,13 +98,17 @@ export async function diagnose(url: string, options: DiagnoseOptions = {}): Prom
   } catch (error) {
     const e = error as ClientError;
     if (e.stage === 'tcp-connecting') add('tcp', `connect ${target.host}:${target.port}`, e.message, 'fail');
-    else {
+    else if (e.stage === 'websocket-upgrading') {
+      // ws:/wss: only: the MQTT layer could not start, so it counts as the CONNECT step.
+      add('tcp', `connect ${target.host}:${target.port}`, 'connected', 'ok');
+      add('connect', `WebSocket upgrade ${target.websocketPath}`, e.message, 'fail');
+    } else {
       add('tcp', `connect ${target.host}:${target.port}`, 'connected', 'ok');
       add('tls', 'TLS handshake', e.message, 'fail');
     }
     return finish();
   }
-  const socket = transport.socket;
+  const socket = transport.raw;
   add('tcp', `connect ${target.host}:${target.port}`, `connected to ${socket.remoteAddress}`, 'ok');
   try {
     const tls = transport.tls;
@@ -146,7 +150,7 @@ export async function diagnose(url: string, options: DiagnoseOptions = {}): Prom
       add('ocsp', 'stapled OCSP', ...ocspVerdict(tls.ocsp, tls.chain));
       if (steps.some((s) => s.result === 'fail')) return finish();
     }
-    const connack = await connectOnce(socket, options);
+    const connack = await connectOnce(transport.socket, options);
     const name = connackReasonName(options.protocolVersion ?? 5, connack.reasonCode);
     const props = connack.properties ?? {};
     const limits = Object.entries(props)
@@ -210,7 +214,7 @@ function ocspVerdict(
   }
 }
 
-async function connectOnce(socket: Socket, options: DiagnoseOptions): Promise<ConnackPacket> {
+async function connectOnce(socket: Duplex, options: DiagnoseOptions): Promise<ConnackPacket> {
   const version = options.protocolVersion ?? 5;
   const decoder = new FrameDecoder({ protocolVersion: version });
   const timeoutMs = options.connectTimeoutMs ?? 10_000;

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type ConnackPacket,
   encodePacket,
@@ -105,7 +105,7 @@ export class MqttClient extends EventEmitter {
   readonly #stages: StageLog;
   readonly #session: ClientSession;
   readonly #tlsSession: { ticket?: Buffer } = {};
-  #socket: Socket | undefined;
+  #socket: Duplex | undefined;
   #tls: TlsDetails | undefined;
   #connack: ConnackPacket | undefined;
   #clientId: string;
@@ -432,7 +432,7 @@ export class MqttClient extends EventEmitter {
     this.#onlineWaiters = [];
   }
 
-  #lost(socket: Socket): void {
+  #lost(socket: Duplex): void {
     if (socket !== this.#socket) return;
     const wasOnline = this.#session.online;
     this.#session.disconnected();
