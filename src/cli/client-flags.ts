@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { ConnectOptions } from '../client/index.js';
+import { type ConnectOptions, scramSha256 } from '../client/index.js';
 import { envSecret } from './env-secret.js';
 
 export interface ClientFlags {
@@ -14,6 +14,7 @@ export interface ClientFlags {
   id?: string;
   username?: string;
   pw?: string;
+  scram?: boolean;
   keepalive: number;
   protocolVersion: 4 | 5;
   cafile?: string;
@@ -61,6 +62,7 @@ export function addClientFlags(command: Command): Command {
     .option('-i, --id <id>', 'client id')
     .option('-u, --username <user>', 'user name')
     .option('-P, --pw <password>', 'password')
+    .option('--scram', 'authenticate with SCRAM-SHA-256 (MQTT 5): -u/-P never cross the wire')
     .option('-k, --keepalive <seconds>', 'keep alive', integer('keep alive', 0, 65_535), 60)
     .addOption(
       new Option('-V, --protocol-version <version>', 'mqttv5 | mqttv311')
@@ -127,10 +129,16 @@ export function connectOptions(flags: ClientFlags): ConnectOptions {
   if (flags.keystore !== undefined && flags.cert !== undefined)
     throw new InvalidArgumentError('--keystore or --cert/--key, not both');
   const passphrase = flags.storePassphraseEnv ? envSecret(flags.storePassphraseEnv, '') : undefined;
+  if (flags.scram && (flags.username === undefined || flags.pw === undefined))
+    throw new InvalidArgumentError('--scram needs -u and -P');
   return {
     clientId: flags.id,
-    username: flags.username,
-    password: flags.pw,
+    username: flags.scram ? undefined : flags.username,
+    password: flags.scram ? undefined : flags.pw,
+    authentication:
+      flags.scram && flags.username !== undefined && flags.pw !== undefined
+        ? scramSha256(flags.username, flags.pw)
+        : undefined,
     keepAlive: flags.keepalive,
     protocolVersion: flags.protocolVersion,
     caFile: flags.cafile,

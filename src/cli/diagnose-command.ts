@@ -20,6 +20,7 @@ export function diagnoseCommand(): Command {
       '\nExit codes: 0 all good, 2 TCP connect, 3 TLS handshake, 4 certificate verification or OCSP, 5 MQTT CONNECT.',
     )
     .action(async (url: string | undefined, flags: DiagnoseFlags) => {
+      if (flags.scram) throw new Error('diagnose sends a plain CONNECT; check SCRAM with warden pub --scram');
       const { reconnect: _r, onStage: _s, ...options } = connectOptions(flags);
       const report = await diagnose(url ?? brokerUrl(flags), { ...options, password: flags.pw });
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));

@@ -1,4 +1,4 @@
-// warden/client: connect to an MQTT broker over TCP or TLS, one verified stage at a time.
+// warden/client: connect to an MQTT broker over TCP, TLS or WebSocket, one verified stage at a time.
 
 export { ClientError, type ClientErrorCode, connackReasonName } from './client-error.js';
 export type { ConnectionStage, StageEvent } from './connection-stage.js';
@@ -26,6 +26,7 @@ export {
   type ReceivedMessage,
   type SubscribeOptions,
 } from './mqtt-client.js';
+export { type ClientAuthExchange, type ClientAuthMethod, scramSha256 } from './scram-client.js';
 export { StageLog } from './stage-log.js';
 export {
   normalizePin,

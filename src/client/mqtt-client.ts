@@ -30,6 +30,7 @@ import {
   type TlsDetails,
   type TransportOptions,
 } from './connector.js';
+import type { ClientAuthExchange, ClientAuthMethod } from './scram-client.js';
 import { StageLog } from './stage-log.js';
 import { trustWarnings } from './trust.js';
 
@@ -53,6 +54,11 @@ export interface ConnectOptions extends TransportOptions {
     readonly properties?: Properties;
   };
   readonly userProperties?: readonly UserProperty[];
+  /**
+   * MQTT 5 enhanced authentication, e.g. scramSha256(user, password): run at every (re)connect;
+   * the CONNACK counts only once the method accepted the broker's last word.
+   */
+  readonly authentication?: ClientAuthMethod;
   /** false: no automatic reconnect. Delays in ms; each is jittered to 50-100 %. */
   readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** Most QoS 1/2 messages in flight (lowered by the broker's Receive Maximum). Default 100. */
@@ -106,6 +112,8 @@ export class MqttClient extends EventEmitter {
   readonly #session: ClientSession;
   readonly #tlsSession: { ticket?: Buffer } = {};
   #socket: Duplex | undefined;
+  /** The enhanced authentication exchange under way (CONNECT or re-authentication). */
+  #authExchange: ClientAuthExchange | undefined;
   #tls: TlsDetails | undefined;
   #connack: ConnackPacket | undefined;
   #clientId: string;
@@ -364,6 +372,9 @@ export class MqttClient extends EventEmitter {
     const options = this.#options;
     this.#stages.enter('connect-sent');
     const will = options.will;
+    const method = this.version === 5 ? options.authentication : undefined;
+    const exchange = method?.begin();
+    this.#authExchange = exchange;
     this.#send({
       type: 'connect',
       protocolName: 'MQTT',
@@ -388,6 +399,8 @@ export class MqttClient extends EventEmitter {
               }),
               ...(options.userProperties && { userProperties: options.userProperties }),
               ...(options.maxInflight !== undefined && { receiveMaximum: options.maxInflight }),
+              ...(method &&
+                exchange && { authenticationMethod: method.method, authenticationData: exchange.initial }),
             }
           : undefined,
     });
@@ -400,6 +413,7 @@ export class MqttClient extends EventEmitter {
       socket.destroy();
     }, timeoutMs);
     const connack = (await this.#expect('connack').finally(() => clearTimeout(timer))) as ConnackPacket;
+    this.#authExchange = undefined;
     if (connack.reasonCode !== 0) {
       socket.destroy();
       const name = connackReasonName(this.version, connack.reasonCode);
@@ -409,6 +423,14 @@ export class MqttClient extends EventEmitter {
         `CONNACK 0x${hex(connack.reasonCode)} ${name}`,
         connack.reasonCode,
       );
+    }
+    if (exchange) {
+      try {
+        exchange.verify(connack.properties?.authenticationData);
+      } catch (error) {
+        socket.destroy();
+        throw new ClientError('ERR_AUTH_FAILED', 'connect-sent', (error as Error).message);
+      }
     }
     this.#connack = connack;
     this.#clientId = connack.properties?.assignedClientIdentifier ?? this.#clientId;
@@ -577,6 +599,9 @@ export class MqttClient extends EventEmitter {
         if (deliver) this.#deliver(packet);
         return;
       }
+      case 'auth':
+        this.#authStep(packet);
+        return;
       case 'disconnect': {
         const code = packet.reasonCode ?? 0;
         this.#lastError = new ClientError(
@@ -589,6 +614,64 @@ export class MqttClient extends EventEmitter {
       }
       default:
         return;
+    }
+  }
+
+  /** The broker's AUTH: 0x18 continues the exchange under way; 0x00 ends a re-authentication. */
+  #authStep(packet: Packet & { type: 'auth' }): void {
+    const exchange = this.#authExchange;
+    const fail = (message: string) => {
+      this.#lastError = new ClientError('ERR_AUTH_FAILED', this.state, message);
+      this.#reject('auth', this.#lastError);
+      this.#socket?.destroy();
+    };
+    if (exchange === undefined) {
+      fail('the broker sent AUTH with no authentication under way');
+      return;
+    }
+    if ((packet.reasonCode ?? 0) === 0) {
+      this.#settle('auth', packet);
+      return;
+    }
+    try {
+      const data = exchange.next(packet.properties?.authenticationData ?? Buffer.alloc(0));
+      this.#send({
+        type: 'auth',
+        reasonCode: 0x18,
+        properties: { authenticationMethod: this.#options.authentication?.method, authenticationData: data },
+      });
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+
+  /** MQTT 5 re-authentication (AUTH 0x19) by the method the client connected with. */
+  async reauthenticate(): Promise<void> {
+    const method = this.#options.authentication;
+    if (method === undefined || this.version !== 5)
+      throw new ClientError(
+        'ERR_PROTOCOL',
+        this.state,
+        're-authentication needs MQTT 5 and an authentication method',
+      );
+    await this.#whenOnline();
+    const exchange = method.begin();
+    this.#authExchange = exchange;
+    const done = this.#expect('auth');
+    this.#send({
+      type: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: method.method, authenticationData: exchange.initial },
+    });
+    try {
+      const success = (await done) as Packet & { type: 'auth' };
+      exchange.verify(success.properties?.authenticationData);
+    } catch (error) {
+      if (error instanceof ClientError) throw error;
+      this.#socket?.destroy();
+      throw new ClientError('ERR_AUTH_FAILED', this.state, (error as Error).message);
+    } finally {
+      if (this.#authExchange === exchange) this.#authExchange = undefined;
     }
   }
 

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import type { Broker } from '../../src/broker/index.js';
+import pino from 'pino';
+import { type Broker, createBroker } from '../../src/broker/index.js';
+import { ClientError, connect, scramSha256 } from '../../src/client/index.js';
 import { run, within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
@@ -205,6 +207,91 @@ describe('SCRAM-SHA-256', () => {
       assert.equal((failed.last as mqttPacket.IDisconnectPacket).reasonCode, 0x87);
     } finally {
       socket.destroy();
+    }
+  });
+
+  it("warden's client: SCRAM at connect and on reauthenticate(), and warden pub --scram", async () => {
+    const client = await connect(url, { authentication: scramSha256('sam', 'sam-pw'), reconnect: false });
+    try {
+      assert.equal(client.connack?.properties?.authenticationMethod, METHOD);
+      await client.reauthenticate();
+      await client.subscribe('scram/t', { qos: 1 });
+      await client.publish('scram/t', 'still connected', { qos: 1 });
+      assert.equal(
+        (await within(client.messages().next(), 5000, 'message')).value?.payload.toString(),
+        'still connected',
+      );
+    } finally {
+      await client.end();
+    }
+    await assert.rejects(connect(url, { authentication: scramSha256('sam', 'wrong'), reconnect: false }), {
+      code: 'ERR_CONNACK_REFUSED',
+      reasonCode: 0x87,
+    });
+    const cli = await run(
+      'node',
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'pub',
+        '-L',
+        url,
+        '--scram',
+        '-u',
+        'sam',
+        '-P',
+        'sam-pw',
+        '-t',
+        'scram/cli',
+        '-m',
+        'x',
+      ],
+      20_000,
+    );
+    assert.equal(cli.code, 0, cli.stderr);
+  });
+
+  it("warden's client refuses a broker that accepts without proving it knows the password", async () => {
+    // An impostor: it plays SCRAM's first step, then says "success" with a made-up signature.
+    const impostor = await createBroker(
+      { listeners: [{ host: '127.0.0.1', port: 0 }], sysInterval: 0 },
+      pino({ level: 'silent' }),
+      {
+        enhancedAuth: [
+          {
+            method: METHOD,
+            start(request) {
+              const nonce = /r=([^,]+)/.exec(request.data?.toString() ?? '')?.[1] ?? '';
+              return {
+                kind: 'continue',
+                data: Buffer.from(`r=${nonce}xyz,s=${randomBytes(16).toString('base64')},i=4096`),
+                next: () => ({
+                  kind: 'success',
+                  username: 'sam',
+                  data: Buffer.from(`v=${randomBytes(32).toString('base64')}`),
+                }),
+              };
+            },
+          },
+        ],
+      },
+    );
+    try {
+      await assert.rejects(
+        connect(`mqtt://127.0.0.1:${impostor.listeners[0]!.port}`, {
+          authentication: scramSha256('sam', 'sam-pw'),
+          reconnect: false,
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof ClientError);
+          assert.equal(e.code, 'ERR_AUTH_FAILED');
+          assert.match(e.message, /did not prove it knows the password/);
+          return true;
+        },
+      );
+    } finally {
+      await impostor.close();
     }
   });
 });
