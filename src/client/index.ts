@@ -1,6 +1,7 @@
 // warden/client: connect to an MQTT broker over TCP, TLS or WebSocket, one verified stage at a time.
 
 export { ClientError, type ClientErrorCode, connackReasonName } from './client-error.js';
+export type { ConnectOptions, PublishOptions, ReceivedMessage, SubscribeOptions } from './client-options.js';
 export type { ConnectionStage, StageEvent } from './connection-stage.js';
 export {
   type ClientCertificate,
@@ -18,14 +19,7 @@ export {
   type DiagnoseStep,
   diagnose,
 } from './diagnose.js';
-export {
-  type ConnectOptions,
-  connect,
-  MqttClient,
-  type PublishOptions,
-  type ReceivedMessage,
-  type SubscribeOptions,
-} from './mqtt-client.js';
+export { connect, MqttClient } from './mqtt-client.js';
 export { type ClientAuthExchange, type ClientAuthMethod, scramSha256 } from './scram-client.js';
 export { StageLog } from './stage-log.js';
 export {

@@ -21,76 +21,14 @@ import {
   type UserProperty,
 } from '../protocol/index.js';
 import { ClientError, connackReasonName } from './client-error.js';
+import type { ConnectOptions, PublishOptions, ReceivedMessage, SubscribeOptions } from './client-options.js';
 import { ClientSession } from './client-session.js';
+import { connectPacket } from './connect-packet.js';
 import type { ConnectionStage, StageEvent } from './connection-stage.js';
-import {
-  openTransport,
-  parseTarget,
-  type Target,
-  type TlsDetails,
-  type TransportOptions,
-} from './connector.js';
-import type { ClientAuthExchange, ClientAuthMethod } from './scram-client.js';
+import { openTransport, parseTarget, type Target, type TlsDetails } from './connector.js';
+import type { ClientAuthExchange } from './scram-client.js';
 import { StageLog } from './stage-log.js';
 import { trustWarnings } from './trust.js';
-
-export interface ConnectOptions extends TransportOptions {
-  readonly clientId?: string;
-  /** 5 (default) or 4 (3.1.1). */
-  readonly protocolVersion?: 4 | 5;
-  /** Seconds; 0 turns keep alive off. Default 60. */
-  readonly keepAlive?: number;
-  /** Clean Session (3.1.1) / Clean Start (5). Default true. */
-  readonly clean?: boolean;
-  /** v5: seconds the broker keeps the session after a disconnect. */
-  readonly sessionExpiryInterval?: number;
-  readonly username?: string;
-  readonly password?: string | Buffer;
-  readonly will?: {
-    readonly topic: string;
-    readonly payload: string | Buffer;
-    readonly qos?: QoS;
-    readonly retain?: boolean;
-    readonly properties?: Properties;
-  };
-  readonly userProperties?: readonly UserProperty[];
-  /**
-   * MQTT 5 enhanced authentication, e.g. scramSha256(user, password): run at every (re)connect;
-   * the CONNACK counts only once the method accepted the broker's last word.
-   */
-  readonly authentication?: ClientAuthMethod;
-  /** false: no automatic reconnect. Delays in ms; each is jittered to 50-100 %. */
-  readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
-  /** Most QoS 1/2 messages in flight (lowered by the broker's Receive Maximum). Default 100. */
-  readonly maxInflight?: number;
-  /** Most messages queued while offline. Default 1000; past it publish() rejects. */
-  readonly offlineQueueLimit?: number;
-  readonly onStage?: (event: StageEvent) => void;
-  /** Told of weakened verification (skip checks). Default: process.emitWarning. */
-  readonly onWarning?: (message: string) => void;
-}
-
-export interface ReceivedMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties?: Properties;
-  readonly packet: PublishPacket;
-}
-
-export interface PublishOptions {
-  readonly qos?: QoS;
-  readonly retain?: boolean;
-  readonly properties?: Properties;
-}
-
-export interface SubscribeOptions {
-  readonly qos?: QoS;
-  readonly noLocal?: boolean;
-  readonly retainAsPublished?: boolean;
-  readonly retainHandling?: 0 | 1 | 2;
-}
 
 const INBOX_LIMIT = 10_000;
 const hex = (n: number) => n.toString(16).padStart(2, '0');
@@ -371,39 +309,10 @@ export class MqttClient extends EventEmitter {
 
     const options = this.#options;
     this.#stages.enter('connect-sent');
-    const will = options.will;
     const method = this.version === 5 ? options.authentication : undefined;
     const exchange = method?.begin();
     this.#authExchange = exchange;
-    this.#send({
-      type: 'connect',
-      protocolName: 'MQTT',
-      protocolVersion: this.version,
-      clean: options.clean ?? true,
-      keepAlive: options.keepAlive ?? 60,
-      clientId: this.#clientId,
-      username: options.username,
-      password: typeof options.password === 'string' ? Buffer.from(options.password) : options.password,
-      will: will && {
-        topic: will.topic,
-        payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
-        qos: will.qos ?? 0,
-        retain: will.retain ?? false,
-        properties: will.properties,
-      },
-      properties:
-        this.version === 5
-          ? {
-              ...(options.sessionExpiryInterval !== undefined && {
-                sessionExpiryInterval: options.sessionExpiryInterval,
-              }),
-              ...(options.userProperties && { userProperties: options.userProperties }),
-              ...(options.maxInflight !== undefined && { receiveMaximum: options.maxInflight }),
-              ...(method &&
-                exchange && { authenticationMethod: method.method, authenticationData: exchange.initial }),
-            }
-          : undefined,
-    });
+    this.#send(connectPacket(options, this.version, this.#clientId, method, exchange));
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const timer = setTimeout(() => {
       this.#reject(
