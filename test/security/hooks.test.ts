@@ -3,13 +3,16 @@
 // all-defer denies; an asynchronous decision keeps the client's packets in order.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { type Broker, createBroker, type SecurityHooks } from '../../src/broker/index.js';
+import { encodePacket } from '../../src/protocol/index.js';
 import { run, within } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-hooks-'));
@@ -101,6 +104,61 @@ describe('authentication hooks', () => {
     assert.equal(await connackCode('alice', 'alice-pw'), 0, 'others connect while a hook hangs');
     assert.equal(await within(hanging, 5000, 'the hanging hook times out'), 0x87);
     assert.equal(await connackCode('alice', 'alice-pw'), 0, 'the broker is still up');
+  });
+});
+
+describe('a client that floods while its login is decided', () => {
+  it('is cut off past 4 MiB held back, long before its hook would time out, and nobody else notices', async () => {
+    // A hook that never answers, and a time-out far beyond this test's wait: only the cap can close it.
+    const patient = await createBroker(
+      {
+        listeners: [{ host: '127.0.0.1', port: 0 }],
+        passwordFile,
+        authHookTimeoutMs: 60_000,
+        sysInterval: 0,
+      },
+      pino({ level: 'silent' }),
+      { authenticate: [{ authenticate: (r) => (r.username === 'hanger' ? never : { verdict: 'defer' }) }] },
+    );
+    after(() => patient.close());
+    const socket = connectTcp({ host: '127.0.0.1', port: patient.listeners[0]!.port });
+    await once(socket, 'connect');
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close');
+    socket.write(
+      encodePacket(
+        {
+          type: 'connect',
+          protocolName: 'MQTT',
+          protocolVersion: 5,
+          clean: true,
+          keepAlive: 30,
+          clientId: 'flood',
+          username: 'hanger',
+        },
+        5,
+      ),
+    );
+    const publish = encodePacket(
+      {
+        type: 'publish',
+        topic: 'flood/x',
+        payload: Buffer.alloc(512 * 1024),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      5,
+    );
+    for (let i = 0; i < 12; i++) socket.write(publish);
+    await within(closed, 5000, 'the flooding client is closed');
+    const other = await mqtt.connectAsync(`mqtt://127.0.0.1:${patient.listeners[0]!.port}`, {
+      username: 'alice',
+      password: 'alice-pw',
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
+    await other.endAsync();
   });
 });
 

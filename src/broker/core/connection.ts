@@ -18,8 +18,9 @@ import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
-/** Packets a client may send ahead of its CONNACK or of a pending authorization, before it is cut off. */
+/** Packets, and payload bytes, a client may send ahead of its CONNACK or of a pending authorization. */
 const MAX_HELD_PACKETS = 1000;
+const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 export class Connection implements ConnectedContext, SessionOwner {
   readonly core: BrokerCore;
@@ -37,6 +38,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   readonly #authentication = new ClientAuthentication(this);
   /** Packets that arrived while CONNECT or an authorization was being decided, in order. */
   #held: Packet[] | undefined;
+  #heldBytes = 0;
   /** Set by CONNECT: the user name the client is known by, for authorization. */
   username: string | undefined;
 
@@ -69,10 +71,11 @@ export class Connection implements ConnectedContext, SessionOwner {
     if (this.#held !== undefined) {
       // [MQTT-3.1.4-5 (v5)]: nothing after CONNECT is processed before the client is authenticated;
       // an authorization being decided holds later packets back the same way, keeping their order.
-      if (this.#held.length >= MAX_HELD_PACKETS) {
+      if (packet.type === 'publish') this.#heldBytes += packet.payload.length;
+      if (this.#held.length >= MAX_HELD_PACKETS || this.#heldBytes > MAX_HELD_BYTES) {
         this.disconnect(
           ReasonCode.QuotaExceeded,
-          `more than ${MAX_HELD_PACKETS} packets sent ahead of an answer`,
+          `more than ${MAX_HELD_PACKETS} packets or ${MAX_HELD_BYTES} bytes sent ahead of an answer`,
         );
         return;
       }
@@ -99,6 +102,7 @@ export class Connection implements ConnectedContext, SessionOwner {
       .finally(() => {
         const held = this.#held ?? [];
         this.#held = undefined;
+        this.#heldBytes = 0;
         for (let i = 0; i < held.length; i++) {
           if (this.#state === 'closed') return;
           const next = this.#dispatch(held[i]!);

@@ -12,6 +12,7 @@ export async function askHook<T>(
       Promise.resolve().then(call),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer.unref(); // a hung hook must not keep a closed broker's process alive
       }),
     ]);
     if (!isAnswer(answer)) throw new Error(`answered ${JSON.stringify(answer)}, not allow / deny / defer`);
