@@ -43,7 +43,8 @@ export class LoginThrottle {
   }
 
   succeeded(address: string): void {
-    this.#failures.delete(hostOf(address));
+    // Every accepted login comes here: nothing to parse while no address has failed.
+    if (this.#failures.size > 0) this.#failures.delete(hostOf(address));
   }
 }
 
