@@ -34,7 +34,12 @@ export class Connection implements ConnectedContext, SessionOwner {
   #lastActivity = 0;
   #timer: Timer | undefined;
   #flow: OutboundFlow | undefined;
-  readonly inboundAliases = new Map<number, string>();
+  #inboundAliases: Map<number, string> | undefined;
+  /** Topic aliases the client set; made on its first alias. */
+  get inboundAliases(): Map<number, string> {
+    this.#inboundAliases ??= new Map();
+    return this.#inboundAliases;
+  }
   readonly #authentication = new ClientAuthentication(this);
   /** Packets that arrived while CONNECT or an authorization was being decided, in order. */
   #held: Packet[] | undefined;

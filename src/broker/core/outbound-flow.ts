@@ -31,7 +31,8 @@ export class OutboundFlow {
   readonly #stats: BrokerStats;
   readonly #logger: Logger;
   readonly #channel: Pick<PacketChannel, 'congested'>;
-  readonly #aliases = new Map<string, number>();
+  /** Topic -> alias given to the client; made on the first alias (only v5 clients that allow them). */
+  #aliases: Map<string, number> | undefined;
 
   constructor(
     session: Session,
@@ -56,7 +57,7 @@ export class OutboundFlow {
       this.#stats.messagesDroppedSlowConsumer++;
       return;
     }
-    if (options.qos > 0 && this.#session.outbound.size >= this.#limits.sendWindow) {
+    if (options.qos > 0 && this.#session.outboundCount >= this.#limits.sendWindow) {
       this.#session.enqueue(message, options, this.#stats);
       return;
     }
@@ -108,7 +109,7 @@ export class OutboundFlow {
   /** An acknowledgement freed a place in the window: send what waits. */
   drain(): void {
     const queue = this.#session.queue;
-    while (queue.length > 0 && this.#session.outbound.size < this.#limits.sendWindow) {
+    while (queue.length > 0 && this.#session.outboundCount < this.#limits.sendWindow) {
       const next = queue.shift()!;
       this.deliver(next.message, next.options);
     }
@@ -116,10 +117,11 @@ export class OutboundFlow {
 
   /** After CONNECT resumed a session: unacknowledged messages again with DUP [MQTT-4.4.0-1], then the queue. */
   resume(): void {
-    for (const [packetId, entry] of this.#session.outbound) {
-      if (entry.awaiting === 'pubcomp') this.#send({ type: 'pubrel', packetId });
-      else this.#sendWithAlias({ ...entry.packet, dup: true });
-    }
+    if (this.#session.outboundCount > 0)
+      for (const [packetId, entry] of this.#session.outbound) {
+        if (entry.awaiting === 'pubcomp') this.#send({ type: 'pubrel', packetId });
+        else this.#sendWithAlias({ ...entry.packet, dup: true });
+      }
     this.drain();
   }
 
@@ -130,6 +132,7 @@ export class OutboundFlow {
       this.#send(packet);
       return;
     }
+    this.#aliases ??= new Map();
     const known = this.#aliases.get(packet.topic);
     if (known !== undefined) {
       this.#send({ ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } });

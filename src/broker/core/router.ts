@@ -60,6 +60,7 @@ export class Router {
   }
 
   unsubscribeAll(session: Session): void {
+    if (session.subscriptionCount === 0) return;
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
   }
 

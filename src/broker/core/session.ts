@@ -33,12 +33,38 @@ export interface DeliveryOptions {
 
 export class Session {
   readonly clientId: string;
+  // The collections below are made on first use: an idle client (most of a telemetry fleet, most
+  // of the time) never needs them, and an empty Map or Set still costs a few hundred bytes.
+  #subscriptions: Map<string, SubscriptionOptions> | undefined;
+  #outbound: Map<number, { packet: PublishPacket; awaiting: OutboundState }> | undefined;
+  #inboundQos2: Set<number> | undefined;
+
   /** Filter -> options. */
-  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  get subscriptions(): Map<string, SubscriptionOptions> {
+    this.#subscriptions ??= new Map();
+    return this.#subscriptions;
+  }
+
+  get subscriptionCount(): number {
+    return this.#subscriptions?.size ?? 0;
+  }
+
   /** Packet id -> the PUBLISH sent and the acknowledgement it waits for. */
-  readonly outbound = new Map<number, { packet: PublishPacket; awaiting: OutboundState }>();
+  get outbound(): Map<number, { packet: PublishPacket; awaiting: OutboundState }> {
+    this.#outbound ??= new Map();
+    return this.#outbound;
+  }
+
+  /** Messages sent and not yet acknowledged, without making the map. */
+  get outboundCount(): number {
+    return this.#outbound?.size ?? 0;
+  }
+
   /** QoS 2 packet ids received and not yet released: a resent PUBLISH is not delivered twice. */
-  readonly inboundQos2 = new Set<number>();
+  get inboundQos2(): Set<number> {
+    this.#inboundQos2 ??= new Set();
+    return this.#inboundQos2;
+  }
   /** QoS 1/2 messages that arrived while the client was away. */
   /** QoS 1/2 messages waiting: the client is away, or its in-flight window is full. Oldest first. */
   readonly queue: Array<{ message: Message; options: DeliveryOptions }> = [];
@@ -77,7 +103,7 @@ export class Session {
     for (let tries = 0; tries < 0xffff; tries++) {
       const id = this.#nextPacketId;
       this.#nextPacketId = id === 0xffff ? 1 : id + 1;
-      if (!this.outbound.has(id)) return id;
+      if (this.#outbound?.has(id) !== true) return id;
     }
     return undefined;
   }

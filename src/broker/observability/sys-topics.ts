@@ -26,8 +26,8 @@ export function sysValues(core: BrokerCore, startedAt: number, heapBytes: () => 
   for (const session of core.sessions.values()) {
     total++;
     if (session.owner === undefined) disconnected++;
-    subscriptions += session.subscriptions.size;
-    stored += session.queue.length + session.outbound.size;
+    subscriptions += session.subscriptionCount;
+    stored += session.queue.length + session.outboundCount;
   }
   for (const message of core.retained.values()) storedBytes += message.payload.length;
   stored += core.retained.size;
