@@ -193,6 +193,38 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
     });
   }
 
+  for (const version of [4, 5] as const)
+    it(`QoS 2 to a denied topic: PUBREC 0x87 on v5; on 3.1.1 the flow completes and nothing is delivered (protocol level ${version})`, async () => {
+      const watcher = await login('admin', 5);
+      await watcher.subscribeAsync('sensors/#', { qos: 2 });
+      const seen: string[] = [];
+      watcher.on('message', (topic) => seen.push(topic));
+      const bob = await login('bob', version);
+      try {
+        const code = await within(
+          new Promise<number>((resolve) =>
+            bob.publish('sensors/q2', 'x', { qos: 2 }, (error, packet) =>
+              resolve(
+                (packet as { reasonCode?: number } | undefined)?.reasonCode ??
+                  (error as { code?: number })?.code ??
+                  0,
+              ),
+            ),
+          ),
+          5000,
+          'QoS 2 flow',
+        );
+        assert.equal(code, version === 5 ? 0x87 : 0);
+        // The same client goes on: a publish it is allowed still goes through.
+        assert.equal(await pubackCode(bob, 'commands/bob', 'ok'), 0);
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(seen, []);
+      } finally {
+        await bob.endAsync();
+        await watcher.endAsync();
+      }
+    });
+
   it('a deny inside a granted tree: alice subscribed to sensors/# never receives sensors/secret', async () => {
     const alice = await login('alice', 5);
     try {
