@@ -176,9 +176,8 @@ async function issue(
   usage: (crt: string, key: string) => string[],
 ): Promise<void> {
   const files = new PkiFiles(flags, flags.force);
-  const passphrase = flags.p12
-    ? envSecret(flags.passphraseEnv, '--p12 needs --passphrase-env <var>')
-    : undefined;
+  if (flags.p12 && flags.passphraseEnv === undefined) throw new Error('--p12 needs --passphrase-env <var>');
+  const passphrase = flags.p12 ? envSecret(flags.passphraseEnv) : undefined;
   const ca = await files.loadCa();
   const cert: IssuedCertificate = await issueCertificate(ca, {
     name,

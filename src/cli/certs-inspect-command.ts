@@ -18,7 +18,7 @@ export function inspectCommand(): Command {
     .option('--passphrase-env <var>', 'environment variable holding the PKCS#12 passphrase')
     .option('--json', 'print JSON')
     .action(async (paths: string[], flags: { passphraseEnv?: string; json?: boolean }) => {
-      const passphrase = flags.passphraseEnv ? envSecret(flags.passphraseEnv, '') : undefined;
+      const passphrase = envSecret(flags.passphraseEnv);
       const results: { file: string; contents: PkiFileContents }[] = [];
       for (const file of paths) {
         let data: Buffer;

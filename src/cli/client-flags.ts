@@ -128,7 +128,7 @@ export function connectOptions(flags: ClientFlags): ConnectOptions {
     throw new InvalidArgumentError('--cert and --key go together');
   if (flags.keystore !== undefined && flags.cert !== undefined)
     throw new InvalidArgumentError('--keystore or --cert/--key, not both');
-  const passphrase = flags.storePassphraseEnv ? envSecret(flags.storePassphraseEnv, '') : undefined;
+  const passphrase = envSecret(flags.storePassphraseEnv);
   if (flags.scram && (flags.username === undefined || flags.pw === undefined))
     throw new InvalidArgumentError('--scram needs -u and -P');
   return {

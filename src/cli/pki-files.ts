@@ -52,9 +52,7 @@ export class PkiFiles {
       throw new Error(
         `no CA at ${this.caCertPath}: create one with \`warden certs ca --dir ${this.flags.dir}\``,
       );
-    const passphrase = this.flags.caKeyPassphraseEnv
-      ? envSecret(this.flags.caKeyPassphraseEnv, '')
-      : undefined;
+    const passphrase = envSecret(this.flags.caKeyPassphraseEnv);
     try {
       return await loadCertificateAuthority(
         await this.read(this.caCertPath, 'CA certificate'),
