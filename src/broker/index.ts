@@ -18,7 +18,12 @@ export type {
 export { type Broker, createBroker, type SecurityHooks } from './create-broker.js';
 export type { RunningListener } from './edge/tcp-listener.js';
 export { AclSyntaxError, parseAclFile } from './security/acl-file.js';
-export { PasswordFileError, parsePasswordFile } from './security/password-file.js';
+export {
+  PasswordFileError,
+  type PasswordLine,
+  parsePasswordFile,
+  passwordFileLines,
+} from './security/password-file.js';
 export {
   type HashAlgorithm,
   hashPassword,

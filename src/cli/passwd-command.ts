@@ -8,7 +8,7 @@ import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { type HashAlgorithm, hashPassword, parseHash } from '../broker/index.js';
+import { type HashAlgorithm, hashPassword, parseHash, passwordFileLines } from '../broker/index.js';
 
 interface PasswdFlags {
   create?: boolean;
@@ -81,15 +81,8 @@ async function readEntries(file: string): Promise<Map<string, string>> {
       throw new Error(`${file}: no such file (create it with -c)`);
     throw error;
   }
-  const entries = new Map<string, string>();
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error(`${file}:${index + 1}: expected "user:hash"`);
-    entries.set(line.slice(0, colon), line.slice(colon + 1));
-  });
-  return entries;
+  // Plain text values are kept (for -U); a user written twice keeps its last line.
+  return new Map(passwordFileLines(text, file).map((line) => [line.user, line.value]));
 }
 
 async function writeEntries(file: string, entries: Map<string, string>): Promise<void> {

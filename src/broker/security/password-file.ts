@@ -17,21 +17,37 @@ import {
 
 export class PasswordFileError extends Error {}
 
-/** user -> stored hash, in file order. */
-export function parsePasswordFile(text: string, file = 'password file'): Map<string, string> {
-  const entries = new Map<string, string>();
+/** One "user:value" line of a password file: `where` is "file:line" for errors. */
+export interface PasswordLine {
+  readonly user: string;
+  /** A hash, or plain text in a file `warden passwd -U` has yet to hash. */
+  readonly value: string;
+  readonly where: string;
+}
+
+/** The file's "user:value" lines in order, comments and blank lines skipped; a line without a user is an error. */
+export function passwordFileLines(text: string, file = 'password file'): PasswordLine[] {
+  const lines: PasswordLine[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const colon = line.indexOf(':');
     const where = `${file}:${index + 1}`;
     if (colon <= 0) throw new PasswordFileError(`${where}: expected "user:hash"`);
-    const user = line.slice(0, colon);
-    const parsed = parseHash(line.slice(colon + 1));
+    lines.push({ user: line.slice(0, colon), value: line.slice(colon + 1), where });
+  });
+  return lines;
+}
+
+/** user -> stored hash, in file order: every value a known hash, every user once. */
+export function parsePasswordFile(text: string, file = 'password file'): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const { user, value, where } of passwordFileLines(text, file)) {
+    const parsed = parseHash(value);
     if (!parsed.ok) throw new PasswordFileError(`${where}: user ${user}: ${parsed.reason}`);
     if (entries.has(user)) throw new PasswordFileError(`${where}: user ${user} appears twice`);
-    entries.set(user, line.slice(colon + 1));
-  });
+    entries.set(user, value);
+  }
   return entries;
 }
 
