@@ -6,7 +6,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { readOcspResponse } from '../pki/index.js';
+import { describeCertificate, readOcspResponse } from '../pki/index.js';
 import {
   type ConnackPacket,
   encodePacket,
@@ -64,7 +64,6 @@ export interface DiagnoseOptions extends TransportOptions {
 }
 
 const EXIT = { tcp: 2, tls: 3, chain: 4, verify: 4, alpn: 3, ocsp: 4, connect: 5 } as const;
-const DAY = 86_400_000;
 
 export async function diagnose(url: string, options: DiagnoseOptions = {}): Promise<DiagnoseReport> {
   const steps: DiagnoseStep[] = [];
@@ -177,22 +176,15 @@ export async function diagnose(url: string, options: DiagnoseOptions = {}): Prom
 }
 
 function facts(cert: X509Certificate): CertificateFacts {
-  const details = cert.publicKey.asymmetricKeyDetails;
-  const type = cert.publicKey.asymmetricKeyType ?? 'unknown';
-  const key =
-    type === 'rsa'
-      ? `RSA ${details?.modulusLength ?? '?'}`
-      : type === 'ec'
-        ? `EC ${details?.namedCurve ?? '?'}`
-        : type;
+  const summary = describeCertificate(cert.raw);
   return {
-    subject: cert.subject.replace(/\n/g, ', '),
-    issuer: cert.issuer.replace(/\n/g, ', '),
-    san: cert.subjectAltName ?? '',
-    validFrom: new Date(cert.validFrom).toISOString(),
-    validTo: new Date(cert.validTo).toISOString(),
-    daysLeft: Math.floor((new Date(cert.validTo).getTime() - Date.now()) / DAY),
-    key,
+    subject: summary.subject,
+    issuer: summary.issuer,
+    san: summary.subjectAltNames.join(', '),
+    validFrom: summary.notBefore.toISOString(),
+    validTo: summary.notAfter.toISOString(),
+    daysLeft: summary.daysLeft,
+    key: summary.keyType,
   };
 }
 

@@ -1,7 +1,7 @@
 // What a person needs to know about a certificate, from Node's own X509Certificate: subject,
 // issuer, names, validity with days left, key type, fingerprint.
 
-import { X509Certificate } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 
 export interface CertificateSummary {
   readonly subject: string;
@@ -20,12 +20,7 @@ export interface CertificateSummary {
 export function describeCertificate(pem: string | Buffer, now: Date = new Date()): CertificateSummary {
   const cert = new X509Certificate(pem);
   const notAfter = new Date(cert.validTo);
-  const key = cert.publicKey;
-  const details = key.asymmetricKeyDetails;
-  const keyType =
-    key.asymmetricKeyType === 'ec'
-      ? `EC ${details?.namedCurve ?? ''}`.trim()
-      : `${(key.asymmetricKeyType ?? 'unknown').toUpperCase()} ${details?.modulusLength ?? ''}`.trim();
+  const keyType = describeKey(cert.publicKey);
   return {
     subject: cert.subject.replace(/\n/g, ', '),
     issuer: cert.issuer.replace(/\n/g, ', '),
@@ -38,4 +33,10 @@ export function describeCertificate(pem: string | Buffer, now: Date = new Date()
     isCa: cert.ca,
     fingerprintSha256: cert.fingerprint256,
   };
+}
+
+/** A key's type and size in words: "EC prime256v1", "RSA 2048", "ED25519". */
+export function describeKey(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails;
+  return `${(key.asymmetricKeyType ?? 'unknown').toUpperCase()} ${details?.namedCurve ?? details?.modulusLength ?? ''}`.trim();
 }

@@ -3,7 +3,7 @@
 
 import { createPrivateKey } from 'node:crypto';
 import { type CrlSummary, readCrl } from './crl.js';
-import { type CertificateSummary, describeCertificate } from './describe-certificate.js';
+import { type CertificateSummary, describeCertificate, describeKey } from './describe-certificate.js';
 import { pemBlocks } from './pem.js';
 import { readPkcs12 } from './pkcs12.js';
 
@@ -69,7 +69,5 @@ function inspectPem(text: string, options: { now?: Date }): PkiFileContents {
 }
 
 function keyType(pem: string): string {
-  const key = createPrivateKey(pem);
-  const details = key.asymmetricKeyDetails;
-  return `${(key.asymmetricKeyType ?? 'unknown').toUpperCase()} ${details?.namedCurve ?? details?.modulusLength ?? ''}`.trim();
+  return describeKey(createPrivateKey(pem));
 }
