@@ -120,10 +120,31 @@ function covers(acl: string, filter: string): boolean {
   return a.length === f.length || (a.length === f.length + 1 && a[f.length] === '#');
 }
 
+/** One client's applicable rules, and the answers already given per action and topic (bounded). */
+class ClientAcl {
+  /** Made per action on first use: a subscriber never publishes, a sensor never reads. */
+  readonly #answers: Partial<Record<AclAction, Map<string, boolean>>> = {};
+
+  constructor(private readonly rules: readonly Rule[]) {}
+
+  allows(action: AclAction, topic: string): boolean {
+    this.#answers[action] ??= new Map();
+    const answers = this.#answers[action];
+    let allowed = answers.get(topic);
+    if (allowed === undefined) {
+      allowed = rulesAllow(this.rules, action, topic);
+      if (answers.size >= 1024) answers.clear();
+      answers.set(topic, allowed);
+    }
+    return allowed;
+  }
+}
+
 /** An ACL file on disk: reloadable, with each client's applicable rules kept until the next reload. */
 export class AclFile {
   #rules: AclRules;
-  readonly #perClient = new Map<string, { rules: readonly Rule[]; answers: Map<string, boolean> }>();
+  #generation = 0;
+  readonly #perClient = new Map<string, ClientAcl>();
 
   private constructor(
     readonly path: string,
@@ -154,48 +175,31 @@ export class AclFile {
     this.#generation++;
   }
 
-  #generation = 0;
-
   /**
    * The read check for one client's deliveries: its rules bound once, and the answer per topic
    * remembered (a bounded memory), so a delivery costs a Map lookup; a reload starts it over.
    */
   reader(username: string | undefined, clientId: string): (topic: string) => boolean {
     let generation = -1;
-    let rules: readonly Rule[] = [];
-    const answers = new Map<string, boolean>();
+    let client: ClientAcl | undefined;
     return (topic) => {
-      if (generation !== this.#generation) {
+      if (client === undefined || generation !== this.#generation) {
         generation = this.#generation;
-        rules = applicableRules(this.#rules, username, clientId);
-        answers.clear();
+        client = new ClientAcl(applicableRules(this.#rules, username, clientId));
       }
-      let allowed = answers.get(topic);
-      if (allowed === undefined) {
-        allowed = rulesAllow(rules, 'read', topic);
-        if (answers.size >= 1024) answers.clear();
-        answers.set(topic, allowed);
-      }
-      return allowed;
+      return client.allows('read', topic);
     };
   }
 
+  /** Publish and subscribe checks: publishers repeat their topics, so answers are remembered per client. */
   allows(action: AclAction, topic: string, username: string | undefined, clientId: string): boolean {
     const key = `${username ?? ''}\u0000${username === undefined ? 'anonymous' : 'user'}\u0000${clientId}`;
     let client = this.#perClient.get(key);
     if (client === undefined) {
-      client = { rules: applicableRules(this.#rules, username, clientId), answers: new Map() };
+      client = new ClientAcl(applicableRules(this.#rules, username, clientId));
       if (this.#perClient.size >= 10_000) this.#perClient.clear(); // bounded; rebuilt on demand
       this.#perClient.set(key, client);
     }
-    // Publishers repeat their topics: the answer per action and topic is remembered (bounded).
-    const question = `${action}\u0000${topic}`;
-    let allowed = client.answers.get(question);
-    if (allowed === undefined) {
-      allowed = rulesAllow(client.rules, action, topic);
-      if (client.answers.size >= 1024) client.answers.clear();
-      client.answers.set(question, allowed);
-    }
-    return allowed;
+    return client.allows(action, topic);
   }
 }
