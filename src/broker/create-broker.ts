@@ -127,6 +127,7 @@ export async function createBroker(
     const passwords = passwordPath ? await securityFiles.passwordFile(passwordPath) : undefined;
     const acl = aclPath ? await securityFiles.aclFile(aclPath) : undefined;
     const authorizeHooks = hooks.authorize ?? [];
+    const anonymous = l.allowAnonymous ?? allowAnonymous;
     // SCRAM-SHA-256 is offered wherever a password file is: its SCRAM entries answer it.
     const methods = [
       ...(passwords ? [scramSha256((user) => passwords.scram(user))] : []),
@@ -134,11 +135,11 @@ export async function createBroker(
     ];
     return {
       enhancedAuth: new Map(methods.map((m) => [m.method, m])),
-      allowAnonymous: l.allowAnonymous ?? allowAnonymous,
+      allowAnonymous: anonymous,
       authenticator: new AuthenticationChain({
         hooks: hooks.authenticate ?? [],
         passwords,
-        allowAnonymous: l.allowAnonymous ?? allowAnonymous,
+        allowAnonymous: anonymous,
         hookTimeoutMs: authHookTimeoutMs,
         logger: log,
       }),

@@ -96,9 +96,14 @@ export class Connection implements ConnectedContext, SessionOwner {
     return this.#state === 'closed';
   }
 
-  /** Holds packets until `pending` settles, then handles them in order (they may pause again). */
-  #holdUntil(pending: Promise<void>): void {
-    this.#held = [];
+  /**
+   * Holds packets until `pending` settles, then handles them in order (they may pause again);
+   * `carried` are packets already held behind the one that paused, counted against the bounds.
+   */
+  #holdUntil(pending: Promise<void>, carried: Packet[] = []): void {
+    this.#held = carried;
+    this.#heldBytes = 0;
+    for (const packet of carried) if (packet.type === 'publish') this.#heldBytes += packet.payload.length;
     pending
       .catch((error: unknown) => {
         this.logger.error({ error: String(error) }, 'packet handling failed');
@@ -107,13 +112,11 @@ export class Connection implements ConnectedContext, SessionOwner {
       .finally(() => {
         const held = this.#held ?? [];
         this.#held = undefined;
-        this.#heldBytes = 0;
         for (let i = 0; i < held.length; i++) {
           if (this.#state === 'closed') return;
           const next = this.#dispatch(held[i]!);
           if (next !== undefined) {
-            this.#holdUntil(next);
-            this.#held!.push(...held.slice(i + 1));
+            this.#holdUntil(next, held.slice(i + 1));
             return;
           }
         }
