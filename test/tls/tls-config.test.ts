@@ -157,6 +157,12 @@ describe('verification depth and ECDH groups', () => {
   });
 });
 
+/** What `openssl s_client -status` says of the OCSP answer stapled by the broker on `port`. */
+async function status(port: number): Promise<string> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-status'];
+  return (await run('openssl', [...args, '-CAfile', pki.caFile], 10_000, '')).stdout;
+}
+
 /**
  * An OCSP answer made by `openssl ocsp`, signed by the intermediate CA, from an index holding one
  * certificate (good or revoked): about `cert`, or answering a DER request file.
@@ -212,23 +218,9 @@ describe('OCSP stapling', () => {
       silent,
     );
     try {
-      const s = await run(
-        'openssl',
-        [
-          's_client',
-          '-connect',
-          `127.0.0.1:${broker.listeners[0]!.port}`,
-          '-servername',
-          'localhost',
-          '-status',
-          '-CAfile',
-          pki.caFile,
-        ],
-        10_000,
-        '',
-      );
-      assert.match(s.stdout, /OCSP Response Status: successful/);
-      assert.match(s.stdout, /Cert Status: good/);
+      const stapled = await status(broker.listeners[0]!.port);
+      assert.match(stapled, /OCSP Response Status: successful/);
+      assert.match(stapled, /Cert Status: good/);
     } finally {
       await broker.close();
     }
@@ -276,25 +268,6 @@ describe('OCSP stapling from a responder', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     return { state, url, close: () => new Promise((resolve) => server.close(resolve)) };
   }
-
-  const status = async (port: number) =>
-    (
-      await run(
-        'openssl',
-        [
-          's_client',
-          '-connect',
-          `127.0.0.1:${port}`,
-          '-servername',
-          'localhost',
-          '-status',
-          '-CAfile',
-          pki.caFile,
-        ],
-        10_000,
-        '',
-      )
-    ).stdout;
 
   it('fetches from the URL in the certificate; a responder that is down costs only the staple; a reload fetches again', async () => {
     const ocsp = await responder();
