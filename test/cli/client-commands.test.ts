@@ -56,15 +56,13 @@ describe('warden pub and warden sub', () => {
     ]);
     try {
       // Line-buffered, so its debug lines arrive as they happen (stdout is a pipe here).
+      // mosquitto's clients take the same trust flags as warden's.
       const mosquittoSub = start('stdbuf', [
         '-oL',
         'mosquitto_sub',
-        '-h',
-        'localhost',
+        ...trust(),
         '-p',
         port,
-        '--cafile',
-        pki.caFile,
         '-t',
         'cli/#',
         '-C',
@@ -78,12 +76,9 @@ describe('warden pub and warden sub', () => {
       const pub = await cli('pub', ...trust(), '-p', port, '-t', 'cli/a', '-m', 'from warden', '-q', '1');
       assert.equal(pub.code, 0, pub.stderr);
       const fromMosquitto = await run('mosquitto_pub', [
-        '-h',
-        'localhost',
+        ...trust(),
         '-p',
         port,
-        '--cafile',
-        pki.caFile,
         '-t',
         'cli/b',
         '-m',
