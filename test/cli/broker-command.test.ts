@@ -5,17 +5,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { run, start } from '../support/processes.js';
+import { run, runWarden, start, WARDEN } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
-
-const warden = ['--import', 'tsx', 'src/cli/main.ts'];
 
 describe('warden broker', () => {
   it('quick start: mqtts from a development CA; mosquitto_sub --cafile gets what mosquitto_pub sent', async () => {
     const dataDir = join(dir, 'data');
     const quickStart = ['broker', '-p', '0', '--ws-port', '0', '--tls-port', '0', '--data-dir', dataDir];
-    const broker = start('node', [...warden, ...quickStart]);
+    const broker = start('node', [...WARDEN, ...quickStart]);
     try {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
       const [, tlsPort] = await broker.waitFor(/listening on mqtts:\/\/127\.0\.0\.1:(\d+)/);
@@ -47,7 +45,7 @@ describe('warden broker', () => {
       assert.match(stopped.stderr, /SIGTERM, shutting down/);
     }
     // A second start reuses the development CA: clients keep trusting the same file.
-    const again = start('node', [...warden, ...quickStart]);
+    const again = start('node', [...WARDEN, ...quickStart]);
     try {
       await again.waitFor(/TLS certificate from the development CA \S+ca\.crt\n/);
       again.process.kill('SIGHUP');
@@ -63,7 +61,7 @@ describe('warden broker', () => {
       conf,
       ['listener 0 127.0.0.1', 'allow_anonymous true', 'max_keepalive 30', 'sys_interval 1', ''].join('\n'),
     );
-    const broker = start('node', [...warden, 'broker', '-c', conf]);
+    const broker = start('node', [...WARDEN, 'broker', '-c', conf]);
     try {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
       const host = ['-h', '127.0.0.1', '-p', port!];
@@ -92,17 +90,14 @@ describe('warden broker', () => {
   it('-c with password_file and acl_file: users and rules in force, new users live after SIGHUP', async () => {
     const passwd = join(dir, 'passwd');
     const acl = join(dir, 'acl');
-    assert.equal(
-      (await run('node', [...warden, 'passwd', '-c', '-b', passwd, 'alice', 'a-pw'], 20_000)).code,
-      0,
-    );
+    assert.equal((await runWarden('passwd', '-c', '-b', passwd, 'alice', 'a-pw')).code, 0);
     writeFileSync(acl, 'user alice\ntopic readwrite room/#\nuser bob\ntopic read room/#\n');
     const conf = join(dir, 'secured.conf');
     writeFileSync(
       conf,
       ['listener 0 127.0.0.1', `password_file ${passwd}`, `acl_file ${acl}`, ''].join('\n'),
     );
-    const broker = start('node', [...warden, 'broker', '-c', conf]);
+    const broker = start('node', [...WARDEN, 'broker', '-c', conf]);
     try {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
       const pub = (user: string, pw: string, topic: string) =>
@@ -138,7 +133,7 @@ describe('warden broker', () => {
       assert.notEqual(anonymous.code, 0, 'no anonymous clients once a password file is set');
       assert.notEqual((await pub('bob', 'b-pw', 'room/1')).code, 0, 'bob is not in the file yet');
 
-      assert.equal((await run('node', [...warden, 'passwd', '-b', passwd, 'bob', 'b-pw'], 20_000)).code, 0);
+      assert.equal((await runWarden('passwd', '-b', passwd, 'bob', 'b-pw')).code, 0);
       broker.process.kill('SIGHUP');
       await broker.waitFor(new RegExp(`SIGHUP reload ${passwd}: ok`));
       const bobWrites = await pub('bob', 'b-pw', 'room/1');
@@ -158,7 +153,7 @@ describe('warden broker', () => {
   it('-c with a bad file: exit 1 and every problem with file:line', async () => {
     const conf = join(dir, 'bad.conf');
     writeFileSync(conf, 'listener 1883\nallow_anonymus true\nmax_inflight_messages many\n');
-    const result = await run('node', [...warden, 'broker', '-c', conf]);
+    const result = await run('node', [...WARDEN, 'broker', '-c', conf]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`${conf}:2: unknown directive "allow_anonymus"`));
     assert.match(result.stderr, new RegExp(`${conf}:3: max_inflight_messages: "many" is not a whole number`));
@@ -166,16 +161,16 @@ describe('warden broker', () => {
   });
 
   it('refuses a bad port with a message naming it', async () => {
-    const result = await run('node', [...warden, 'broker', '-p', 'eighty']);
+    const result = await run('node', [...WARDEN, 'broker', '-p', 'eighty']);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /"eighty" is not a port/);
   });
 
   it('names the listener when its port is taken', async () => {
-    const first = start('node', [...warden, 'broker', '-p', '0', '--ws-port', '0', '--no-tls']);
+    const first = start('node', [...WARDEN, 'broker', '-p', '0', '--ws-port', '0', '--no-tls']);
     try {
       const [, port] = await first.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
-      const second = await run('node', [...warden, 'broker', '-p', port!, '--ws-port', '0', '--no-tls']);
+      const second = await run('node', [...WARDEN, 'broker', '-p', port!, '--ws-port', '0', '--no-tls']);
       assert.notEqual(second.code, 0);
       assert.match(second.stderr, new RegExp(`listener mqtt://127.0.0.1:${port}: EADDRINUSE`));
     } finally {

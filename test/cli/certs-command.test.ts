@@ -12,14 +12,13 @@ import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { connect } from '../../src/client/index.js';
-import { run, start, within } from '../support/processes.js';
+import { run, start, WARDEN, within } from '../support/processes.js';
 
-const warden = ['--import', 'tsx', 'src/cli/main.ts'];
 /** Runs `warden certs <args>` to its end, with extra environment variables. */
 const certs = (args: string[], env: Record<string, string> = {}) =>
   run(
     'env',
-    [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'node', ...warden, 'certs', ...args],
+    [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'node', ...WARDEN, 'certs', ...args],
     20_000,
   );
 
@@ -312,7 +311,7 @@ describe('warden certs: intermediates, OpenSSL-made CAs, PKCS#12', () => {
         'env',
         [
           'STORE=trust-secret',
-          ...['node', ...warden, 'pub', '-L', url, '--trust-store', store, '--store-passphrase-env', 'STORE'],
+          ...['node', ...WARDEN, 'pub', '-L', url, '--trust-store', store, '--store-passphrase-env', 'STORE'],
           ...['--cert', file('dev-2.crt'), '--key', file('dev-2.key'), '-t', 'p12/t', '-m', 'hi'],
         ],
         20_000,

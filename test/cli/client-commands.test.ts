@@ -7,11 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
-import { run, start } from '../support/processes.js';
+import { run, start, WARDEN } from '../support/processes.js';
 
-const warden = ['--import', 'tsx', 'src/cli/main.ts'];
 /** Runs `warden <args>` to its end. */
-const cli = (...args: string[]) => run('node', [...warden, ...args]);
+const cli = (...args: string[]) => run('node', [...WARDEN, ...args]);
 let pki: TestPki;
 let broker: Broker;
 let port: string;
@@ -40,7 +39,7 @@ const trust = () => ['-h', 'localhost', '--cafile', pki.caFile];
 describe('warden pub and warden sub', () => {
   it('sub --json receives what pub sends over TLS; mosquitto_sub receives warden pub, warden sub receives mosquitto_pub', async () => {
     const sub = start('node', [
-      ...warden,
+      ...WARDEN,
       'sub',
       ...trust(),
       '-p',

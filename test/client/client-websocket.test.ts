@@ -13,7 +13,7 @@ import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { ClientError, connect } from '../../src/client/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
-import { run, within } from '../support/processes.js';
+import { runWarden, within } from '../support/processes.js';
 
 let pki: TestPki;
 let broker: Broker;
@@ -137,25 +137,18 @@ describe('warden/client over WebSocket', () => {
     try {
       await other.subscribeAsync('cli/ws', { qos: 1 });
       const got = new Promise<string>((resolve) => other.once('message', (_t, p) => resolve(p.toString())));
-      const pub = await run(
-        'node',
-        [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'pub',
-          '-L',
-          url,
-          '--cafile',
-          pki.caFile,
-          '-t',
-          'cli/ws',
-          '-m',
-          'over wss',
-          '-q',
-          '1',
-        ],
-        20_000,
+      const pub = await runWarden(
+        'pub',
+        '-L',
+        url,
+        '--cafile',
+        pki.caFile,
+        '-t',
+        'cli/ws',
+        '-m',
+        'over wss',
+        '-q',
+        '1',
       );
       assert.equal(pub.code, 0, pub.stderr);
       assert.equal(await within(got, 5000, 'message from warden pub'), 'over wss');

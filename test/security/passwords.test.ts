@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import type { Broker } from '../../src/broker/index.js';
-import { run } from '../support/processes.js';
+import { run, runWarden } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-passwd-'));
@@ -18,8 +18,6 @@ const passwordFile = join(dir, 'passwords');
 let broker: Broker;
 let port: number;
 let url: string;
-
-const warden = (...args: string[]) => run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], 20_000);
 
 before(async () => {
   // Made by mosquitto's own tool: alice with its default (PBKDF2-SHA512, $7$), bob with -H sha512 ($6$).
@@ -90,21 +88,21 @@ describe('password file', () => {
   });
 
   it('a user added by warden passwd logs in after a reload; the file keeps the mosquitto hashes', async () => {
-    const added = await warden('passwd', '-b', passwordFile, 'carol', 'carol-pw');
+    const added = await runWarden('passwd', '-b', passwordFile, 'carol', 'carol-pw');
     assert.equal(added.code, 0, added.stderr);
     assert.match(readFileSync(passwordFile, 'utf8'), /^carol:\$scrypt\$ln=15,r=8,p=1\$/m);
     const [reloaded] = await broker.reloadSecurity();
     assert.equal(reloaded?.ok, true, reloaded?.error);
     assert.equal(await connackCode({ username: 'carol', password: 'carol-pw', protocolVersion: 5 }), 0);
     assert.equal(await connackCode({ username: 'alice', password: 'alice-pw', protocolVersion: 5 }), 0);
-    const deleted = await warden('passwd', '-D', passwordFile, 'carol');
+    const deleted = await runWarden('passwd', '-D', passwordFile, 'carol');
     assert.equal(deleted.code, 0, deleted.stderr);
     await broker.reloadSecurity();
     assert.equal(await connackCode({ username: 'carol', password: 'carol-pw', protocolVersion: 5 }), 0x86);
   });
 
   it('a change to the file is picked up on its own, though warden passwd renames a new file over it', async () => {
-    assert.equal((await warden('passwd', '-b', passwordFile, 'dora', 'dora-pw')).code, 0);
+    assert.equal((await runWarden('passwd', '-b', passwordFile, 'dora', 'dora-pw')).code, 0);
     const deadline = Date.now() + 5000;
     let code = await connackCode({ username: 'dora', password: 'dora-pw', protocolVersion: 5 });
     while (code !== 0 && Date.now() < deadline) {
@@ -112,7 +110,7 @@ describe('password file', () => {
       code = await connackCode({ username: 'dora', password: 'dora-pw', protocolVersion: 5 });
     }
     assert.equal(code, 0, 'dora logs in without a SIGHUP or reloadSecurity()');
-    assert.equal((await warden('passwd', '-D', passwordFile, 'dora')).code, 0);
+    assert.equal((await runWarden('passwd', '-D', passwordFile, 'dora')).code, 0);
   });
 
   it('a damaged file on reload keeps the old users and names the line', async () => {
@@ -174,7 +172,7 @@ describe('warden passwd', () => {
       [['passwd', '-c', '-D', file, 'a'], /-c and -D do not go together/],
     ];
     for (const [args, message] of cases) {
-      const result = await warden(...args);
+      const result = await runWarden(...args);
       assert.equal(result.code, 1, args.join(' '));
       assert.match(result.stderr, message);
     }

@@ -14,7 +14,7 @@ import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { ClientError, connect, scramSha256 } from '../../src/client/index.js';
-import { run, within } from '../support/processes.js';
+import { run, runWarden, within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const METHOD = 'SCRAM-SHA-256';
@@ -25,12 +25,11 @@ let port: number;
 let url: string;
 
 before(async () => {
-  const warden = (...args: string[]) => run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], 20_000);
   assert.equal(
-    (await warden('passwd', '-c', '-H', 'scram-sha-256', '-b', passwordFile, 'sam', 'sam-pw')).code,
+    (await runWarden('passwd', '-c', '-H', 'scram-sha-256', '-b', passwordFile, 'sam', 'sam-pw')).code,
     0,
   );
-  assert.equal((await warden('passwd', '-b', passwordFile, 'alice', 'alice-pw')).code, 0);
+  assert.equal((await runWarden('passwd', '-b', passwordFile, 'alice', 'alice-pw')).code, 0);
   ({ broker, port, url } = await startTestBroker({
     allowAnonymous: false,
     passwordFile,
@@ -228,26 +227,19 @@ describe('SCRAM-SHA-256', () => {
       code: 'ERR_CONNACK_REFUSED',
       reasonCode: 0x87,
     });
-    const cli = await run(
-      'node',
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'pub',
-        '-L',
-        url,
-        '--scram',
-        '-u',
-        'sam',
-        '-P',
-        'sam-pw',
-        '-t',
-        'scram/cli',
-        '-m',
-        'x',
-      ],
-      20_000,
+    const cli = await runWarden(
+      'pub',
+      '-L',
+      url,
+      '--scram',
+      '-u',
+      'sam',
+      '-P',
+      'sam-pw',
+      '-t',
+      'scram/cli',
+      '-m',
+      'x',
     );
     assert.equal(cli.code, 0, cli.stderr);
   });

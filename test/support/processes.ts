@@ -104,6 +104,14 @@ export function start(command: string, args: readonly string[]): Started {
   };
 }
 
+/** node's arguments that run the warden CLI from source (tsx compiles it on the way). */
+export const WARDEN: readonly string[] = ['--import', 'tsx', 'src/cli/main.ts'];
+
+/** Runs `warden <args>` to its end, within 20 s: tsx compiles the CLI at every start. */
+export function runWarden(...args: string[]): Promise<RunResult> {
+  return run('node', [...WARDEN, ...args], 20_000);
+}
+
 /** Rejects when a promise takes longer than ms. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
