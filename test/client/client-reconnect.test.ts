@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { type ClientCertificate, ClientError, connect, type MqttClient } from '../../src/client/index.js';
-import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { within } from '../support/processes.js';
 import { proxy } from '../support/tcp-proxy.js';
 
@@ -34,13 +34,7 @@ before(async () => {
         {
           host: '127.0.0.1',
           port: 0,
-          tls: {
-            certFile: pki.servers.valid.cert,
-            keyFile: pki.servers.valid.key,
-            caFile: pki.caFile,
-            clientCertificates: 'required',
-            usernameFrom: 'cn',
-          },
+          tls: mutualTls(pki, { usernameFrom: 'cn' }),
         },
       ],
       sysInterval: 0,

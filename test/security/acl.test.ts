@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
-import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { run, start, within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
@@ -324,13 +324,7 @@ describe('certificate identity and the ACL together', () => {
           {
             host: '127.0.0.1',
             port: 0,
-            tls: {
-              certFile: pki.servers.valid.cert,
-              keyFile: pki.servers.valid.key,
-              caFile: pki.caFile,
-              clientCertificates: 'required',
-              usernameFrom: 'cn',
-            },
+            tls: mutualTls(pki, { usernameFrom: 'cn' }),
           },
         ],
         aclFile,

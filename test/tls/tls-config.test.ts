@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import pino from 'pino';
 import { type ConfigError, createBroker, loadConfigFile } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
-import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { run } from '../support/processes.js';
 
 let pki: TestPki;
@@ -95,12 +95,7 @@ describe('mosquitto.conf TLS directives', () => {
 
 describe('verification depth and ECDH groups', () => {
   it('a client chain deeper than verifyDepth is refused; the ECDH group is the one configured', async () => {
-    const base = {
-      certFile: pki.servers.valid.cert,
-      keyFile: pki.servers.valid.key,
-      caFile: pki.caFile,
-      clientCertificates: 'required' as const,
-    };
+    const base = mutualTls(pki);
     const broker = await createBroker(
       {
         listeners: [

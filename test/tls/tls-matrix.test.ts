@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { type Broker, type BrokerConfigInput, createBroker } from '../../src/broker/index.js';
-import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { run, within } from '../support/processes.js';
 
 let pki: TestPki;
@@ -38,14 +38,8 @@ type Name = (typeof names)[number];
 before(async () => {
   pki = await createTestPki();
   const server = { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key };
-  const trust = { caFile: pki.caFile, crlFiles: [pki.crlFile] };
-  const tls = (extra: Record<string, unknown> = {}) => ({
-    ...server,
-    ...trust,
-    clientCertificates: 'required' as const,
-    usernameFrom: 'cn' as const,
-    ...extra,
-  });
+  const tls = (extra: Parameters<typeof mutualTls>[1] = {}) =>
+    mutualTls(pki, { crlFiles: [pki.crlFile], usernameFrom: 'cn', ...extra });
   const listeners: Record<Name, BrokerConfigInput['listeners'][number]> = {
     required: { port: 0, tls: tls() },
     optional: { port: 0, tls: tls({ clientCertificates: 'optional' }), allowAnonymous: true },

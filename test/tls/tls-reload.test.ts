@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { createCrl, issueCertificate } from '../../src/pki/index.js';
-import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { run, within } from '../support/processes.js';
 
 let pki: TestPki;
@@ -108,14 +108,7 @@ describe('TLS live reload', () => {
           {
             host: '127.0.0.1',
             port: 0,
-            tls: {
-              certFile: pki.servers.valid.cert,
-              keyFile: pki.servers.valid.key,
-              caFile: pki.caFile,
-              crlFiles: [crlFile],
-              clientCertificates: 'required',
-              usernameFrom: 'cn',
-            },
+            tls: mutualTls(pki, { crlFiles: [crlFile], usernameFrom: 'cn' }),
           },
         ],
         sysInterval: 0,
@@ -171,12 +164,7 @@ describe('TLS live reload', () => {
           {
             host: '127.0.0.1',
             port: 0,
-            tls: {
-              certFile: pki.servers.valid.cert,
-              keyFile: pki.servers.valid.key,
-              caFile: pki.caFile,
-              clientCertificates: 'required',
-            },
+            tls: mutualTls(pki),
           },
         ],
         sysInterval: 0,
