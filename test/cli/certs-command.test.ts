@@ -43,6 +43,29 @@ before(async () => {
   }
 });
 
+/** warden's broker on the files `certs` wrote, client certificates required, with these CRL files. */
+const certsBroker = (crlFiles: string[] = []): Promise<Broker> =>
+  createBroker(
+    {
+      listeners: [
+        {
+          host: '127.0.0.1',
+          port: 0,
+          allowAnonymous: true,
+          tls: {
+            certFile: file('broker.crt'),
+            keyFile: file('broker.key'),
+            caFile: file('ca.crt'),
+            clientCertificates: 'required',
+            crlFiles,
+          },
+        },
+      ],
+      sysInterval: 0,
+    },
+    pino({ level: 'silent' }),
+  );
+
 /** mosquitto_pub with one of the device certificates. */
 const devicePub = (port: number, device: string, message: string) =>
   run('mosquitto_pub', [
@@ -74,26 +97,7 @@ describe('warden certs: files the brokers and mosquitto clients use as they are'
   });
 
   it("warden's broker: mosquitto clients with device certificates; a revoked one is refused after reload", async () => {
-    const broker: Broker = await createBroker(
-      {
-        listeners: [
-          {
-            host: '127.0.0.1',
-            port: 0,
-            allowAnonymous: true,
-            tls: {
-              certFile: file('broker.crt'),
-              keyFile: file('broker.key'),
-              caFile: file('ca.crt'),
-              clientCertificates: 'required',
-              crlFiles: [file('crl.pem')],
-            },
-          },
-        ],
-        sysInterval: 0,
-      },
-      pino({ level: 'silent' }),
-    );
+    const broker = await certsBroker([file('crl.pem')]);
     try {
       const port = broker.listeners[0]!.port;
       // Line-buffered, so its debug lines arrive as they happen (stdout is a pipe here).
@@ -279,25 +283,7 @@ describe('warden certs: intermediates, OpenSSL-made CAs, PKCS#12', () => {
     assert.equal(old.code, 1);
     assert.match(old.stderr, /RC2 \(openssl pkcs12 -legacy\), which is not supported/);
 
-    const broker = await createBroker(
-      {
-        listeners: [
-          {
-            host: '127.0.0.1',
-            port: 0,
-            allowAnonymous: true,
-            tls: {
-              certFile: file('broker.crt'),
-              keyFile: file('broker.key'),
-              caFile: file('ca.crt'),
-              clientCertificates: 'required',
-            },
-          },
-        ],
-        sysInterval: 0,
-      },
-      pino({ level: 'silent' }),
-    );
+    const broker = await certsBroker();
     try {
       const url = `mqtts://localhost:${broker.listeners[0]!.port}`;
       const client = await connect(url, {
