@@ -152,6 +152,16 @@ describe('verification depth and ECDH groups', () => {
   });
 });
 
+/** A logger at warn level that keeps each line's message, for asserting what the broker warned about. */
+function warningLog(): { logger: pino.Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push(JSON.parse(line).msg) },
+  );
+  return { logger, warnings };
+}
+
 /** What `openssl s_client -status` says of the OCSP answer stapled by the broker on `port`. */
 async function status(port: number): Promise<string> {
   const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-status'];
@@ -505,11 +515,7 @@ describe('PKCS#12 server identity', () => {
 
 describe('anonymous cipher suites', () => {
   it('only behind the switch: then openssl connects without a certificate, and the start warns loudly', async () => {
-    const warnings: string[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      { write: (line: string) => void warnings.push(JSON.parse(line).msg) },
-    );
+    const { logger, warnings } = warningLog();
     const broker = await createBroker(
       {
         listeners: [
@@ -616,11 +622,7 @@ describe('startup errors name the listener and the file', () => {
       hosts: ['localhost'],
       days: 10,
     });
-    const warnings: string[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      { write: (line: string) => void warnings.push(JSON.parse(line).msg) },
-    );
+    const { logger, warnings } = warningLog();
     const broker = await createBroker(
       {
         listeners: [
