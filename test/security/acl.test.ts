@@ -254,50 +254,18 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
   });
 
   it('mosquitto_sub and mosquitto_pub meet the same rules', async () => {
+    /** mosquitto's flags to reach the broker as `user` (its password is "<user>-pw"). */
+    const as = (user: string) => ['-h', '127.0.0.1', '-p', String(port), '-u', user, '-P', `${user}-pw`];
     const sub = start('stdbuf', [
-      ...['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(port), '-u', 'bob', '-P', 'bob-pw'],
+      ...['-oL', 'mosquitto_sub', ...as('bob')],
       ...['-t', 'sensors/#', '-t', 'commands/#', '-q', '1', '-d', '-C', '1', '-v'],
     ]);
     try {
       // One filter granted QoS 1, the other refused: 128 on 3.1.1... mosquitto_sub speaks v3.1.1 by default.
       await sub.waitFor(/Subscribed \(mid: \d+\): 1, 128/);
-      const denied = await run('mosquitto_pub', [
-        ...[
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-u',
-          'bob',
-          '-P',
-          'bob-pw',
-          '-t',
-          'sensors/x',
-          '-m',
-          'no',
-          '-q',
-          '1',
-        ],
-      ]);
+      const denied = await run('mosquitto_pub', [...as('bob'), '-t', 'sensors/x', '-m', 'no', '-q', '1']);
       assert.equal(denied.code, 0, 'v3.1.1: acknowledged, then dropped');
-      const allowed = await run('mosquitto_pub', [
-        ...[
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-u',
-          'alice',
-          '-P',
-          'alice-pw',
-          '-t',
-          'sensors/x',
-          '-m',
-          'yes',
-          '-q',
-          '1',
-        ],
-      ]);
+      const allowed = await run('mosquitto_pub', [...as('alice'), '-t', 'sensors/x', '-m', 'yes', '-q', '1']);
       assert.equal(allowed.code, 0, allowed.stderr);
       const done = await sub.done(5000);
       assert.match(done.stdout, /^sensors\/x yes$/m);
@@ -306,7 +274,7 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
       await sub.stop();
     }
     const v5 = await run('mosquitto_pub', [
-      ...['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(port), '-u', 'bob', '-P', 'bob-pw'],
+      ...['-V', 'mqttv5', ...as('bob')],
       ...['-t', 'sensors/x', '-m', 'no', '-q', '1', '-d'],
     ]);
     assert.match(v5.stdout + v5.stderr, /PUBACK.*rc:135|Not authori[sz]ed/i);
