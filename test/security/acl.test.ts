@@ -13,6 +13,7 @@ import pino from 'pino';
 import { type Broker, createBroker } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
+import { publishAckCode, subackCode } from '../support/mqttjs-acks.js';
 import { run, start, within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
@@ -72,36 +73,6 @@ const login = (user: string | undefined, protocolVersion: Version, clientId?: st
     connectTimeout: 5000,
     ...(user === undefined ? {} : { username: user, password: `${user}-pw` }),
   });
-
-/** The SUBACK code of one filter (MQTT.js turns a refusal into an error that carries the SUBACK). */
-const subackCode = (client: mqtt.MqttClient, filter: string) =>
-  within(
-    new Promise<number | undefined>((resolve) =>
-      client.subscribe(filter, { qos: 1 }, (error, granted) =>
-        resolve(
-          error ? (error as { packet?: { granted?: number[] } }).packet?.granted?.[0] : granted?.[0]?.qos,
-        ),
-      ),
-    ),
-    5000,
-    `SUBACK for ${filter}`,
-  );
-
-/** The PUBACK code of a QoS 1 publish (0 when accepted). */
-const pubackCode = (client: mqtt.MqttClient, topic: string, payload: string) =>
-  within(
-    new Promise<number>((resolve) =>
-      client.publish(topic, payload, { qos: 1 }, (error, packet) =>
-        resolve(
-          (packet as { reasonCode?: number } | undefined)?.reasonCode ??
-            (error as { code?: number })?.code ??
-            0,
-        ),
-      ),
-    ),
-    5000,
-    `PUBACK for ${topic}`,
-  );
 
 /** What the admin publishes on `topic` reaches `client`? Waits briefly, bounded either way. */
 async function receives(client: mqtt.MqttClient, topic: string): Promise<boolean> {
@@ -175,7 +146,7 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
           const client = await login(user, version);
           const marker = `${user}-${version}-${Math.random()}`;
           try {
-            const reasonCode = await pubackCode(client, topic, marker);
+            const reasonCode = await publishAckCode(client, topic, marker);
             if (version === 5) assert.equal(reasonCode, allowed ? 0 : 0x87, `${user} publish ${topic}`);
             await new Promise((r) => setTimeout(r, 100));
             assert.equal(
@@ -201,22 +172,10 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
       watcher.on('message', (topic) => seen.push(topic));
       const bob = await login('bob', version);
       try {
-        const code = await within(
-          new Promise<number>((resolve) =>
-            bob.publish('sensors/q2', 'x', { qos: 2 }, (error, packet) =>
-              resolve(
-                (packet as { reasonCode?: number } | undefined)?.reasonCode ??
-                  (error as { code?: number })?.code ??
-                  0,
-              ),
-            ),
-          ),
-          5000,
-          'QoS 2 flow',
-        );
+        const code = await publishAckCode(bob, 'sensors/q2', 'x', 2);
         assert.equal(code, version === 5 ? 0x87 : 0);
         // The same client goes on: a publish it is allowed still goes through.
-        assert.equal(await pubackCode(bob, 'commands/bob', 'ok'), 0);
+        assert.equal(await publishAckCode(bob, 'commands/bob', 'ok'), 0);
         await new Promise((r) => setTimeout(r, 100));
         assert.deepEqual(seen, []);
       } finally {
@@ -243,8 +202,8 @@ describe('ACL file: users x topics x actions x protocol levels', () => {
     watcher.on('message', (topic) => seen.push(topic));
     const client = await login('bob', 5, 'pump-7');
     try {
-      assert.equal(await pubackCode(client, 'clients/pump-7/status', 'up'), 0);
-      assert.equal(await pubackCode(client, 'clients/pump-8/status', 'up'), 0x87);
+      assert.equal(await publishAckCode(client, 'clients/pump-7/status', 'up'), 0);
+      assert.equal(await publishAckCode(client, 'clients/pump-8/status', 'up'), 0x87);
       await new Promise((r) => setTimeout(r, 200));
       assert.deepEqual(seen, ['clients/pump-7/status']);
     } finally {
@@ -315,8 +274,8 @@ describe('certificate identity and the ACL together', () => {
       connectTimeout: 5000,
     });
     try {
-      assert.equal(await pubackCode(client, 'telemetry/device-1/t', '20'), 0);
-      assert.equal(await pubackCode(client, 'telemetry/device-2/t', '20'), 0x87);
+      assert.equal(await publishAckCode(client, 'telemetry/device-1/t', '20'), 0);
+      assert.equal(await publishAckCode(client, 'telemetry/device-2/t', '20'), 0x87);
       assert.equal(await subackCode(client, 'telemetry/#'), 0x87);
     } finally {
       await client.endAsync();

@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { type Broker, createBroker, type SecurityHooks } from '../../src/broker/index.js';
 import { encodePacket } from '../../src/protocol/index.js';
+import { publishAckCode } from '../support/mqttjs-acks.js';
 import { run, within } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-hooks-'));
@@ -175,20 +176,7 @@ describe('authorization hooks', () => {
       await client.subscribeAsync('#', { qos: 1 });
       const seen: string[] = [];
       client.on('message', (topic) => seen.push(topic));
-      const puback = (topic: string) =>
-        within(
-          new Promise<number>((resolve) =>
-            client.publish(topic, 'x', { qos: 1 }, (error, packet) =>
-              resolve(
-                (packet as { reasonCode?: number } | undefined)?.reasonCode ??
-                  (error as { code?: number })?.code ??
-                  0,
-              ),
-            ),
-          ),
-          5000,
-          `PUBACK ${topic}`,
-        );
+      const puback = (topic: string) => publishAckCode(client, topic, 'x');
       assert.equal(await puback('forbidden/x'), 0x87);
       assert.equal(await puback('boom/x'), 0x87);
       assert.equal(await puback('hang/x'), 0x87);
