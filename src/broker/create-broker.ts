@@ -27,7 +27,7 @@ import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
 import { startSysTopics } from './observability/sys-topics.js';
-import { memoryStores } from './persistence/memory-stores.js';
+import { openStore, recoverStore, type StoreReport } from './persistence/open-store.js';
 import { AuthenticationChain } from './security/authentication-chain.js';
 import { LoginThrottle, loginThrottleDefaults } from './security/login-throttle.js';
 import { scramSha256 } from './security/scram-sha-256.js';
@@ -40,6 +40,8 @@ export interface Broker {
   readonly config: BrokerConfig;
   readonly listeners: readonly RunningListener[];
   readonly core: BrokerCore;
+  /** Where sessions and retained messages are kept, and what was recovered from there at start. */
+  readonly store: StoreReport;
   /** Set when a TLS listener had no certificate and got one from the development CA. */
   readonly developmentCa?: DevelopmentCertificate;
   /**
@@ -80,15 +82,24 @@ export async function createBroker(
     aclFile,
     authHookTimeoutMs,
     failedLoginDelay,
+    persistence,
+    dataDir: _dataDir,
     ...limits
   } = config;
+  const opened = openStore(config, log);
   const core = new BrokerCore({
     ...limits,
     clock: systemClock,
-    stores: memoryStores(),
+    store: opened.store,
     logger: log,
     newClientId: () => `warden-${randomUUID()}`,
   });
+  const storeReport = await recoverStore(core, opened.store, log);
+  if (persistence.autosave)
+    log.info(
+      { store: opened.store.location },
+      'autosave_interval / autosave_on_changes have no effect: every change is committed before it is acknowledged',
+    );
   const channelOptions = {
     maxPacketSize: config.maxPacketSize || MAX_PACKET_SIZE,
     tcpNoDelay,
@@ -172,6 +183,7 @@ export async function createBroker(
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
+    await opened.store.close();
     throw error;
   }
   const stopSys = startSysTopics(core, {
@@ -188,6 +200,7 @@ export async function createBroker(
     listeners,
     core,
     developmentCa,
+    store: storeReport,
     reloadTls: () => Promise.all(channels.map(async (c) => ({ listener: c.name, ...(await c.reload()) }))),
     reloadSecurity: () => securityFiles.reload(),
     async close() {
@@ -196,6 +209,9 @@ export async function createBroker(
       stopSys();
       core.shutdown();
       await Promise.all(listeners.map((l) => l.close()));
+      // What the shutdown itself wrote (sessions now disconnected, their expiry running) goes too.
+      await core.commits.drained();
+      await opened.store.close();
     },
   };
 }

@@ -17,6 +17,8 @@ export type {
 } from './core/ports.js';
 export { type Broker, createBroker, type SecurityHooks } from './create-broker.js';
 export type { RunningListener } from './edge/tcp-listener.js';
+export type { StoreReport } from './persistence/open-store.js';
+export { StoreError } from './persistence/store-error.js';
 export { AclSyntaxError, parseAclFile } from './security/acl-file.js';
 export {
   PasswordFileError,

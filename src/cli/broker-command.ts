@@ -5,11 +5,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import {
   AclSyntaxError,
+  type Broker,
   type BrokerConfigInput,
   ConfigError,
   createBroker,
   loadConfigFile,
   PasswordFileError,
+  StoreError,
   validateConfig,
 } from '../broker/index.js';
 
@@ -21,6 +23,7 @@ interface BrokerOptions {
   tlsPort?: number;
   tls: boolean;
   dataDir?: string;
+  persistence: boolean;
   host: string;
   verbose?: boolean;
 }
@@ -51,7 +54,8 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
         ? []
         : [{ protocol: 'mqtt' as const, host: options.host, port: options.tlsPort, tls: {} }]),
     ];
-    return { ...file, listeners: [...file.listeners, ...extra], ...verbose };
+    const memory = options.persistence ? {} : { persistence: { ...file.persistence, enabled: false } };
+    return { ...file, listeners: [...file.listeners, ...extra], ...memory, ...verbose };
   }
   return {
     listeners: [
@@ -62,9 +66,21 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
       ...(options.ws ? [{ protocol: 'ws' as const, host: options.host, port: options.wsPort ?? 8080 }] : []),
     ],
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.persistence ? {} : { persistence: { enabled: false } }),
     allowAnonymous: isLoopback(options.host),
     ...verbose,
   };
+}
+
+/** Where state is kept and what came back from there, in one line. */
+function storeLine(store: Broker['store']): string {
+  if (!store.durable) return 'persistence off: sessions and retained messages are lost at exit';
+  const r = store.recovered;
+  return (
+    `store ${store.location}: recovered ${r.sessions} session(s), ${r.subscriptions} subscription(s), ` +
+    `${r.queued + r.inFlight} queued message(s) (${r.inFlight} in flight), ${r.retained} retained ` +
+    `in ${store.recoveryMs} ms; ${r.expiredSessions} session(s) expired, ${r.willsPublished} will(s) published`
+  );
 }
 
 export function brokerCommand(): Command {
@@ -82,7 +98,11 @@ export function brokerCommand(): Command {
       port,
     )
     .option('--no-tls', 'no MQTT over TLS listener')
-    .option('--data-dir <dir>', 'where generated files (the development CA) are kept, default .warden-data')
+    .option(
+      '--data-dir <dir>',
+      'where the store (warden.mdb) and generated files (the development CA) are kept, default .warden-data',
+    )
+    .option('--no-persistence', 'keep sessions and retained messages in memory only (lost at exit)')
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-v, --verbose', 'log every connection step (debug level)')
     .action(async (options: BrokerOptions) => {
@@ -109,6 +129,7 @@ export function brokerCommand(): Command {
           !(error instanceof ConfigError) &&
           !(error instanceof PasswordFileError) &&
           !(error instanceof AclSyntaxError) &&
+          !(error instanceof StoreError) &&
           !/^listener /.test((error as Error).message)
         )
           throw error;
@@ -136,6 +157,7 @@ export function brokerCommand(): Command {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
       for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
+      console.error(`warden broker: ${storeLine(broker.store)}`);
       const dev = broker.developmentCa;
       const tlsListener = broker.listeners.find((l) => l.protocol === 'mqtts');
       if (dev) {

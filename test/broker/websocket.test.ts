@@ -6,7 +6,8 @@ import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run, within } from '../support/processes.js';
 
 let broker: Broker;

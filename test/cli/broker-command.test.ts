@@ -167,10 +167,21 @@ describe('warden broker', () => {
   });
 
   it('names the listener when its port is taken', async () => {
-    const first = start('node', [...WARDEN, 'broker', '-p', '0', '--ws-port', '0', '--no-tls']);
+    const first = start('node', [
+      ...WARDEN,
+      'broker',
+      '-p',
+      '0',
+      '--ws-port',
+      '0',
+      '--no-tls',
+      '--no-persistence',
+    ]);
     try {
       const [, port] = await first.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
-      const second = await run('node', [...WARDEN, 'broker', '-p', port!, '--ws-port', '0', '--no-tls']);
+      const second = await run('node', [
+        ...[...WARDEN, 'broker', '-p', port!, '--ws-port', '0', '--no-tls', '--no-persistence'],
+      ]);
       assert.notEqual(second.code, 0);
       assert.match(second.stderr, new RegExp(`listener mqtt://127.0.0.1:${port}: EADDRINUSE`));
     } finally {

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
 import { connect } from '../../src/client/index.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run, start, WARDEN, within } from '../support/processes.js';
 
 /** Runs `warden certs <args>` to its end, with extra environment variables. */

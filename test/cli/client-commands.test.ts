@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run, start, WARDEN } from '../support/processes.js';
 
 /** Runs `warden <args>` to its end. */

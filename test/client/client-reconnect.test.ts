@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
 import { type ClientCertificate, ClientError, connect, type MqttClient } from '../../src/client/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
 import { within } from '../support/processes.js';
 import { proxy } from '../support/tcp-proxy.js';
 

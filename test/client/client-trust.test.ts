@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect, type PeerInfo, spkiSha256 } from '../../src/client/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
 import { start, within } from '../support/processes.js';
 
 let pki: TestPki;

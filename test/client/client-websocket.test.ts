@@ -10,9 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect } from '../../src/client/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
 import { runWarden, within } from '../support/processes.js';
 
 let pki: TestPki;

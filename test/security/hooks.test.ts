@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { type Broker, createBroker, type SecurityHooks } from '../../src/broker/index.js';
+import type { Broker, SecurityHooks } from '../../src/broker/index.js';
 import { encodePacket } from '../../src/protocol/index.js';
+import { createBroker } from '../support/memory-broker.js';
 import { publishAckCode } from '../support/mqttjs-acks.js';
 import { run, within } from '../support/processes.js';
 

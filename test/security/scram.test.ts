@@ -12,8 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
-import { type Broker, createBroker } from '../../src/broker/index.js';
+import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect, scramSha256 } from '../../src/client/index.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run, runWarden, within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 

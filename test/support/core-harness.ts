@@ -5,7 +5,7 @@ import { BrokerCore, type CoreOptions, coreDefaults } from '../../src/broker/cor
 import { Connection } from '../../src/broker/core/connection.js';
 import type { ListenerPolicy } from '../../src/broker/core/listener-policy.js';
 import type { Logger, PacketChannel } from '../../src/broker/core/ports.js';
-import { memoryStores } from '../../src/broker/persistence/memory-stores.js';
+import { MemoryStore } from '../../src/broker/persistence/memory-store.js';
 import type {
   ConnectPacket,
   Packet,
@@ -131,7 +131,7 @@ export class CoreHarness {
     this.core = new BrokerCore({
       ...coreDefaults,
       clock: this.clock,
-      stores: memoryStores(),
+      store: new MemoryStore(),
       logger: silent,
       newClientId: () => `assigned-${++this.#ids}`,
       ...options,

@@ -1,7 +1,8 @@
 // A broker on 127.0.0.1, port 0, silent, anonymous clients allowed, for one test file.
 
 import pino from 'pino';
-import { type Broker, type BrokerConfigInput, createBroker } from '../../src/broker/index.js';
+import type { Broker, BrokerConfigInput } from '../../src/broker/index.js';
+import { createBroker } from './memory-broker.js';
 
 export async function startTestBroker(
   overrides: Partial<BrokerConfigInput> = {},

@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import pino from 'pino';
-import { type ConfigError, createBroker, loadConfigFile } from '../../src/broker/index.js';
+import { type ConfigError, loadConfigFile } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run } from '../support/processes.js';
 
 let pki: TestPki;

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { type Broker, type BrokerConfigInput, createBroker } from '../../src/broker/index.js';
+import type { Broker, BrokerConfigInput } from '../../src/broker/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run, within } from '../support/processes.js';
 
 let pki: TestPki;

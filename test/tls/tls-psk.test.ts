@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { type Broker, createBroker, loadConfigFile } from '../../src/broker/index.js';
+import { type Broker, loadConfigFile } from '../../src/broker/index.js';
+import { createBroker } from '../support/memory-broker.js';
 import { run, start } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-psk-'));

@@ -135,8 +135,31 @@ export const brokerConfigSchema = z.strictObject({
     .strictObject({ baseMs: z.int().min(0).default(250), maxMs: z.int().min(0).default(5000) })
     .default({ baseMs: 250, maxMs: 5000 }),
   logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
-  /** Where the broker keeps what it generates (the development CA). */
+  /** Where the broker keeps what it generates (the development CA) and, by default, its store. */
   dataDir: z.string().min(1).default('.warden-data'),
+  /**
+   * Persistent sessions (their subscriptions, queued and in-flight messages, QoS 2 state, wills)
+   * and retained messages kept on disk in an embedded store (LMDB), every change committed before
+   * it is acknowledged. enabled false keeps them in memory only (lost at exit).
+   */
+  persistence: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Directory of the store file; dataDir when absent (Mosquitto's persistence_location). */
+      dir: z.string().min(1).optional(),
+      /** The store file in that directory (Mosquitto's persistence_file). */
+      file: z
+        .string()
+        .min(1)
+        .refine((f) => !/[\\/]/.test(f), 'a file name, without a directory (put that in dir)')
+        .default('warden.mdb'),
+      /**
+       * Mosquitto's autosave_interval / autosave_on_changes, accepted so a mosquitto.conf runs:
+       * warden commits every change before acknowledging it, so there is nothing to autosave.
+       */
+      autosave: z.boolean().optional(),
+    })
+    .default({ enabled: true, file: 'warden.mdb' }),
   /** Seconds between $SYS/broker/... updates; 0 turns them off (Mosquitto's sys_interval). */
   sysInterval: z.int().min(0).default(10),
   /** Disables Nagle's algorithm on client sockets (Mosquitto's set_tcp_nodelay). */

@@ -64,6 +64,16 @@ function set(s: ReadState, path: string, apply: () => void): void {
   s.lines.set(path, s.line);
 }
 
+/** The value was checked; what it tunes does not exist here. */
+function autosave(s: ReadState, _value: number | boolean): void {
+  persistence(s).autosave = true;
+}
+
+function persistence(s: ReadState): Mutable<NonNullable<BrokerConfigInput['persistence']>> {
+  s.config.persistence ??= { enabled: false };
+  return s.config.persistence as Mutable<NonNullable<BrokerConfigInput['persistence']>>;
+}
+
 type Handler = (s: ReadState, args: string[]) => void;
 /** directive -> [argument count (min, max), handler] */
 const directives: Record<string, [number, number, Handler]> = {
@@ -145,6 +155,17 @@ const directives: Record<string, [number, number, Handler]> = {
     1,
     (s, [v]) => set(s, 'retainAvailable', () => (s.config.retainAvailable = bool(v!))),
   ],
+  // Mosquitto keeps nothing on disk unless `persistence true`; its default stands here too.
+  persistence: [1, 1, (s, [v]) => set(s, 'persistence.enabled', () => (persistence(s).enabled = bool(v!)))],
+  persistence_location: [
+    1,
+    1,
+    (s, [v]) => set(s, 'persistence.dir', () => (persistence(s).dir = v!.replace(/(.)\/+$/, '$1'))),
+  ],
+  persistence_file: [1, 1, (s, [v]) => set(s, 'persistence.file', () => (persistence(s).file = v!))],
+  // Snapshot timing: warden commits every change before acknowledging it (noted in the log).
+  autosave_interval: [1, 1, (s, [v]) => set(s, 'persistence.autosave', () => autosave(s, int(v!)))],
+  autosave_on_changes: [1, 1, (s, [v]) => set(s, 'persistence.autosave', () => autosave(s, bool(v!)))],
   sys_interval: [1, 1, (s, [v]) => set(s, 'sysInterval', () => (s.config.sysInterval = int(v!)))],
   set_tcp_nodelay: [1, 1, (s, [v]) => set(s, 'tcpNoDelay', () => (s.config.tcpNoDelay = bool(v!)))],
   log_type: [
@@ -235,7 +256,6 @@ const NOT_YET = new Set(
   [
     'tls_engine tls_keyform dhparamfile',
     'auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
-    'persistence persistence_file persistence_location autosave_interval autosave_on_changes',
     'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',
     'include_dir log_dest log_facility log_timestamp log_timestamp_format pid_file user',
     'check_retain_source clientid_prefixes mount_point socket_domain http_dir websockets_log_level',
@@ -297,6 +317,7 @@ export function readMosquittoConf(
  * broker listens on loopback 1883 only and, there, lets anonymous clients in ("local only mode").
  */
 function assemble(s: ReadState): BrokerConfigInput {
+  persistence(s);
   const listeners = [...(s.defaultListener ? [s.defaultListener] : []), ...s.listeners];
   for (const l of listeners) {
     if (s.pskFile && l.tls?.pskHint !== undefined && l.tls.pskFile === undefined)

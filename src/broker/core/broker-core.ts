@@ -2,17 +2,21 @@
 // neutral: connections reach it through the handlers, sockets never do.
 
 import type { QoS } from '../../protocol/index.js';
-import { topicMatches } from '../../protocol/index.js';
 import { newBrokerStats } from './broker-stats.js';
+import { DurableSessions } from './durable-sessions.js';
+import { GroupCommit } from './group-commit.js';
 import { type Message, withExpiry } from './message.js';
 import type { Clock, Logger } from './ports.js';
+import { RetainedIndex } from './retained-index.js';
 import { Router } from './router.js';
-import { NEVER_EXPIRES, Session, type SessionOwner } from './session.js';
-import type { BrokerStores, RetainedStore, SessionStore } from './store-ports.js';
+import { Scheduler } from './scheduler.js';
+import { NEVER_EXPIRES, Session, type SessionOwner, type SubscriptionOptions } from './session.js';
+import type { Store } from './store-ports.js';
 
 export interface CoreOptions {
   readonly clock: Clock;
-  readonly stores: BrokerStores;
+  /** Where persistent sessions and retained messages are kept (memory, or the embedded store). */
+  readonly store: Store;
   readonly logger: Logger;
   /** A fresh, unique client identifier for clients that send an empty one. */
   readonly newClientId: () => string;
@@ -52,38 +56,75 @@ export const coreDefaults = {
   maxTopicLevels: 200,
 } as const satisfies Partial<CoreOptions>;
 
+export interface SessionTerms {
+  /** Seconds the session outlives the connection; above 0 the session is persistent. */
+  readonly expiryInterval: number;
+  readonly username: string | undefined;
+  readonly will: Message | undefined;
+}
+
 export class BrokerCore {
   readonly options: CoreOptions;
-  readonly sessions: SessionStore;
+  readonly sessions = new Map<string, Session>();
   readonly stats = newBrokerStats();
   readonly router = new Router(this.stats);
-  readonly retained: RetainedStore;
+  readonly retained = new RetainedIndex();
   readonly owners = new Set<SessionOwner & { shutdown(): void }>();
+  readonly scheduler: Scheduler;
+  /** One store transaction per event-loop turn; acknowledgements wait for theirs. */
+  readonly commits: GroupCommit;
+  readonly durable: DurableSessions;
 
   constructor(options: CoreOptions) {
     this.options = options;
-    this.sessions = options.stores.sessions;
-    this.retained = options.stores.retained;
+    this.scheduler = new Scheduler(options.clock);
+    this.commits = new GroupCommit(options.store, options.logger, this.stats);
+    this.durable = new DurableSessions(this.commits);
   }
 
   /**
    * Binds a session to a newly connected owner, taking it over from any older connection
    * [MQTT-3.1.4-3]. A clean start discards what the session held [MQTT-3.1.2-4].
    */
-  openSession(clientId: string, clean: boolean, owner: SessionOwner): { session: Session; present: boolean } {
+  openSession(
+    clientId: string,
+    clean: boolean,
+    owner: SessionOwner,
+    terms: SessionTerms,
+  ): { session: Session; present: boolean } {
     const existing = this.sessions.get(clientId);
     if (existing?.owner !== undefined && existing.owner !== owner) existing.owner.takeover();
-    if (existing !== undefined && !clean && this.sessions.get(clientId) === existing) {
+    let session: Session;
+    const present = existing !== undefined && !clean && this.sessions.get(clientId) === existing;
+    if (present) {
       // The client came back within the Will Delay Interval: no will [MQTT-3.1.3-9].
-      existing.stopTimers();
-      existing.owner = owner;
-      return { session: existing, present: true };
+      session = existing;
+      session.stopTimers();
+    } else {
+      if (existing !== undefined) this.endSession(existing);
+      session = new Session(clientId, this.options.maxQueuedMessages);
+      this.sessions.set(clientId, session);
     }
-    if (existing !== undefined) this.endSession(existing);
-    const session = new Session(clientId, this.options.maxQueuedMessages);
     session.owner = owner;
-    this.sessions.set(clientId, session);
-    return { session, present: false };
+    session.expiryInterval = terms.expiryInterval;
+    session.username = terms.username;
+    session.will = terms.will;
+    if (terms.expiryInterval === 0) this.durable.forget(session);
+    else if (session.journal === undefined) this.durable.attach(session);
+    else this.durable.save(session);
+    return { session, present };
+  }
+
+  subscribe(session: Session, filter: string, options: SubscriptionOptions): boolean {
+    const isNew = this.router.subscribe(session, filter, options);
+    if (session.journal !== undefined) this.durable.save(session);
+    return isNew;
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    const existed = this.router.unsubscribe(session, filter);
+    if (existed && session.journal !== undefined) this.durable.save(session);
+    return existed;
   }
 
   /** Ends a session: a will still waiting for its delay is published now [MQTT-3.1.3-9]. */
@@ -91,6 +132,7 @@ export class BrokerCore {
     const will = session.stopTimers();
     this.router.unsubscribeAll(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.durable.forget(session);
     if (will) this.publishWill(will);
   }
 
@@ -100,26 +142,42 @@ export class BrokerCore {
    */
   sessionDisconnected(session: Session, will: Message | undefined): void {
     session.owner = undefined;
+    session.will = undefined;
+    const now = this.options.clock.now();
     if (will) {
       const delay = will.properties?.willDelayInterval ?? 0;
-      if (delay === 0 || session.expiryInterval === 0) {
-        this.publishWill(will);
-      } else {
-        const timer = this.options.clock.setTimeout(() => {
-          session.pendingWill = undefined;
-          this.publishWill(will);
-        }, delay * 1000);
-        session.pendingWill = { message: will, timer };
-      }
+      if (delay === 0 || session.expiryInterval === 0) this.publishWill(will);
+      else this.#holdWill(session, will, now + delay * 1000);
     }
     if (session.expiryInterval === 0) {
       this.endSession(session);
-    } else if (session.expiryInterval !== NEVER_EXPIRES) {
-      session.expiryTimer = this.options.clock.setTimeout(
-        () => this.endSession(session),
-        session.expiryInterval * 1000,
-      );
+      return;
     }
+    if (session.expiryInterval !== NEVER_EXPIRES) this.expireAt(session, now + session.expiryInterval * 1000);
+    if (session.journal !== undefined) this.durable.save(session);
+  }
+
+  /** The session ends at `deadline` unless its client comes back (absolute: survives a restart). */
+  expireAt(session: Session, deadline: number): void {
+    session.expiresAt = deadline;
+    if (deadline <= this.options.clock.now()) this.endSession(session);
+    else session.expiryTimer = this.scheduler.at(deadline, () => this.endSession(session));
+  }
+
+  /** A will waits out its delay; published at `at` unless the client comes back first. */
+  #holdWill(session: Session, will: Message, at: number): void {
+    const timer = this.scheduler.at(at, () => {
+      session.pendingWill = undefined;
+      this.publishWill(will);
+      if (session.journal !== undefined) this.durable.save(session);
+    });
+    session.pendingWill = { message: will, at, timer };
+  }
+
+  /** Recovery: a will that was waiting when the broker stopped. */
+  holdWill(session: Session, will: Message, at: number): void {
+    if (at <= this.options.clock.now()) this.publishWill(will);
+    else this.#holdWill(session, will, at);
   }
 
   publishWill(will: Message): void {
@@ -133,24 +191,26 @@ export class BrokerCore {
     if (message.retain) {
       // An empty retained payload deletes [MQTT-3.3.1-6]. A stored payload is copied so it does
       // not pin the whole socket chunk it was sliced from.
-      if (message.payload.length === 0) this.retained.delete(message.topic);
-      else this.retained.set(message.topic, { ...message, payload: Buffer.from(message.payload) });
+      if (message.payload.length === 0) {
+        if (this.retained.delete(message.topic)) this.durable.retained(message.topic, undefined);
+      } else {
+        const kept = { ...message, payload: Buffer.from(message.payload) };
+        this.retained.set(message.topic, kept);
+        this.durable.retained(message.topic, kept);
+      }
     }
     return this.router.publish(message, origin);
   }
 
   /** Retained messages matching a filter, for a new subscription [MQTT-3.3.1-10]; expired ones are dropped. */
   retainedMatching(filter: string): Message[] {
-    const found: Message[] = [];
     const now = this.options.clock.now();
-    for (const message of this.retained.values()) {
-      if (message.expiresAt !== undefined && message.expiresAt <= now) {
-        this.retained.delete(message.topic);
-        continue;
-      }
-      if (topicMatches(filter, message.topic)) found.push(message);
-    }
-    return found;
+    return this.retained.match(filter).filter((message) => {
+      if (message.expiresAt === undefined || message.expiresAt > now) return true;
+      this.retained.delete(message.topic);
+      this.durable.retained(message.topic, undefined);
+      return false;
+    });
   }
 
   /** Disconnects every client (v5: DISCONNECT 0x8B server shutting down). */

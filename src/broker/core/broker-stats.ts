@@ -24,6 +24,9 @@ export interface BrokerStats {
   loginFailures: number;
   /** PUBLISHes and SUBSCRIBE filters refused by authorization. */
   authorizationDenials: number;
+  /** Store transactions committed, and those that failed (their acknowledgements withheld). */
+  storeCommits: number;
+  storeWriteFailures: number;
   /** Connections the transport refused before MQTT, by reason (TLS: "unknown CA", "time-out", ...). */
   handshakeFailures: Record<string, number>;
 }
@@ -45,6 +48,8 @@ export function newBrokerStats(): BrokerStats {
     connectionsRefused: 0,
     loginFailures: 0,
     authorizationDenials: 0,
+    storeCommits: 0,
+    storeWriteFailures: 0,
     handshakeFailures: {},
   };
 }

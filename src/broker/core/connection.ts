@@ -18,6 +18,12 @@ import type { DeliveryOptions, Session, SessionOwner } from './session.js';
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
+/** A packet waiting behind an acknowledgement whose store write is not yet durable. */
+interface Deferred {
+  packet: Packet | undefined;
+  ready: boolean;
+}
+
 /** Packets, and payload bytes, a client may send ahead of its CONNACK or of a pending authorization. */
 const MAX_HELD_PACKETS = 1000;
 const MAX_HELD_BYTES = 4 * 1024 * 1024;
@@ -44,6 +50,8 @@ export class Connection implements ConnectedContext, SessionOwner {
   /** Packets that arrived while CONNECT or an authorization was being decided, in order. */
   #held: Packet[] | undefined;
   #heldBytes = 0;
+  /** Packets waiting for a store commit, in order; undefined while nothing waits. */
+  #deferred: Deferred[] | undefined;
   /** Set by CONNECT: the user name the client is known by, for authorization. */
   username: string | undefined;
 
@@ -54,10 +62,10 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.logger = new BoundLogger(core.options.logger, { remote: channel.remoteAddress });
     core.owners.add(this);
     // [MQTT-3.1.4-1 (non-normative)]: a connection that never sends CONNECT is closed.
-    this.#timer = core.options.clock.setTimeout(() => {
+    this.#timer = core.scheduler.after(core.options.connectTimeoutMs, () => {
       if (this.#state === 'awaiting-connect' || this.#state === 'authenticating')
         this.#close('not connected within the connect timeout');
-    }, core.options.connectTimeoutMs);
+    });
   }
 
   get identity() {
@@ -205,6 +213,48 @@ export class Connection implements ConnectedContext, SessionOwner {
 
   send(packet: Packet): void {
     if (this.#state === 'closed') return;
+    if (this.#deferred !== undefined) {
+      this.#deferred.push({ packet, ready: true });
+      return;
+    }
+    this.#write(packet);
+  }
+
+  acknowledge(packet: Packet): void {
+    const commits = this.core.commits;
+    if (this.#state === 'closed') return;
+    if (commits.idle && this.#deferred === undefined) {
+      this.#write(packet);
+      return;
+    }
+    const entry: Deferred = { packet, ready: false };
+    this.#deferred ??= [];
+    this.#deferred.push(entry);
+    commits.afterCommit((kept) => {
+      entry.ready = true;
+      if (!kept) entry.packet = undefined;
+      this.#flushDeferred();
+      // Withheld: closing lets the client resend it on reconnect [MQTT-4.4.0-1].
+      if (!kept)
+        this.disconnect(ReasonCode.UnspecifiedError, 'the broker could not store what this client sent');
+    });
+  }
+
+  /** Sends, in order, what no longer waits for a commit. */
+  #flushDeferred(): void {
+    const deferred = this.#deferred;
+    if (deferred === undefined) return;
+    let sent = 0;
+    while (sent < deferred.length && deferred[sent]!.ready) {
+      const packet = deferred[sent++]!.packet;
+      if (packet !== undefined) this.#write(packet);
+    }
+    deferred.splice(0, sent);
+    if (deferred.length === 0) this.#deferred = undefined;
+  }
+
+  #write(packet: Packet): void {
+    if (this.#state === 'closed') return;
     const stats = this.core.stats;
     stats.packetsSent++;
     if (packet.type === 'publish') stats.publishSent++;
@@ -213,7 +263,9 @@ export class Connection implements ConnectedContext, SessionOwner {
 
   disconnect(reasonCode: number, reason: string): void {
     if (this.version === 5 && this.#state === 'connected') {
-      this.send({ type: 'disconnect', reasonCode, properties: { reasonString: reason } });
+      // What still waits for a commit goes with the connection: the client resends it on return.
+      this.#deferred = undefined;
+      this.#write({ type: 'disconnect', reasonCode, properties: { reasonString: reason } });
     }
     this.#close(reason);
   }
@@ -306,9 +358,9 @@ export class Connection implements ConnectedContext, SessionOwner {
         );
         return;
       }
-      this.#timer = this.core.options.clock.setTimeout(check, limitMs - idle);
+      this.#timer = this.core.scheduler.after(limitMs - idle, check);
     };
-    this.#timer = this.core.options.clock.setTimeout(check, limitMs);
+    this.#timer = this.core.scheduler.after(limitMs, check);
   }
 
   #close(reason: string, normal = false): void {

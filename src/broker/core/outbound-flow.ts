@@ -11,7 +11,7 @@ import {
 import type { BrokerStats } from './broker-stats.js';
 import { type Message, propertiesAt } from './message.js';
 import type { Clock, Logger, PacketChannel } from './ports.js';
-import type { DeliveryOptions, Session } from './session.js';
+import type { DeliveryOptions, QueuedDelivery, Session } from './session.js';
 
 export interface PeerLimits {
   /** Unacknowledged QoS 1/2 messages the client accepts at once (its Receive Maximum, capped by ours). */
@@ -52,18 +52,25 @@ export class OutboundFlow {
   }
 
   deliver(message: Message, options: DeliveryOptions): void {
+    this.#send1({ message, options });
+  }
+
+  /** Sends one message now, or keeps it queued; `item.seq` is set when the session already keeps it. */
+  #send1(item: QueuedDelivery): void {
+    const { message, options } = item;
     if (options.qos === 0 && this.#channel.congested) {
       // A subscriber that does not keep up loses QoS 0 messages rather than growing our buffers.
       this.#stats.messagesDroppedSlowConsumer++;
       return;
     }
     if (options.qos > 0 && this.#session.outboundCount >= this.#limits.sendWindow) {
-      this.#session.enqueue(message, options, this.#stats);
+      this.#session.enqueue(item, this.#stats);
       return;
     }
     const current = propertiesAt(message, this.#clock.now());
     if (current === 'expired') {
       this.#stats.messagesExpired++;
+      this.#session.discard(item);
       return;
     }
     const properties =
@@ -83,6 +90,7 @@ export class OutboundFlow {
     if (publishPacketSize(packet, this.#version) > this.#limits.maximumPacketSize) {
       // [MQTT-3.1.2-25]: a message larger than the client accepts is discarded as if delivered.
       this.#stats.messagesDroppedTooLarge++;
+      this.#session.discard(item);
       this.#logger.debug(
         { topic: message.topic },
         'message larger than the client Maximum Packet Size; discarded',
@@ -95,14 +103,11 @@ export class OutboundFlow {
     }
     const packetId = this.#session.allocatePacketId();
     if (packetId === undefined) {
-      this.#session.enqueue(message, options, this.#stats);
+      this.#session.enqueue(item, this.#stats);
       return;
     }
     const stored = { ...packet, packetId };
-    this.#session.outbound.set(packetId, {
-      packet: stored,
-      awaiting: options.qos === 1 ? 'puback' : 'pubrec',
-    });
+    this.#session.sent(item, stored);
     this.#sendWithAlias(stored);
   }
 
@@ -110,8 +115,9 @@ export class OutboundFlow {
   drain(): void {
     const queue = this.#session.queue;
     while (queue.length > 0 && this.#session.outboundCount < this.#limits.sendWindow) {
-      const next = queue.shift()!;
-      this.deliver(next.message, next.options);
+      const before = queue.length;
+      this.#send1(queue.shift()!);
+      if (queue.length === before) return; // it went back: no packet id is free
     }
   }
 

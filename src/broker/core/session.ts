@@ -1,9 +1,12 @@
 // One client's MQTT session state: subscriptions, outbound QoS 1/2 messages awaiting their
-// acknowledgement, inbound QoS 2 packet ids awaiting PUBREL. Pure state: it never writes.
+// acknowledgement, inbound QoS 2 packet ids awaiting PUBREL. Pure state: it never writes to a
+// connection; its QoS methods return the packet to answer with, and tell its journal (a
+// persistent session's) every change, so the store follows.
 
-import type { PublishPacket, QoS } from '../../protocol/index.js';
+import type { PubAckPacket, PublishPacket, QoS } from '../../protocol/index.js';
 import type { Message } from './message.js';
 import type { Timer } from './ports.js';
+import type { AwaitedAck } from './store-ports.js';
 
 /** v5 Session Expiry Interval that means "never expires" [MQTT-3.1.2-11 (v5)]. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -15,7 +18,7 @@ export interface SubscriptionOptions {
   readonly subscriptionIdentifier?: number;
 }
 
-export type OutboundState = 'puback' | 'pubrec' | 'pubcomp';
+export type OutboundState = AwaitedAck;
 
 /** The connection a session is bound to while its client is connected. */
 export interface SessionOwner {
@@ -31,12 +34,37 @@ export interface DeliveryOptions {
   readonly subscriptionIdentifiers?: readonly number[];
 }
 
+/** A QoS 1/2 message kept for the session; `seq` is its place in the store (persistent sessions). */
+export interface QueuedDelivery {
+  readonly message: Message;
+  readonly options: DeliveryOptions;
+  seq?: number;
+}
+
+export interface OutboundEntry extends QueuedDelivery {
+  readonly packet: PublishPacket;
+  awaiting: OutboundState;
+}
+
+/** What a persistent session tells the store of; absent on a session that ends with its connection. */
+export interface SessionJournal {
+  /** A message joins the session: waiting, or (with its packet) in flight at once. */
+  kept(session: Session, item: QueuedDelivery, inFlight?: OutboundEntry): void;
+  /** A kept message was sent, or its flow moved on (PUBREC received). */
+  progressed(session: Session, entry: OutboundEntry): void;
+  /** A kept message is done with: acknowledged, expired or discarded. */
+  dropped(session: Session, item: QueuedDelivery): void;
+  inbound(session: Session, packetId: number, present: boolean): void;
+}
+
+type Ack = PubAckPacket<'pubrel' | 'pubcomp'>;
+
 export class Session {
   readonly clientId: string;
   // The collections below are made on first use: an idle client (most of a telemetry fleet, most
   // of the time) never needs them, and an empty Map or Set still costs a few hundred bytes.
   #subscriptions: Map<string, SubscriptionOptions> | undefined;
-  #outbound: Map<number, { packet: PublishPacket; awaiting: OutboundState }> | undefined;
+  #outbound: Map<number, OutboundEntry> | undefined;
   #inboundQos2: Set<number> | undefined;
 
   /** Filter -> options. */
@@ -50,7 +78,7 @@ export class Session {
   }
 
   /** Packet id -> the PUBLISH sent and the acknowledgement it waits for. */
-  get outbound(): Map<number, { packet: PublishPacket; awaiting: OutboundState }> {
+  get outbound(): ReadonlyMap<number, OutboundEntry> {
     this.#outbound ??= new Map();
     return this.#outbound;
   }
@@ -61,26 +89,32 @@ export class Session {
   }
 
   /** QoS 2 packet ids received and not yet released: a resent PUBLISH is not delivered twice. */
-  get inboundQos2(): Set<number> {
+  get inboundQos2(): ReadonlySet<number> {
     this.#inboundQos2 ??= new Set();
     return this.#inboundQos2;
   }
-  /** QoS 1/2 messages that arrived while the client was away. */
+
   /** QoS 1/2 messages waiting: the client is away, or its in-flight window is full. Oldest first. */
-  readonly queue: Array<{ message: Message; options: DeliveryOptions }> = [];
+  readonly queue: QueuedDelivery[] = [];
   /** The most the queue holds (Mosquitto's max_queued_messages); beyond it new messages are dropped. */
   readonly maxQueued: number;
   owner: SessionOwner | undefined;
+  /** Set while the session is persistent (expiry above 0): the store follows every change. */
+  journal: SessionJournal | undefined;
   /** The user name of the last connection that took the session: what deliveries are authorized for. */
   username: string | undefined;
   /** The read check of the listener that connection came through, run for every delivery. */
   mayReceive: ((topic: string) => boolean) | undefined;
   /** Seconds the session outlives its connection: 0 ends it with the connection. */
   expiryInterval = 0;
+  /** Absolute clock time the session ends, while its client is away; undefined: not counting. */
+  expiresAt: number | undefined;
   /** Runs out the session after its client left. */
   expiryTimer: Timer | undefined;
+  /** The will of the connection holding the session: kept with a persistent session. */
+  will: Message | undefined;
   /** A will waiting out its Will Delay Interval [MQTT-3.1.3-9]. */
-  pendingWill: { readonly message: Message; readonly timer: Timer } | undefined;
+  pendingWill: { readonly message: Message; readonly at: number; readonly timer: Timer } | undefined;
   #nextPacketId = 1;
 
   constructor(clientId: string, maxQueued: number) {
@@ -92,6 +126,7 @@ export class Session {
   stopTimers(): Message | undefined {
     this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
+    this.expiresAt = undefined;
     const will = this.pendingWill;
     this.pendingWill = undefined;
     will?.timer.cancel();
@@ -111,15 +146,84 @@ export class Session {
   /** To the connected client, or into the queue while it is away (QoS 0 is not kept, as in Mosquitto). */
   deliver(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
     if (this.owner !== undefined) this.owner.deliver(message, options);
-    else if (options.qos > 0) this.enqueue(message, options, stats);
+    else if (options.qos > 0) this.enqueue({ message, options }, stats);
   }
 
   /** Keeps a message for later; when the queue is full the new message is dropped and counted. */
-  enqueue(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
-    if (this.queue.length >= this.maxQueued) {
+  enqueue(item: QueuedDelivery, stats: { messagesDroppedQueueFull: number }): void {
+    if (item.seq === undefined && this.queue.length >= this.maxQueued) {
       stats.messagesDroppedQueueFull++;
       return;
     }
-    this.queue.push({ message, options });
+    this.queue.push(item);
+    if (item.seq === undefined) this.journal?.kept(this, item);
+  }
+
+  /** A kept message will not be sent: expired, or too large for the client. */
+  discard(item: QueuedDelivery): void {
+    if (item.seq !== undefined) this.journal?.dropped(this, item);
+  }
+
+  /** A QoS 1/2 PUBLISH is going out: it stays in flight until its flow completes. */
+  sent(item: QueuedDelivery, packet: PublishPacket): void {
+    const entry: OutboundEntry = { ...item, packet, awaiting: packet.qos === 1 ? 'puback' : 'pubrec' };
+    this.#outbound ??= new Map();
+    this.#outbound.set(packet.packetId!, entry);
+    if (item.seq === undefined) this.journal?.kept(this, entry, entry);
+    else this.journal?.progressed(this, entry);
+    // The entry carries the item's seq from here on.
+  }
+
+  /** PUBACK, or PUBCOMP, or a PUBREC with an error: the flow is over; true when it was in flight. */
+  complete(packetId: number, awaiting: OutboundState): boolean {
+    const entry = this.#outbound?.get(packetId);
+    if (entry?.awaiting !== awaiting) return false;
+    this.#outbound!.delete(packetId);
+    this.journal?.dropped(this, entry);
+    return true;
+  }
+
+  /** PUBREC: the message arrived; the answer is PUBREL (0x92 on v5 when the id is unknown). */
+  received(packetId: number): Ack & { readonly found: boolean } {
+    const entry = this.#outbound?.get(packetId);
+    if (entry?.awaiting === 'pubrec') {
+      entry.awaiting = 'pubcomp';
+      this.journal?.progressed(this, entry);
+    }
+    return { type: 'pubrel', packetId, found: entry !== undefined };
+  }
+
+  /** An inbound QoS 2 PUBLISH: true when it is new (route it), false when it is a resend. */
+  receiveQos2(packetId: number): boolean {
+    this.#inboundQos2 ??= new Set();
+    if (this.#inboundQos2.has(packetId)) return false;
+    this.#inboundQos2.add(packetId);
+    this.journal?.inbound(this, packetId, true);
+    return true;
+  }
+
+  /** PUBREL: the QoS 2 flow in is over; the answer is PUBCOMP. */
+  release(packetId: number): Ack & { readonly found: boolean } {
+    const found = this.#inboundQos2?.delete(packetId) === true;
+    if (found) this.journal?.inbound(this, packetId, false);
+    return { type: 'pubcomp', packetId, found };
+  }
+
+  /** Every kept message, in flight first: what a store holds for this session. */
+  *kept(): IterableIterator<QueuedDelivery> {
+    if (this.#outbound !== undefined) yield* this.#outbound.values();
+    yield* this.queue;
+  }
+
+  /** Recovery: a message that was in flight when the broker stopped, resent on reconnect. */
+  restoreInFlight(entry: OutboundEntry): void {
+    this.#outbound ??= new Map();
+    this.#outbound.set(entry.packet.packetId!, entry);
+  }
+
+  /** Recovery: an inbound QoS 2 id that was not yet released. */
+  restoreInbound(packetId: number): void {
+    this.#inboundQos2 ??= new Set();
+    this.#inboundQos2.add(packetId);
   }
 }

@@ -1,30 +1,108 @@
-// Where the core keeps what outlives a connection: sessions by client id and retained messages by
-// topic. Memory today (broker/persistence/memory-stores.ts); the embedded and Redis stores
-// implement the same ports. Synchronous on purpose: the routing path never waits on I/O, so a
-// durable store keeps its working set in memory and writes through behind it.
+// The store port: what outlives the process, as plain records (never live sessions, timers or
+// closures). The core keeps its working set in memory and writes every change through here; a
+// store applies one turn's writes as one transaction (group commit) and the core sends an
+// acknowledgement only once the transaction that holds what it acknowledges has committed.
+// Implementations: broker/persistence/memory-store.ts, broker/persistence/lmdb-store.ts.
 
-import type { Message } from './message.js';
-import type { Session } from './session.js';
+import type { Properties, QoS } from '../../protocol/index.js';
 
-export interface SessionStore {
-  readonly size: number;
-  get(clientId: string): Session | undefined;
-  has(clientId: string): boolean;
-  set(clientId: string, session: Session): void;
-  delete(clientId: string): boolean;
-  values(): IterableIterator<Session>;
+/** An application message as stored: once, however many sessions hold it. */
+export interface MessageRecord {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties?: Properties;
+  /** Absolute clock time (ms) after which it is not delivered. */
+  readonly expiresAt?: number;
 }
 
-export interface RetainedStore {
-  readonly size: number;
-  get(topic: string): Message | undefined;
-  /** Replaces the retained message of the topic. */
-  set(topic: string, message: Message): void;
-  delete(topic: string): boolean;
-  values(): IterableIterator<Message>;
+export interface SubscriptionRecord {
+  readonly filter: string;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly subscriptionIdentifier?: number;
 }
 
-export interface BrokerStores {
-  readonly sessions: SessionStore;
-  readonly retained: RetainedStore;
+/** A persistent session's own state; its queue and QoS 2 ids are records of their own. */
+export interface SessionRecord {
+  readonly clientId: string;
+  readonly username?: string;
+  /** Seconds the session outlives its connection (0xFFFFFFFF: never expires). */
+  readonly expiryInterval: number;
+  /** Absolute clock time (ms) the session ends; set only while its client is away. */
+  readonly expiresAt?: number;
+  readonly subscriptions: readonly SubscriptionRecord[];
+  /** The will of the connection holding the session, or one waiting out its delay. */
+  readonly will?: MessageRecord;
+  /** Absolute clock time (ms) the will is published; set only while it waits out its delay. */
+  readonly willAt?: number;
 }
+
+export type AwaitedAck = 'puback' | 'pubrec' | 'pubcomp';
+
+/** One QoS 1/2 message for one session: waiting (no packetId) or in flight. */
+export interface QueuedRecord {
+  readonly clientId: string;
+  /** Order of arrival, unique across the store. */
+  readonly seq: number;
+  readonly messageId: number;
+  readonly qos: 1 | 2;
+  readonly retain: boolean;
+  readonly subscriptionIdentifiers?: readonly number[];
+  readonly packetId?: number;
+  readonly awaiting?: AwaitedAck;
+}
+
+/** A write; `record: undefined` deletes. */
+export type StoreWrite =
+  | { readonly kind: 'session'; readonly clientId: string; readonly record: SessionRecord | undefined }
+  | { readonly kind: 'message'; readonly id: number; readonly record: MessageRecord | undefined }
+  | {
+      readonly kind: 'queued';
+      readonly clientId: string;
+      readonly seq: number;
+      readonly record: QueuedRecord | undefined;
+    }
+  /** An inbound QoS 2 packet id received and not yet released [MQTT-4.3.3-10]. */
+  | {
+      readonly kind: 'inbound';
+      readonly clientId: string;
+      readonly packetId: number;
+      readonly present: boolean;
+    }
+  | { readonly kind: 'retained'; readonly topic: string; readonly record: MessageRecord | undefined };
+
+/** Everything a store holds, read once at start. */
+export interface StoredState {
+  readonly sessions: readonly SessionRecord[];
+  readonly messages: ReadonlyMap<number, MessageRecord>;
+  /** In order of seq. */
+  readonly queued: readonly QueuedRecord[];
+  readonly inbound: ReadonlyArray<{ readonly clientId: string; readonly packetId: number }>;
+  readonly retained: readonly MessageRecord[];
+}
+
+export interface Store {
+  /** False for the memory store: its commits are done when `commit` returns. */
+  readonly durable: boolean;
+  /** Where the data is, for logs ("memory" for the memory store). */
+  readonly location: string;
+  load(): Promise<StoredState>;
+  /**
+   * Applies the writes, in order, as one transaction. Resolves once they are durable (a crash
+   * after that keeps them); rejects when nothing of them was kept. The memory store returns
+   * undefined: applied at once.
+   */
+  commit(writes: readonly StoreWrite[]): Promise<void> | undefined;
+  close(): Promise<void>;
+}
+
+export const emptyState = (): StoredState => ({
+  sessions: [],
+  messages: new Map(),
+  queued: [],
+  inbound: [],
+  retained: [],
+});

@@ -132,15 +132,19 @@ const acceptWill: ConnectStep = (c) => {
 };
 
 const openSession: ConnectStep = (c) => {
-  const { session, present } = c.ctx.core.openSession(c.clientId, c.packet.clean, c.owner);
   // v5: the Session Expiry Interval; v3: a clean session ends with its connection, a persistent
   // one never expires (Mosquitto's default without persistent_client_expiration).
-  session.expiryInterval =
+  const expiryInterval =
     c.packet.protocolVersion === 5
       ? (c.packet.properties?.sessionExpiryInterval ?? 0)
       : c.packet.clean
         ? 0
         : NEVER_EXPIRES;
+  const { session, present } = c.ctx.core.openSession(c.clientId, c.packet.clean, c.owner, {
+    expiryInterval,
+    username: c.username,
+    will: c.will,
+  });
   c.session = session;
   c.sessionPresent = present;
   return undefined;
@@ -238,7 +242,8 @@ export function handleConnect(
           ...(enhanced && { authenticationMethod: enhanced.method, authenticationData: enhanced.data }),
         }
       : undefined;
-  ctx.send({ type: 'connack', sessionPresent: c.sessionPresent, reasonCode: 0, properties });
+  // Once the session as opened (a clean start's discarding included) is durable.
+  ctx.acknowledge({ type: 'connack', sessionPresent: c.sessionPresent, reasonCode: 0, properties });
   return {
     version: packet.protocolVersion,
     session: c.session!,

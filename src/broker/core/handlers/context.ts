@@ -20,6 +20,11 @@ export interface ConnectionContext {
   /** Set by CONNECT; every other handler runs only once it is set. */
   readonly session: Session | undefined;
   send(packet: Packet): void;
+  /**
+   * Sends an acknowledgement (CONNACK, SUBACK, PUBACK, ...) once every store write made so far is
+   * durable; later packets to this client wait behind it, so their order is kept.
+   */
+  acknowledge(packet: Packet): void;
   /** v5: DISCONNECT with the reason code, then close; v3: close [MQTT-4.13.1-1]. */
   disconnect(reasonCode: number, reason: string): void;
   /** Topic aliases the client set for its PUBLISHes on this connection. */

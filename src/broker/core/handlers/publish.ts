@@ -52,11 +52,11 @@ function refuse(ctx: ConnectedContext, p: PublishPacket, reason: string): undefi
   ctx.core.stats.authorizationDenials++;
   ctx.logger.debug({ topic: p.topic, reason }, 'publish refused');
   const reasonCode = ctx.version === 5 ? ReasonCode.NotAuthorized : undefined;
-  if (p.qos === 1) ctx.send({ type: 'puback', packetId: p.packetId!, reasonCode });
+  if (p.qos === 1) ctx.acknowledge({ type: 'puback', packetId: p.packetId!, reasonCode });
   if (p.qos === 2) {
     // v3.1.1 goes on to PUBREL/PUBCOMP as if delivered; a v5 PUBREC >= 0x80 ends the flow.
-    if (ctx.version !== 5) ctx.session.inboundQos2.add(p.packetId!);
-    ctx.send({ type: 'pubrec', packetId: p.packetId!, reasonCode });
+    if (ctx.version !== 5) ctx.session.receiveQos2(p.packetId!);
+    ctx.acknowledge({ type: 'pubrec', packetId: p.packetId!, reasonCode });
   }
   return undefined;
 }
@@ -91,17 +91,14 @@ function route(ctx: ConnectedContext, p: PublishPacket, topic: string): undefine
       return;
     case 1: {
       const routed = ctx.core.publish(message, session);
-      ctx.send({ type: 'puback', packetId: p.packetId!, reasonCode: ackCode(ctx, routed) });
+      // Sent once the message is durable in every persistent session it went to.
+      ctx.acknowledge({ type: 'puback', packetId: p.packetId!, reasonCode: ackCode(ctx, routed) });
       return;
     }
     case 2: {
       const id = p.packetId!;
-      let routed = 1;
-      if (!session.inboundQos2.has(id)) {
-        session.inboundQos2.add(id);
-        routed = ctx.core.publish(message, session);
-      }
-      ctx.send({ type: 'pubrec', packetId: id, reasonCode: ackCode(ctx, routed) });
+      const routed = session.receiveQos2(id) ? ctx.core.publish(message, session) : 1;
+      ctx.acknowledge({ type: 'pubrec', packetId: id, reasonCode: ackCode(ctx, routed) });
     }
   }
 }

@@ -67,7 +67,7 @@ function subscribe(
       return;
     }
     const qos = Math.min(s.qos, ctx.core.options.maxQos) as 0 | 1 | 2;
-    const isNew = ctx.core.router.subscribe(ctx.session, s.topicFilter, {
+    const isNew = ctx.core.subscribe(ctx.session, s.topicFilter, {
       qos,
       noLocal: s.noLocal,
       retainAsPublished: s.retainAsPublished,
@@ -79,7 +79,7 @@ function subscribe(
       for (const message of ctx.core.retainedMatching(s.topicFilter)) retained.push({ message, qos });
     }
   }
-  ctx.send({ type: 'suback', packetId: p.packetId, reasonCodes });
+  ctx.acknowledge({ type: 'suback', packetId: p.packetId, reasonCodes });
   const { mayReceive } = ctx.session;
   for (const { message, qos } of retained) {
     if (mayReceive !== undefined && !mayReceive(message.topic)) continue;
@@ -98,9 +98,9 @@ function subscribe(
 
 export function handleUnsubscribe(ctx: ConnectedContext, p: UnsubscribePacket): void {
   const reasonCodes = p.topicFilters.map((filter) =>
-    ctx.core.router.unsubscribe(ctx.session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted,
+    ctx.core.unsubscribe(ctx.session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted,
   );
-  ctx.send({
+  ctx.acknowledge({
     type: 'unsuback',
     packetId: p.packetId,
     reasonCodes: ctx.version === 5 ? reasonCodes : undefined,
