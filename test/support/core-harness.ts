@@ -123,19 +123,38 @@ export class TestClient {
 }
 
 export class CoreHarness {
-  readonly clock = new ManualClock();
+  readonly clock: ManualClock;
   readonly core: BrokerCore;
   #ids = 0;
 
-  constructor(options: Partial<CoreOptions> = {}) {
+  constructor(options: Partial<Omit<CoreOptions, 'clock'>> & { clock?: ManualClock } = {}) {
+    this.clock = options.clock ?? new ManualClock();
     this.core = new BrokerCore({
       ...coreDefaults,
-      clock: this.clock,
       store: new MemoryStore(),
       logger: silent,
       newClientId: () => `assigned-${++this.#ids}`,
       ...options,
+      clock: this.clock,
     });
+  }
+
+  /** Resolves once every store write so far has committed and the acknowledgements behind it went out. */
+  settled(): Promise<void> {
+    return this.core.commits.drained();
+  }
+
+  /** connect() on a durable store: the CONNACK goes out once the session is committed. */
+  async connectDurably(
+    clientId: string,
+    options: Partial<ConnectPacket> = {},
+  ): Promise<{ client: TestClient; connack: Packet }> {
+    const client = new TestClient(this.core);
+    client.send(connectPacket(clientId, options));
+    await this.settled();
+    const connack = client.next();
+    if (connack?.type !== 'connack') throw new Error(`expected CONNACK, got ${connack?.type}`);
+    return { client, connack };
   }
 
   /** A connected client subscribed to one filter, with its CONNACK and SUBACK consumed. */
@@ -158,17 +177,22 @@ export class CoreHarness {
     listener?: ListenerPolicy,
   ): { client: TestClient; connack: Packet } {
     const client = new TestClient(this.core, listener);
-    client.send({
-      type: 'connect',
-      protocolName: 'MQTT',
-      protocolVersion: 5,
-      clean: true,
-      keepAlive: 0,
-      clientId,
-      ...options,
-    });
+    client.send(connectPacket(clientId, options));
     const connack = client.next();
     if (connack?.type !== 'connack') throw new Error(`expected CONNACK, got ${connack?.type}`);
     return { client, connack };
   }
+}
+
+/** A v5 CONNECT, clean start, no keep alive, unless `options` say otherwise. */
+export function connectPacket(clientId: string, options: Partial<ConnectPacket> = {}): ConnectPacket {
+  return {
+    type: 'connect',
+    protocolName: 'MQTT',
+    protocolVersion: 5,
+    clean: true,
+    keepAlive: 0,
+    clientId,
+    ...options,
+  };
 }

@@ -3,8 +3,13 @@
 import type { Clock, Timer } from '../../src/broker/core/ports.js';
 
 export class ManualClock implements Clock {
-  #now = 1_000_000;
+  #now: number;
   #timers: Array<{ at: number; callback: () => void; cancelled: boolean }> = [];
+
+  /** `now`: where the clock starts (a core restarted "later" gets a clock of its own). */
+  constructor(now = 1_000_000) {
+    this.#now = now;
+  }
 
   now(): number {
     return this.#now;

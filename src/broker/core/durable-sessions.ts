@@ -68,6 +68,8 @@ export class DurableSessions implements SessionJournal {
   }
 
   retained(topic: string, message: Message | undefined): void {
+    // $SYS values are the broker's own, published anew every sys_interval from its start.
+    if (topic.startsWith('$SYS/')) return;
     this.#commits.write({ kind: 'retained', topic, record: message && messageRecord(message) });
   }
 

@@ -1,0 +1,172 @@
+// The promise persistence makes, tested as it would be broken: a real `warden broker` process on
+// its default embedded store, killed with SIGKILL (no shutdown code runs) while MQTT.js streams
+// QoS 1 and QoS 2 messages to a 30-day persistent session, restarted on the same data directory
+// each time. Every message acknowledged to the publisher reaches the subscriber, QoS 2 ones
+// exactly once; the retained message and the subscription survive; the session outlives its
+// client's absence (above 2^31 ms, where a plain setTimeout would have ended it at once).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { type Started, start, WARDEN, within } from '../support/processes.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'warden-kill9-'));
+const MESSAGES = 300;
+/** Acknowledged-message counts at which the broker is killed, mid-stream. */
+const KILL_AT = [40, 120, 210];
+const WINDOW = 25;
+const THIRTY_DAYS = 30 * 86_400;
+
+let broker: Started;
+let port = 0;
+
+/** Starts the broker on the data directory (port 0 the first time, the same port after). */
+async function startBroker(): Promise<string> {
+  broker = start('node', [
+    ...WARDEN,
+    'broker',
+    '-p',
+    String(port),
+    '--no-ws',
+    '--no-tls',
+    '--data-dir',
+    dataDir,
+  ]);
+  const [, bound] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/, 20_000);
+  port = Number(bound);
+  const [line] = await broker.waitFor(/store \S+: recovered .*\n/, 20_000);
+  return line;
+}
+
+async function kill9(): Promise<void> {
+  broker.process.kill('SIGKILL');
+  const result = await broker.done(5000);
+  assert.equal(result.signal, 'SIGKILL');
+}
+
+const connect = (clientId: string, extra: mqtt.IClientOptions = {}): Promise<MqttClient> => {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    clientId,
+    protocolVersion: 5,
+    clean: false,
+    reconnectPeriod: 100,
+    connectTimeout: 5000,
+    resubscribe: false,
+    ...extra,
+  });
+  client.on('error', () => undefined); // reconnects on its own while the broker is down
+  return within(
+    new Promise((resolve) => client.once('connect', () => resolve(client))),
+    10_000,
+    `${clientId} connect`,
+  );
+};
+
+describe('SIGKILL at several points', () => {
+  it('loses no acknowledged message, delivers QoS 2 once, keeps retained messages and subscriptions', async () => {
+    const first = await startBroker();
+    assert.match(first, /recovered 0 session/);
+    try {
+      const sub = await connect('kill9-sub', { properties: { sessionExpiryInterval: THIRTY_DAYS } });
+      await sub.subscribeAsync('kill9/stream/#', { qos: 2 });
+      await sub.publishAsync('kill9/retained', 'kept', { qos: 1, retain: true });
+      await sub.endAsync();
+
+      const pub = await connect('kill9-pub', { properties: { sessionExpiryInterval: 3600 } });
+      const acked = new Set<number>();
+      const kills = [...KILL_AT];
+      const recoveries: string[] = [];
+      let outstanding = 0;
+      let wake: () => void = () => undefined;
+      const qosOf = (i: number) => (i % 2 === 0 ? 1 : 2);
+      for (let i = 0; i < MESSAGES; i++) {
+        while (outstanding >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
+        outstanding++;
+        pub.publish(`kill9/stream/${i}`, `m-${i}`, { qos: qosOf(i) }, (error) => {
+          outstanding--;
+          if (!error) acked.add(i);
+          wake();
+        });
+        if (kills.length > 0 && acked.size >= kills[0]!) {
+          kills.shift();
+          await kill9();
+          recoveries.push(await startBroker());
+        }
+      }
+      await within(
+        new Promise<void>((resolve) => {
+          const check = () => (acked.size === MESSAGES ? resolve() : setTimeout(check, 20));
+          check();
+        }),
+        30_000,
+        'every message acknowledged',
+      );
+      assert.equal(recoveries.length, KILL_AT.length, 'the broker was killed at every point');
+      assert.ok(
+        recoveries.some((line) => !/, 0 queued message/.test(line)),
+        `messages were queued at some kill: ${recoveries.join('')}`,
+      );
+      await pub.endAsync();
+      await kill9();
+      await startBroker();
+
+      const received = new Map<number, number>();
+      let sentinel = false;
+      const back = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        clientId: 'kill9-sub',
+        protocolVersion: 5,
+        clean: false,
+        reconnectPeriod: 0,
+        resubscribe: false,
+        properties: { sessionExpiryInterval: THIRTY_DAYS },
+      });
+      // Before the CONNACK: the queue may come in the same read as it.
+      back.on('message', (topic) => {
+        if (topic === 'kill9/stream/sentinel') sentinel = true;
+        const n = Number(topic.split('/')[2]);
+        if (Number.isInteger(n)) received.set(n, (received.get(n) ?? 0) + 1);
+      });
+      const present = await within(
+        new Promise<boolean>((resolve) => back.once('connect', (connack) => resolve(connack.sessionPresent))),
+        10_000,
+        'subscriber connect',
+      );
+      assert.equal(present, true, 'the 30-day session survived');
+      // The queue is delivered first; a message published now comes after all of it.
+      const probe = await connect('kill9-probe', { clean: true });
+      await probe.publishAsync('kill9/stream/sentinel', 'end', { qos: 1 });
+      await within(
+        new Promise<void>((resolve) => {
+          const check = () => (sentinel ? resolve() : setTimeout(check, 20));
+          check();
+        }),
+        20_000,
+        'the sentinel after the queue',
+      );
+      const missing = [...acked].filter((i) => !received.has(i));
+      assert.deepEqual(missing, [], 'every acknowledged message arrived');
+      const twice = [...received].filter(([i, n]) => qosOf(i) === 2 && n > 1).map(([i]) => i);
+      assert.deepEqual(twice, [], 'no QoS 2 message arrived twice');
+      await back.endAsync();
+
+      const reader = await connect('kill9-reader', { clean: true });
+      const retained = await within(
+        new Promise<{ payload: string; retain: boolean }>((resolve) => {
+          reader.on('message', (_t, payload, packet) =>
+            resolve({ payload: payload.toString(), retain: packet.retain }),
+          );
+          void reader.subscribeAsync('kill9/retained', { qos: 1 });
+        }),
+        10_000,
+        'retained message',
+      );
+      assert.deepEqual(retained, { payload: 'kept', retain: true });
+      await Promise.all([reader.endAsync(), probe.endAsync()]);
+    } finally {
+      if (broker.process.exitCode === null) await broker.stop();
+    }
+  });
+});
