@@ -86,7 +86,7 @@ export async function createBroker(
     dataDir: _dataDir,
     ...limits
   } = config;
-  const opened = openStore(config, log);
+  const opened = await openStore(config, log);
   const core = new BrokerCore({
     ...limits,
     clock: systemClock,

@@ -52,25 +52,24 @@ export class OutboundFlow {
   }
 
   deliver(message: Message, options: DeliveryOptions): void {
-    this.#send1({ message, options });
+    this.#send1(message, options, undefined);
   }
 
-  /** Sends one message now, or keeps it queued; `item.seq` is set when the session already keeps it. */
-  #send1(item: QueuedDelivery): void {
-    const { message, options } = item;
+  /** Sends one message now, or keeps it queued; `item` is set when it comes from the session's queue. */
+  #send1(message: Message, options: DeliveryOptions, item: QueuedDelivery | undefined): void {
     if (options.qos === 0 && this.#channel.congested) {
       // A subscriber that does not keep up loses QoS 0 messages rather than growing our buffers.
       this.#stats.messagesDroppedSlowConsumer++;
       return;
     }
     if (options.qos > 0 && this.#session.outboundCount >= this.#limits.sendWindow) {
-      this.#session.enqueue(item, this.#stats);
+      this.#session.enqueue(item ?? { message, options }, this.#stats);
       return;
     }
     const current = propertiesAt(message, this.#clock.now());
     if (current === 'expired') {
       this.#stats.messagesExpired++;
-      this.#session.discard(item);
+      if (item !== undefined) this.#session.discard(item);
       return;
     }
     const properties =
@@ -90,7 +89,7 @@ export class OutboundFlow {
     if (publishPacketSize(packet, this.#version) > this.#limits.maximumPacketSize) {
       // [MQTT-3.1.2-25]: a message larger than the client accepts is discarded as if delivered.
       this.#stats.messagesDroppedTooLarge++;
-      this.#session.discard(item);
+      if (item !== undefined) this.#session.discard(item);
       this.#logger.debug(
         { topic: message.topic },
         'message larger than the client Maximum Packet Size; discarded',
@@ -103,11 +102,11 @@ export class OutboundFlow {
     }
     const packetId = this.#session.allocatePacketId();
     if (packetId === undefined) {
-      this.#session.enqueue(item, this.#stats);
+      this.#session.enqueue(item ?? { message, options }, this.#stats);
       return;
     }
     const stored = { ...packet, packetId };
-    this.#session.sent(item, stored);
+    this.#session.sent(message, options, item?.seq, stored);
     this.#sendWithAlias(stored);
   }
 
@@ -116,7 +115,8 @@ export class OutboundFlow {
     const queue = this.#session.queue;
     while (queue.length > 0 && this.#session.outboundCount < this.#limits.sendWindow) {
       const before = queue.length;
-      this.#send1(queue.shift()!);
+      const next = queue.shift()!;
+      this.#send1(next.message, next.options, next);
       if (queue.length === before) return; // it went back: no packet id is free
     }
   }

@@ -164,14 +164,18 @@ export class Session {
     if (item.seq !== undefined) this.journal?.dropped(this, item);
   }
 
-  /** A QoS 1/2 PUBLISH is going out: it stays in flight until its flow completes. */
-  sent(item: QueuedDelivery, packet: PublishPacket): void {
-    const entry: OutboundEntry = { ...item, packet, awaiting: packet.qos === 1 ? 'puback' : 'pubrec' };
+  /**
+   * A QoS 1/2 PUBLISH is going out: it stays in flight until its flow completes. `seq` is set
+   * when it comes from the queue of a persistent session (the store already holds it).
+   */
+  sent(message: Message, options: DeliveryOptions, seq: number | undefined, packet: PublishPacket): void {
+    const awaiting = packet.qos === 1 ? 'puback' : 'pubrec';
+    const entry: OutboundEntry = { message, options, seq, packet, awaiting };
     this.#outbound ??= new Map();
     this.#outbound.set(packet.packetId!, entry);
-    if (item.seq === undefined) this.journal?.kept(this, entry, entry);
-    else this.journal?.progressed(this, entry);
-    // The entry carries the item's seq from here on.
+    if (this.journal === undefined) return;
+    if (seq === undefined) this.journal.kept(this, entry, entry);
+    else this.journal.progressed(this, entry);
   }
 
   /** PUBACK, or PUBCOMP, or a PUBREC with an error: the flow is over; true when it was in flight. */

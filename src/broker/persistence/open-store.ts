@@ -6,7 +6,6 @@ import type { BrokerCore } from '../core/broker-core.js';
 import type { Logger } from '../core/ports.js';
 import { type RecoveryReport, recover } from '../core/recovery.js';
 import type { Store } from '../core/store-ports.js';
-import { LmdbStore } from './lmdb-store.js';
 import { MemoryStore } from './memory-store.js';
 
 export interface StoreReport {
@@ -19,12 +18,14 @@ export interface StoreReport {
 }
 
 /** Throws a StoreError (path and reason) when the embedded store cannot be used. */
-export function openStore(config: BrokerConfig, log: Logger): { store: Store } {
+export async function openStore(config: BrokerConfig, log: Logger): Promise<{ store: Store }> {
   const p = config.persistence;
   if (!p.enabled) {
     log.info({}, 'persistence off: sessions and retained messages are kept in memory only');
     return { store: new MemoryStore() };
   }
+  // Loaded only when used: LMDB's native module has no business in a memory-only broker.
+  const { LmdbStore } = await import('./lmdb-store.js');
   return { store: LmdbStore.open({ dir: p.dir ?? config.dataDir, file: p.file }) };
 }
 
