@@ -17,8 +17,8 @@ export class LoadClient {
     socket.on('error', () => undefined);
   }
 
-  /** Connects and waits for CONNACK 0 (rejects after timeoutMs). */
-  static async open(port: number, clientId: string, timeoutMs = 10_000): Promise<LoadClient> {
+  /** Connects and waits for CONNACK 0 (rejects after timeoutMs); `clean` false resumes a persistent session. */
+  static async open(port: number, clientId: string, timeoutMs = 10_000, clean = true): Promise<LoadClient> {
     const socket = connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     const client = new LoadClient(socket);
@@ -35,7 +35,7 @@ export class LoadClient {
       };
       socket.write(
         encodePacket(
-          { type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepAlive: 0, clientId },
+          { type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean, keepAlive: 0, clientId },
           4,
         ),
       );

@@ -5,12 +5,23 @@
 import type { GroupCommit } from './group-commit.js';
 import type { Message } from './message.js';
 import type { OutboundEntry, QueuedDelivery, Session, SessionJournal } from './session.js';
-import type { MessageRecord, QueuedRecord, SessionRecord } from './store-ports.js';
+import type { MessageRecord, QueuedRecord, SessionRecord, StoreWrite } from './store-ports.js';
+
+/** A record's last write still in the open transaction, and whether a version of it is on disk. */
+interface Place {
+  pending: object | undefined;
+  onDisk: boolean;
+}
+
+interface StoredMessage extends Place {
+  readonly id: number;
+  refs: number;
+}
 
 export class DurableSessions implements SessionJournal {
   readonly #commits: GroupCommit;
   /** Stored messages by the object the router shares across sessions: their id and references. */
-  readonly #messages = new Map<Message, { readonly id: number; refs: number }>();
+  readonly #messages = new Map<Message, StoredMessage>();
   #nextMessageId = 1;
   #nextSeq = 1;
 
@@ -26,7 +37,7 @@ export class DurableSessions implements SessionJournal {
 
   /** Recovery: a stored message object, with the id it has in the store. */
   adopt(message: Message, id: number): void {
-    this.#messages.set(message, { id, refs: 0 });
+    this.#messages.set(message, { id, refs: 0, pending: undefined, onDisk: true });
   }
 
   /** Recovery: the stored messages no session refers to any more are deleted. */
@@ -38,7 +49,7 @@ export class DurableSessions implements SessionJournal {
       }
   }
 
-  /** Recovery: the session holds `item` (seq and message already stored). */
+  /** Recovery: the session holds `item` (its record and message already stored). */
   reference(item: QueuedDelivery): void {
     const entry = this.#messages.get(item.message);
     if (entry !== undefined) entry.refs++;
@@ -53,7 +64,7 @@ export class DurableSessions implements SessionJournal {
   attach(session: Session): void {
     session.journal = this;
     this.save(session);
-    for (const item of session.kept()) if (item.seq === undefined) this.kept(session, item, asEntry(item));
+    for (const item of session.kept()) if (item.stored === undefined) this.kept(session, item, asEntry(item));
   }
 
   /** The session ended, or will end with its connection: every record of it goes. */
@@ -76,30 +87,20 @@ export class DurableSessions implements SessionJournal {
   kept(session: Session, item: QueuedDelivery, inFlight?: OutboundEntry): void {
     let stored = this.#messages.get(item.message);
     if (stored === undefined) {
-      stored = { id: this.#nextMessageId++, refs: 0 };
+      stored = { id: this.#nextMessageId++, refs: 0, pending: undefined, onDisk: false };
       this.#messages.set(item.message, stored);
-      this.#commits.write({ kind: 'message', id: stored.id, record: messageRecord(item.message) });
+      this.#put(stored, { kind: 'message', id: stored.id, record: messageRecord(item.message) });
     }
     stored.refs++;
-    item.seq = this.#nextSeq++;
-    if (inFlight !== undefined) inFlight.seq = item.seq;
-    this.#commits.write({
-      kind: 'queued',
-      clientId: session.clientId,
-      seq: item.seq,
-      record: queuedRecord(session.clientId, item.seq, stored.id, inFlight ?? item),
-    });
+    const place = { seq: this.#nextSeq++, pending: undefined, onDisk: false };
+    item.stored = place;
+    if (inFlight !== undefined) inFlight.stored = place;
+    this.#putQueued(session.clientId, stored.id, inFlight ?? item);
   }
 
   progressed(session: Session, entry: OutboundEntry): void {
     const stored = this.#messages.get(entry.message);
-    if (entry.seq === undefined || stored === undefined) return;
-    this.#commits.write({
-      kind: 'queued',
-      clientId: session.clientId,
-      seq: entry.seq,
-      record: queuedRecord(session.clientId, entry.seq, stored.id, entry),
-    });
+    if (stored !== undefined) this.#putQueued(session.clientId, stored.id, entry);
   }
 
   dropped(session: Session, item: QueuedDelivery): void {
@@ -110,14 +111,47 @@ export class DurableSessions implements SessionJournal {
     this.#commits.write({ kind: 'inbound', clientId: session.clientId, packetId, present });
   }
 
+  #putQueued(clientId: string, messageId: number, item: QueuedDelivery | OutboundEntry): void {
+    const place = item.stored!;
+    this.#put(place, {
+      kind: 'queued',
+      clientId,
+      seq: place.seq,
+      record: queuedRecord(clientId, place.seq, messageId, item),
+    });
+  }
+
   #release(clientId: string, item: QueuedDelivery): void {
-    if (item.seq === undefined) return;
-    this.#commits.write({ kind: 'queued', clientId, seq: item.seq, record: undefined });
-    item.seq = undefined;
+    const place = item.stored;
+    if (place === undefined) return;
+    item.stored = undefined;
+    this.#delete(place, { kind: 'queued', clientId, seq: place.seq, record: undefined });
     const stored = this.#messages.get(item.message);
     if (stored === undefined || --stored.refs > 0) return;
     this.#messages.delete(item.message);
-    this.#commits.write({ kind: 'message', id: stored.id, record: undefined });
+    this.#delete(stored, { kind: 'message', id: stored.id, record: undefined });
+  }
+
+  /** A record's new version replaces one still waiting in the open transaction. */
+  #put(place: Place, write: StoreWrite): void {
+    this.#supersede(place);
+    place.pending = write;
+    this.#commits.write(write);
+  }
+
+  /**
+   * Deletes a record; when no version of it reached the store (a message delivered and
+   * acknowledged within one transaction's wait), nothing is written at all.
+   */
+  #delete(place: Place, write: StoreWrite): void {
+    this.#supersede(place);
+    if (place.onDisk) this.#commits.write(write);
+  }
+
+  #supersede(place: Place): void {
+    const previous = place.pending as StoreWrite | undefined;
+    place.pending = undefined;
+    if (previous !== undefined && !this.#commits.cancel(previous)) place.onDisk = true;
   }
 }
 
@@ -160,6 +194,7 @@ function sessionRecord(s: Session): SessionRecord {
     clientId: s.clientId,
     ...(s.username !== undefined && { username: s.username }),
     expiryInterval: s.expiryInterval,
+    ...(s.owner !== undefined && { connected: true as const }),
     ...(s.expiresAt !== undefined && { expiresAt: s.expiresAt }),
     subscriptions:
       s.subscriptionCount === 0 ? [] : [...s.subscriptions].map(([filter, o]) => ({ filter, ...o })),

@@ -10,7 +10,8 @@ import type { Store, StoreWrite } from './store-ports.js';
 export type AfterCommit = (kept: boolean) => void;
 
 interface Batch {
-  writes: StoreWrite[];
+  /** In order; a Set so that a write superseded within the batch can be taken out. */
+  writes: Set<StoreWrite>;
   waiting: AfterCommit[];
 }
 
@@ -45,8 +46,16 @@ export class GroupCommit {
       void this.#store.commit([write]);
       return;
     }
-    this.#batch().writes.push(write);
+    this.#batch().writes.add(write);
     this.#schedule();
+  }
+
+  /**
+   * Takes a write out of the batch not yet committed (a later write to the same record, or its
+   * deletion, makes it pointless); false when it is committed or being committed.
+   */
+  cancel(write: StoreWrite): boolean {
+    return this.#open?.writes.delete(write) ?? false;
   }
 
   /** Runs `then` once everything written so far is durable; at once when it already is. */
@@ -66,7 +75,7 @@ export class GroupCommit {
   }
 
   #batch(): Batch {
-    this.#open ??= { writes: [], waiting: [] };
+    this.#open ??= { writes: new Set(), waiting: [] };
     return this.#open;
   }
 
@@ -93,15 +102,15 @@ export class GroupCommit {
 
   async #run(batch: Batch): Promise<void> {
     let kept = true;
-    if (batch.writes.length > 0) {
+    if (batch.writes.size > 0) {
       try {
-        await this.#store.commit(batch.writes);
+        await this.#store.commit([...batch.writes]);
         this.#stats.storeCommits++;
       } catch (error) {
         kept = false;
         this.#stats.storeWriteFailures++;
         this.#logger.error(
-          { store: this.#store.location, writes: batch.writes.length, error: (error as Error).message },
+          { store: this.#store.location, writes: batch.writes.size, error: (error as Error).message },
           'store write failed; the acknowledgements waiting for it are withheld',
         );
       }

@@ -106,7 +106,7 @@ export class OutboundFlow {
       return;
     }
     const stored = { ...packet, packetId };
-    this.#session.sent(message, options, item?.seq, stored);
+    this.#session.sent(message, options, item?.stored, stored);
     this.#sendWithAlias(stored);
   }
 

@@ -88,7 +88,11 @@ const queued: RecoveryStep = ({ core, state, now, messages, report }) => {
       if (message !== undefined && session !== undefined) report.expiredMessages++;
       continue;
     }
-    const item: QueuedDelivery = { message, options, seq: q.seq };
+    const item: QueuedDelivery = {
+      message,
+      options,
+      stored: { seq: q.seq, pending: undefined, onDisk: true },
+    };
     core.durable.reference(item);
     if (q.packetId === undefined || q.awaiting === undefined) {
       session.queue.push(item);
@@ -136,7 +140,7 @@ const deadlines: RecoveryStep = ({ core, state, now, report }) => {
   for (const record of state.sessions) {
     const session = core.sessions.get(record.clientId)!;
     const will = record.will === undefined ? undefined : toMessage(record.will);
-    if (record.expiresAt === undefined && record.willAt === undefined) {
+    if (record.connected === true) {
       // Connected when the broker stopped: the connection was lost now.
       if (will !== undefined) report.willsPublished += willDueNow(will, record);
       core.sessionDisconnected(session, will);

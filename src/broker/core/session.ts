@@ -34,11 +34,22 @@ export interface DeliveryOptions {
   readonly subscriptionIdentifiers?: readonly number[];
 }
 
-/** A QoS 1/2 message kept for the session; `seq` is its place in the store (persistent sessions). */
+/**
+ * Where a persistent session's kept message is in the store: its key (seq), its last write not
+ * yet committed (a later write or the deletion can take its place in the same transaction), and
+ * whether some version of it is already on disk.
+ */
+export interface StoredPlace {
+  readonly seq: number;
+  pending: object | undefined;
+  onDisk: boolean;
+}
+
+/** A QoS 1/2 message kept for the session; `stored` is set while the store holds it. */
 export interface QueuedDelivery {
   readonly message: Message;
   readonly options: DeliveryOptions;
-  seq?: number;
+  stored?: StoredPlace;
 }
 
 export interface OutboundEntry extends QueuedDelivery {
@@ -151,30 +162,35 @@ export class Session {
 
   /** Keeps a message for later; when the queue is full the new message is dropped and counted. */
   enqueue(item: QueuedDelivery, stats: { messagesDroppedQueueFull: number }): void {
-    if (item.seq === undefined && this.queue.length >= this.maxQueued) {
+    if (item.stored === undefined && this.queue.length >= this.maxQueued) {
       stats.messagesDroppedQueueFull++;
       return;
     }
     this.queue.push(item);
-    if (item.seq === undefined) this.journal?.kept(this, item);
+    if (item.stored === undefined) this.journal?.kept(this, item);
   }
 
   /** A kept message will not be sent: expired, or too large for the client. */
   discard(item: QueuedDelivery): void {
-    if (item.seq !== undefined) this.journal?.dropped(this, item);
+    if (item.stored !== undefined) this.journal?.dropped(this, item);
   }
 
   /**
-   * A QoS 1/2 PUBLISH is going out: it stays in flight until its flow completes. `seq` is set
+   * A QoS 1/2 PUBLISH is going out: it stays in flight until its flow completes. `stored` is set
    * when it comes from the queue of a persistent session (the store already holds it).
    */
-  sent(message: Message, options: DeliveryOptions, seq: number | undefined, packet: PublishPacket): void {
+  sent(
+    message: Message,
+    options: DeliveryOptions,
+    stored: StoredPlace | undefined,
+    packet: PublishPacket,
+  ): void {
     const awaiting = packet.qos === 1 ? 'puback' : 'pubrec';
-    const entry: OutboundEntry = { message, options, seq, packet, awaiting };
+    const entry: OutboundEntry = { message, options, stored, packet, awaiting };
     this.#outbound ??= new Map();
     this.#outbound.set(packet.packetId!, entry);
     if (this.journal === undefined) return;
-    if (seq === undefined) this.journal.kept(this, entry, entry);
+    if (stored === undefined) this.journal.kept(this, entry, entry);
     else this.journal.progressed(this, entry);
   }
 

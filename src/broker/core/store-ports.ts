@@ -31,6 +31,8 @@ export interface SessionRecord {
   readonly username?: string;
   /** Seconds the session outlives its connection (0xFFFFFFFF: never expires). */
   readonly expiryInterval: number;
+  /** Set while a client holds the session: if the broker stops then, the connection was lost. */
+  readonly connected?: true;
   /** Absolute clock time (ms) the session ends; set only while its client is away. */
   readonly expiresAt?: number;
   readonly subscriptions: readonly SubscriptionRecord[];

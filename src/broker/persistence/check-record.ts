@@ -30,6 +30,7 @@ const shapes: Record<keyof Kinds, Shape> = {
     clientId: str,
     username: opt(str),
     expiryInterval: num,
+    connected: opt((v) => v === true),
     expiresAt: opt(num),
     willAt: opt(num),
     subscriptions: (v) => Array.isArray(v) && v.every((s) => str(s?.filter) && qos(s?.qos)),
