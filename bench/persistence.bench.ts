@@ -20,7 +20,7 @@ import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 const SECONDS = Number(arg('seconds', '5'));
 const SESSIONS = Number(arg('sessions', '100000'));
 const PER_SESSION = Number(arg('per-session', '10'));
-const CASES = new Set(arg('cases', 'fanin,restart').split(','));
+const CASES = new Set(arg('cases', 'fanin,latency,retained,restart').split(','));
 const ONLY = arg('only', '');
 const PUBLISHERS = 10;
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-persistence-'));
@@ -161,6 +161,109 @@ async function fanIn(b: BrokerUnderTest) {
   return { ...result, p50: pick(latencies, 0.5), p99: pick(latencies, 0.99) };
 }
 
+/** 10 publishers at a fixed 5,000 QoS 1 msg/s in all to a persistent subscriber: PUBACK latency. */
+async function ackLatency(b: BrokerUnderTest) {
+  const RATE = 5000;
+  const sub = await LoadClient.open(b.port, 'latency-sub', 10_000, false);
+  await sub.subscribe('plat/#', 1);
+  sub.onPacket = (p: Packet) => {
+    if (p.type === 'publish' && p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
+  };
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(b.port, `lpub${i}`)),
+  );
+  const samples: number[] = [];
+  let recording = false;
+  const sentAt = pubs.map(() => new Float64Array(65_536));
+  pubs.forEach((pub, i) => {
+    pub.onPacket = (p) => {
+      if (p.type === 'puback' && recording)
+        samples.push((performance.now() - sentAt[i]![p.packetId]!) * 1000);
+    };
+  });
+  const payload = Buffer.alloc(64, 0x61);
+  const start = performance.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - start) / 1000) * RATE) - sent;
+    for (let n = 0; n < due; n++) {
+      const i = sent % PUBLISHERS;
+      const id = (Math.floor(sent / PUBLISHERS) % 65_535) + 1;
+      sentAt[i]![id] = performance.now();
+      pubs[i]!.socket.write(publishPacket(`plat/${i}`, payload, 1, id));
+      sent++;
+    }
+  }, 1);
+  await sleep(1000);
+  recording = true;
+  await sleep(SECONDS * 1000);
+  recording = false;
+  clearInterval(timer);
+  for (const p of [...pubs, sub]) p.close();
+  samples.sort((x, y) => x - y);
+  return { p50: pick(samples, 0.5), p99: pick(samples, 0.99), samples: samples.length };
+}
+
+/**
+ * 100,000 retained messages (ret/<0..99>/<0..999>), then one new subscription matching 1,000 of
+ * them and one matching 1: ms from SUBSCRIBE until every retained message it asked for arrived.
+ */
+async function retainedSubscribe(b: BrokerUnderTest) {
+  const pub = await LoadClient.open(b.port, 'retainer', 30_000);
+  const payload = Buffer.alloc(64, 0x72);
+  const total = 100_000;
+  for (let i = 0; i < total; i += 1000) {
+    const batch = Array.from({ length: 1000 }, (_, k) =>
+      encodePacket(
+        {
+          type: 'publish',
+          topic: `ret/${Math.floor((i + k) / 1000)}/${(i + k) % 1000}`,
+          payload,
+          qos: 0,
+          retain: true,
+          dup: false,
+        },
+        4,
+      ),
+    );
+    await pub.write(Buffer.concat(batch));
+  }
+  // A QoS 1 message after them: once it is acknowledged, the broker has read every one before it.
+  await new Promise<void>((resolve) => {
+    pub.onPacket = (p) => p.type === 'puback' && resolve();
+    pub.socket.write(publishPacket('ret/done', payload, 1, 1));
+  });
+  pub.close();
+  const timeSubscribe = async (filter: string, expected: number) => {
+    const sub = await LoadClient.open(b.port, `rsub-${filter}`, 30_000);
+    let got = 0;
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      sub.onPacket = (p) => {
+        if (p.type === 'publish' && ++got === expected) resolve();
+      };
+      sub.socket.write(
+        encodePacket(
+          {
+            type: 'subscribe',
+            packetId: 1,
+            subscriptions: [
+              { topicFilter: filter, qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
+            ],
+          },
+          4,
+        ),
+      );
+    });
+    const ms = performance.now() - started;
+    sub.close();
+    return ms;
+  };
+  const wide = await timeSubscribe('ret/42/+', 1000);
+  const narrow = await timeSubscribe('ret/7/7', 1);
+  return { wide, narrow };
+}
+
 /** SESSIONS persistent sessions on one filter, then PER_SESSION QoS 1 messages each goes to all. */
 async function fill(b: BrokerUnderTest): Promise<number> {
   const started = performance.now();
@@ -220,16 +323,22 @@ async function restart(b: BrokerUnderTest) {
   return { fillSeconds, ms, resumed, rssBefore, rssAfter };
 }
 
-const results: Partial<
-  Record<Name, { fan?: Awaited<ReturnType<typeof fanIn>>; rs?: Awaited<ReturnType<typeof restart>> }>
-> = {};
+interface Results {
+  fan?: Awaited<ReturnType<typeof fanIn>>;
+  lat?: Awaited<ReturnType<typeof ackLatency>>;
+  ret?: Awaited<ReturnType<typeof retainedSubscribe>>;
+  rs?: Awaited<ReturnType<typeof restart>>;
+}
+const results: Partial<Record<Name, Results>> = {};
 for (const name of ['warden-memory', 'warden-lmdb', 'mosquitto'] as const) {
   if (ONLY && ONLY !== name) continue;
   console.error(`benchmarking ${name} ...`);
   let b = await startBroker(name);
-  const r: (typeof results)[Name] = {};
+  const r: Results = {};
   try {
     if (CASES.has('fanin')) r.fan = await fanIn(b);
+    if (CASES.has('latency')) r.lat = await ackLatency(b);
+    if (CASES.has('retained')) r.ret = await retainedSubscribe(b);
     if (CASES.has('restart') && name !== 'warden-memory') {
       // A fresh store, so the fan-in's session is not counted.
       await stopProcess(b.process);
@@ -246,12 +355,16 @@ const cell = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
 const ratio = (a: number | undefined, m: number | undefined) =>
   a === undefined || m === undefined ? '-' : `${(a / m).toFixed(2)}x`;
-const rows: Array<[string, (r: NonNullable<(typeof results)[Name]>) => number | undefined, number]> = [
+const rows: Array<[string, (r: Results) => number | undefined, number]> = [
   ['QoS 1 fan-in 10->1 to a persistent session, 64 B: delivered msg/s', (r) => r.fan?.delivered, 0],
   ['  PUBACKs to publishers /s', (r) => r.fan?.acked, 0],
   ['  PUBACK latency p50 µs', (r) => r.fan?.p50, 0],
   ['  PUBACK latency p99 µs', (r) => r.fan?.p99, 0],
   ['  broker CPU µs per delivered msg', (r) => r.fan?.cpuUs, 2],
+  ['5,000 QoS 1 msg/s to a persistent session: PUBACK p50 µs', (r) => r.lat?.p50, 0],
+  ['  PUBACK p99 µs', (r) => r.lat?.p99, 0],
+  ['100,000 retained: SUBSCRIBE ret/42/+ to its 1,000 retained, ms', (r) => r.ret?.wide, 1],
+  ['  SUBSCRIBE ret/7/7 to its 1 retained, ms', (r) => r.ret?.narrow, 2],
   [
     `restart with ${SESSIONS} sessions, ${SESSIONS * PER_SESSION} queued: ms to first CONNACK`,
     (r) => r.rs?.ms,
