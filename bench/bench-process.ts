@@ -12,6 +12,19 @@ export const arg = (name: string, fallback: string): string => {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Publishers waiting for the subscriber to catch up: `wait` parks one, `wakeAll` lets them all go. */
+export function waitList(): { wait(): Promise<boolean>; wakeAll(): void } {
+  let waiters: Array<() => void> = [];
+  return {
+    wait: () => new Promise<boolean>((resolve) => waiters.push(() => resolve(true))),
+    wakeAll() {
+      const woken = waiters;
+      waiters = [];
+      for (const w of woken) w();
+    },
+  };
+}
+
 const TICK_MS = 1000 / 100; // /proc CPU times are in 1/100 s (getconf CLK_TCK)
 const PAGE = 4096; // getconf PAGESIZE
 

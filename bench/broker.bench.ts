@@ -9,7 +9,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Packet } from '../src/protocol/index.js';
-import { arg, cpuMs, freePort, rssBytes, sleep, startPinned, stopProcess } from './bench-process.js';
+import {
+  arg,
+  cpuMs,
+  freePort,
+  rssBytes,
+  sleep,
+  startPinned,
+  stopProcess,
+  waitList,
+} from './bench-process.js';
 import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 
 const SECONDS = Number(arg('seconds', '5'));
@@ -92,12 +101,7 @@ async function fanIn(b: BrokerUnderTest, qos: 0 | 1) {
   let sent = 0;
   let lost = 0;
   let acked = 0;
-  let waiters: Array<() => void> = [];
-  const wakeAll = () => {
-    const woken = waiters;
-    waiters = [];
-    for (const w of woken) w();
-  };
+  const { wait, wakeAll } = waitList();
   sub.onPacket = (p: Packet) => {
     if (p.type !== 'publish') return;
     delivered++;
@@ -121,10 +125,7 @@ async function fanIn(b: BrokerUnderTest, qos: 0 | 1) {
     while (running) {
       const budget = Math.min(100, window - (sent - delivered));
       if (budget <= 0) {
-        const woke = await Promise.race([
-          new Promise<boolean>((resolve) => waiters.push(() => resolve(true))),
-          sleep(200).then(() => false),
-        ]);
+        const woke = await Promise.race([wait(), sleep(200).then(() => false)]);
         if (!woke && sent - delivered >= window) {
           lost += sent - delivered; // nothing arrived for 200 ms: count the gap as lost, go on
           sent = delivered;

@@ -14,7 +14,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePacket, FrameDecoder, type Packet } from '../src/protocol/index.js';
-import { arg, cpuMs, freePort, rssBytes, sleep, stopProcess } from './bench-process.js';
+import { arg, cpuMs, freePort, rssBytes, sleep, stopProcess, waitList } from './bench-process.js';
 import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 
 const SECONDS = Number(arg('seconds', '5'));
@@ -98,12 +98,7 @@ async function fanIn(b: BrokerUnderTest) {
   let sent = 0;
   let recording = false;
   const latencies: number[] = [];
-  let waiters: Array<() => void> = [];
-  const wakeAll = () => {
-    const woken = waiters;
-    waiters = [];
-    for (const w of woken) w();
-  };
+  const { wait, wakeAll } = waitList();
   sub.onPacket = (p: Packet) => {
     if (p.type !== 'publish') return;
     delivered++;
@@ -128,7 +123,7 @@ async function fanIn(b: BrokerUnderTest) {
     while (running) {
       const budget = Math.min(50, window - (sent - delivered));
       if (budget <= 0) {
-        await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), sleep(200)]);
+        await Promise.race([wait(), sleep(200)]);
         continue;
       }
       sent += budget;

@@ -4,18 +4,14 @@
 // acknowledgement only once the transaction that holds what it acknowledges has committed.
 // Implementations: broker/persistence/memory-store.ts, broker/persistence/lmdb-store.ts.
 
-import type { Properties, QoS } from '../../protocol/index.js';
+import type { QoS } from '../../protocol/index.js';
+import type { Message } from './message.js';
 
-/** An application message as stored: once, however many sessions hold it. */
-export interface MessageRecord {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties?: Properties;
-  /** Absolute clock time (ms) after which it is not delivered. */
-  readonly expiresAt?: number;
-}
+/**
+ * An application message as stored: once, however many sessions hold it. The core's Message is
+ * plain data already (its expiresAt an absolute clock time), so the record is that shape.
+ */
+export type MessageRecord = Message;
 
 export interface SubscriptionRecord {
   readonly filter: string;
