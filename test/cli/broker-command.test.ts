@@ -18,6 +18,8 @@ describe('warden broker', () => {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/);
       const [, tlsPort] = await broker.waitFor(/listening on mqtts:\/\/127\.0\.0\.1:(\d+)/);
       const [, caFile] = await broker.waitFor(/TLS certificate from the development CA (\S+) \(new\)/);
+      // It persists by default, in the data directory, and says so.
+      await broker.waitFor(new RegExp(`store ${dataDir}/warden\\.mdb: recovered 0 session\\(s\\)`));
       await broker.waitFor(
         new RegExp(`try: mosquitto_sub --cafile \\S+ -h localhost -p ${tlsPort} -t '#' -v`),
       );

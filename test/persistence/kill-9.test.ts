@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { ReasonCode } from '../../src/protocol/index.js';
 import { type Started, start, WARDEN, within } from '../support/processes.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'warden-kill9-'));
@@ -77,6 +78,7 @@ describe('SIGKILL at several points', () => {
 
       const pub = await connect('kill9-pub', { properties: { sessionExpiryInterval: 3600 } });
       const acked = new Set<number>();
+      const failures: string[] = [];
       const kills = [...KILL_AT];
       const recoveries: string[] = [];
       let outstanding = 0;
@@ -87,7 +89,12 @@ describe('SIGKILL at several points', () => {
         outstanding++;
         pub.publish(`kill9/stream/${i}`, `m-${i}`, { qos: qosOf(i) }, (error) => {
           outstanding--;
-          if (!error) acked.add(i);
+          // A PUBREL resent after a restart finds its flow already completed (the kill came
+          // between committing the PUBREL and sending the PUBCOMP): PUBCOMP 0x92 [MQTT-4.3.3]. The
+          // broker had acknowledged that message with its PUBREC.
+          const code = (error as { code?: number } | null)?.code;
+          if (!error || (qosOf(i) === 2 && code === ReasonCode.PacketIdentifierNotFound)) acked.add(i);
+          else failures.push(`${i}: ${error.message}`);
           wake();
         });
         if (kills.length > 0 && acked.size >= kills[0]!) {
@@ -101,9 +108,13 @@ describe('SIGKILL at several points', () => {
           const check = () => (acked.size === MESSAGES ? resolve() : setTimeout(check, 20));
           check();
         }),
-        30_000,
+        60_000,
         'every message acknowledged',
-      );
+      ).catch((error: Error) => {
+        throw new Error(
+          `${error.message}: ${acked.size} of ${MESSAGES}; refused: ${failures.join('; ') || 'none'}`,
+        );
+      });
       assert.equal(recoveries.length, KILL_AT.length, 'the broker was killed at every point');
       assert.ok(
         recoveries.some((line) => !/, 0 queued message/.test(line)),
@@ -135,18 +146,22 @@ describe('SIGKILL at several points', () => {
         'subscriber connect',
       );
       assert.equal(present, true, 'the 30-day session survived');
-      // The queue is delivered first; a message published now comes after all of it.
+      // The queue is delivered first; a message published now comes after all of it. QoS 2 like
+      // half the queue: MQTT.js hands a QoS 2 message over at its PUBREL, a QoS 1 one at once, so
+      // only a QoS 2 sentinel is sure to come out last.
       const probe = await connect('kill9-probe', { clean: true });
-      await probe.publishAsync('kill9/stream/sentinel', 'end', { qos: 1 });
+      await probe.publishAsync('kill9/stream/sentinel', 'end', { qos: 2 });
+      const missingNow = () => [...acked].filter((i) => !received.has(i));
       await within(
         new Promise<void>((resolve) => {
-          const check = () => (sentinel ? resolve() : setTimeout(check, 20));
+          const check = () => (sentinel && missingNow().length === 0 ? resolve() : setTimeout(check, 20));
           check();
         }),
         20_000,
         'the sentinel after the queue',
-      );
-      const missing = [...acked].filter((i) => !received.has(i));
+      ).catch(() => undefined); // the assertions below say what is missing
+      assert.ok(sentinel, 'the sentinel arrived');
+      const missing = missingNow();
       assert.deepEqual(missing, [], 'every acknowledged message arrived');
       const twice = [...received].filter(([i, n]) => qosOf(i) === 2 && n > 1).map(([i]) => i);
       assert.deepEqual(twice, [], 'no QoS 2 message arrived twice');
