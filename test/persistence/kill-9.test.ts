@@ -7,14 +7,16 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { ReasonCode } from '../../src/protocol/index.js';
 import { type Started, start, WARDEN, within } from '../support/processes.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'warden-kill9-'));
+let dataDir = mkdtempSync(join(tmpdir(), 'warden-kill9-'));
 const MESSAGES = 300;
 /** Acknowledged-message counts at which the broker is killed, mid-stream. */
 const KILL_AT = [40, 120, 210];
@@ -180,6 +182,99 @@ describe('SIGKILL at several points', () => {
       );
       assert.deepEqual(retained, { payload: 'kept', retain: true });
       await Promise.all([reader.endAsync(), probe.endAsync()]);
+    } finally {
+      if (broker.process.exitCode === null) await broker.stop();
+    }
+  });
+
+  it('while a subscriber drains its queue: what was in flight comes again with DUP, nothing is lost', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'warden-kill9-drain-'));
+    port = 0;
+    await startBroker();
+    try {
+      const sub = await connect('drain-sub', { properties: { sessionExpiryInterval: 3600 } });
+      await sub.subscribeAsync('drain/#', { qos: 2 });
+      await sub.endAsync();
+      const pub = await connect('drain-pub', { clean: true });
+      const QUEUED = 100;
+      const qosOf = (i: number) => (i % 2 === 0 ? 1 : 2);
+      await Promise.all(
+        Array.from({ length: QUEUED }, (_, i) => pub.publishAsync(`drain/${i}`, `d-${i}`, { qos: qosOf(i) })),
+      );
+      await pub.endAsync();
+
+      // The subscriber (mqtt-packet over a socket, so that it can hold its acknowledgements back)
+      // takes what comes and acknowledges nothing until the broker has been killed. A QoS 2
+      // message counts when its flow completes (PUBREL): a resend before that is the same message.
+      const received = new Map<string, number>();
+      let publishes = 0;
+      let resent = 0;
+      const subscriber = (acknowledge: boolean) => {
+        const socket = tcpConnect({ host: '127.0.0.1', port });
+        socket.on('error', () => undefined);
+        const parser = mqttPacket.parser({ protocolVersion: 5 });
+        const send = (packet: object) =>
+          socket.write(mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 5 }));
+        const count = (topic: string) => received.set(topic, (received.get(topic) ?? 0) + 1);
+        const awaitingRelease = new Map<number, string>();
+        parser.on('packet', (packet) => {
+          if (packet.cmd === 'pubrel') {
+            const topic = awaitingRelease.get(packet.messageId!);
+            if (topic !== undefined) count(topic);
+            awaitingRelease.delete(packet.messageId!);
+            send({ cmd: 'pubcomp', messageId: packet.messageId });
+          }
+          if (packet.cmd !== 'publish') return;
+          publishes++;
+          if (packet.dup) resent++;
+          if (!acknowledge) return;
+          if (packet.qos === 1) {
+            count(packet.topic);
+            send({ cmd: 'puback', messageId: packet.messageId });
+          } else {
+            awaitingRelease.set(packet.messageId!, packet.topic);
+            send({ cmd: 'pubrec', messageId: packet.messageId });
+          }
+        });
+        socket.on('data', (d) => parser.parse(d));
+        send({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 5,
+          clean: false,
+          clientId: 'drain-sub',
+          keepalive: 0,
+          properties: { sessionExpiryInterval: 3600 },
+        });
+        return socket;
+      };
+      const until = (what: string, done: () => boolean, ms = 20_000) =>
+        within(
+          new Promise<void>((resolve) => {
+            const check = () => (done() ? resolve() : setTimeout(check, 20));
+            check();
+          }),
+          ms,
+          what,
+        );
+      const holding = subscriber(false);
+      // The broker's in-flight window (20) fills and waits for acknowledgements that do not come.
+      await until('the in-flight window full', () => publishes >= 20);
+      await kill9();
+      holding.destroy();
+      await startBroker();
+      const draining = subscriber(true);
+      const topics = Array.from({ length: QUEUED }, (_, i) => `drain/${i}`);
+      await until('every queued message', () => topics.every((t) => received.has(t)));
+      // Then a QoS 2 sentinel: once its flow is complete, no duplicate can still be on its way.
+      const probe = await connect('drain-probe', { clean: true });
+      await probe.publishAsync('drain/sentinel', 'end', { qos: 2 });
+      await until('the sentinel', () => received.has('drain/sentinel'));
+      await probe.endAsync();
+      draining.destroy();
+      assert.ok(resent >= 20, `the unacknowledged messages came again with DUP (${resent} did)`);
+      const twice = topics.filter((t, i) => qosOf(i) === 2 && received.get(t) !== 1);
+      assert.deepEqual(twice, [], 'each QoS 2 message completed once');
     } finally {
       if (broker.process.exitCode === null) await broker.stop();
     }
