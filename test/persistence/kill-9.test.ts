@@ -3,7 +3,8 @@
 // QoS 1 and QoS 2 messages to a 30-day persistent session, restarted on the same data directory
 // each time. Every message acknowledged to the publisher reaches the subscriber, QoS 2 ones
 // exactly once; the retained message and the subscription survive; the session outlives its
-// client's absence (above 2^31 ms, where a plain setTimeout would have ended it at once).
+// client's absence (above 2^31 ms, where a plain setTimeout would have ended it at once). Then a
+// kill while a subscriber drains its queue: what was in flight is resent with DUP.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
