@@ -18,15 +18,6 @@ export class RetainedIndex {
     return this.#size;
   }
 
-  get(topic: string): Message | undefined {
-    let node: Node | undefined = this.#root;
-    for (const level of topic.split('/')) {
-      node = node.children.get(level);
-      if (node === undefined) return undefined;
-    }
-    return node.message;
-  }
-
   /** Replaces the retained message of its topic. */
   set(topic: string, message: Message): void {
     let node = this.#root;

@@ -14,10 +14,6 @@ export class Scheduler {
     this.#clock = clock;
   }
 
-  now(): number {
-    return this.#clock.now();
-  }
-
   /** Runs `callback` once the clock reads `deadline` (ms); at once when it already has. */
   at(deadline: number, callback: () => void): Timer {
     const step = { timer: undefined as Timer | undefined };

@@ -96,11 +96,3 @@ export interface Store {
   commit(writes: readonly StoreWrite[]): Promise<void> | undefined;
   close(): Promise<void>;
 }
-
-export const emptyState = (): StoredState => ({
-  sessions: [],
-  messages: new Map(),
-  queued: [],
-  inbound: [],
-  retained: [],
-});
