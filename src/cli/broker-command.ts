@@ -57,13 +57,19 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
     const memory = options.persistence ? {} : { persistence: { ...file.persistence, enabled: false } };
     return { ...file, listeners: [...file.listeners, ...extra], ...memory, ...verbose };
   }
+  // As `mosquitto -p`: a port named on the command line means that listener only; the three
+  // listeners of the quick start are the default when none is named.
+  const named = options.port !== undefined || options.tlsPort !== undefined || options.wsPort !== undefined;
+  const mqttPort = named ? options.port : 1883;
+  const tlsPort = named ? options.tlsPort : 8883;
+  const wsPort = named ? options.wsPort : 8080;
   return {
     listeners: [
-      { protocol: 'mqtt', host: options.host, port: options.port ?? 1883 },
-      ...(options.tls
-        ? [{ protocol: 'mqtt' as const, host: options.host, port: options.tlsPort ?? 8883, tls: {} }]
+      ...(mqttPort !== undefined ? [{ protocol: 'mqtt' as const, host: options.host, port: mqttPort }] : []),
+      ...(options.tls && tlsPort !== undefined
+        ? [{ protocol: 'mqtt' as const, host: options.host, port: tlsPort, tls: {} }]
         : []),
-      ...(options.ws ? [{ protocol: 'ws' as const, host: options.host, port: options.wsPort ?? 8080 }] : []),
+      ...(options.ws && wsPort !== undefined ? [{ protocol: 'ws' as const, host: options.host, port: wsPort }] : []),
     ],
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.persistence ? {} : { persistence: { enabled: false } }),
@@ -86,7 +92,7 @@ function storeLine(store: Broker['store']): string {
 export function brokerCommand(): Command {
   return new Command('broker')
     .description(
-      'run the MQTT broker (by default on 127.0.0.1: MQTT 1883, MQTT over TLS 8883, MQTT over WebSocket 8080)',
+      'run the MQTT broker (by default on 127.0.0.1: MQTT 1883, MQTT over TLS 8883, MQTT over WebSocket 8080; naming a port serves only the listeners named)',
     )
     .option('-c, --config <file>', 'configuration file: .yaml/.yml/.json (warden schema) or mosquitto.conf')
     .option('-p, --port <port>', 'MQTT listener port, default 1883 (0 picks a free one)', port)

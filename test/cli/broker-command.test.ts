@@ -162,6 +162,18 @@ describe('warden broker', () => {
     assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
 
+  it('-p alone serves that listener only, as mosquitto -p: no TLS or WebSocket listener it did not ask for', async () => {
+    const broker = start('node', [...WARDEN, 'broker', '-p', '0', '--data-dir', join(dir, 'p-only')]);
+    try {
+      await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:\d+/);
+      // The store line comes after every listening line.
+      const [printed] = await broker.waitFor(/[\s\S]*warden broker: store /);
+      assert.doesNotMatch(printed, /listening on (mqtts|ws):/);
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it('refuses a bad port with a message naming it', async () => {
     const result = await run('node', [...WARDEN, 'broker', '-p', 'eighty']);
     assert.notEqual(result.code, 0);

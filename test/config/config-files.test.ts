@@ -153,6 +153,7 @@ describe('mosquitto.conf', () => {
     assert.equal(config.allowAnonymous, false);
     assert.equal(config.maxPacketSize, 65536);
     assert.equal(config.maxInflight, 65535, '0 is "no limit"');
+    assert.equal(config.receiveMaximum, 65535, 'and the Receive Maximum told to v5 clients');
     assert.equal(config.maxQueuedMessages, 500);
     assert.equal(config.maxKeepAlive, 120);
     assert.equal(config.retainAvailable, false);
@@ -161,6 +162,12 @@ describe('mosquitto.conf', () => {
     assert.equal(config.maxQos, 1);
     assert.equal(config.topicAliasMaximum, 5);
     assert.equal(config.logLevel, 'debug');
+  });
+
+  it('max_inflight_messages is also the Receive Maximum told to v5 clients, as in Mosquitto 2', async () => {
+    const config = await loadConfigFile(file('inflight.conf', 'listener 1883\nmax_inflight_messages 10\n'));
+    assert.equal(config.maxInflight, 10);
+    assert.equal(config.receiveMaximum, 10);
   });
 
   it('password_file and acl_file: for every listener, or per listener with per_listener_settings', async () => {

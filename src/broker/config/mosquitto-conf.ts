@@ -128,8 +128,14 @@ const directives: Record<string, [number, number, Handler]> = {
   max_inflight_messages: [
     1,
     1,
-    // 0 is Mosquitto's "no limit": the most MQTT can express.
-    (s, [v]) => set(s, 'maxInflight', () => (s.config.maxInflight = int(v!) === 0 ? 65_535 : int(v!))),
+    // 0 is Mosquitto's "no limit": the most MQTT can express. Mosquitto 2 also tells v5 clients
+    // it as its Receive Maximum, the window they may use towards it.
+    (s, [v]) =>
+      set(s, 'maxInflight', () => {
+        const window = int(v!) === 0 ? 65_535 : int(v!);
+        s.config.maxInflight = window;
+        s.config.receiveMaximum = window;
+      }),
   ],
   max_queued_messages: [
     1,

@@ -31,8 +31,12 @@ interface ConnectStepContext {
   keepAlive: number;
 }
 
-/** A step returns a refusal (v5 reason code and words) or nothing to go on. */
-type Refusal = { readonly v5: number; readonly v3: number; readonly reason: string };
+/**
+ * A step returns a refusal (v5 reason code and words) or nothing to go on. `v3: 'close'`: a
+ * protocol violation with no 3.1.1 return code, answered by closing [MQTT-4.8.0-1]; a code
+ * such as 0x03 "server unavailable" would send a device into retry loops against a good broker.
+ */
+type Refusal = { readonly v5: number; readonly v3: number | 'close'; readonly reason: string };
 type ConnectStep = (c: ConnectStepContext) => Refusal | undefined;
 
 /** Mosquitto's max_connections, per listener; answered with a code rather than a bare close. */
@@ -101,12 +105,7 @@ const acceptWill: ConnectStep = (c) => {
   const w = c.packet.will;
   if (w === undefined) return undefined;
   const problem = validateTopicName(w.topic);
-  if (problem)
-    return {
-      v5: ReasonCode.TopicNameInvalid,
-      v3: ConnectReturnCode.ServerUnavailable,
-      reason: `will: ${problem}`,
-    };
+  if (problem) return { v5: ReasonCode.TopicNameInvalid, v3: 'close', reason: `will: ${problem}` };
   if (w.retain && !c.ctx.core.options.retainAvailable) {
     return {
       v5: ReasonCode.RetainNotSupported,
@@ -226,11 +225,8 @@ export function handleConnect(
     if (refusal) {
       ctx.core.stats.connectionsRefused++;
       ctx.logger.info({ clientId: packet.clientId, reason: refusal.reason }, 'connection refused');
-      ctx.send({
-        type: 'connack',
-        sessionPresent: false,
-        reasonCode: packet.protocolVersion === 5 ? refusal.v5 : refusal.v3,
-      });
+      const reasonCode = packet.protocolVersion === 5 ? refusal.v5 : refusal.v3;
+      if (reasonCode !== 'close') ctx.send({ type: 'connack', sessionPresent: false, reasonCode });
       return undefined;
     }
   }
@@ -243,7 +239,9 @@ export function handleConnect(
         }
       : undefined;
   // Once the session as opened (a clean start's discarding included) is durable.
-  ctx.acknowledge({ type: 'connack', sessionPresent: c.sessionPresent, reasonCode: 0, properties });
+  // MQTT 3.1 (level 3) has no Session Present flag: that byte is reserved there.
+  const sessionPresent = packet.protocolVersion !== 3 && c.sessionPresent;
+  ctx.acknowledge({ type: 'connack', sessionPresent, reasonCode: 0, properties });
   return {
     version: packet.protocolVersion,
     session: c.session!,

@@ -45,6 +45,11 @@ function subscribe(
   const reasonCodes: number[] = [];
   const retained: Array<{ message: Message; qos: 0 | 1 | 2 }> = [];
   for (const [index, s] of p.subscriptions.entries()) {
+    if (s.topicFilter === '') {
+      // [MQTT-4.7.3-1]: a zero-length topic filter is a protocol violation, not a refusal.
+      ctx.disconnect(ReasonCode.ProtocolError, 'zero-length topic filter [MQTT-4.7.3-1]');
+      return;
+    }
     const maxLevels = ctx.core.options.maxTopicLevels;
     const problem =
       validateTopicFilter(s.topicFilter) ??

@@ -1,0 +1,60 @@
+// Where the spec leaves a choice, or a client breaks it, and mosquitto's answer is the one a
+// device copes with: a protocol violation closes the connection instead of answering with a code
+// that reads as "try again later".
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ReasonCode } from '../../src/protocol/index.js';
+import { CoreHarness, connectPacket, TestClient } from '../support/core-harness.js';
+
+const emptyTopicWill = { topic: '', payload: Buffer.from('x'), qos: 0 as const, retain: false };
+
+describe('protocol choices as mosquitto makes them', () => {
+  it('a will with an empty topic closes a 3.1.1 connection with no CONNACK; v5 gets 0x90', () => {
+    const h = new CoreHarness();
+    const v3 = new TestClient(h.core);
+    v3.send(connectPacket('d3', { protocolVersion: 4, will: emptyTopicWill }));
+    assert.deepEqual(v3.received(), [], 'no CONNACK 0x03 "server unavailable"');
+    assert.equal(v3.channel.closed, true);
+    const v5 = new TestClient(h.core);
+    v5.send(connectPacket('d5', { will: emptyTopicWill }));
+    assert.deepEqual(
+      v5.received().map((p) => p.type === 'connack' && p.reasonCode),
+      [ReasonCode.TopicNameInvalid],
+    );
+  });
+
+  it('a zero-length topic filter in SUBSCRIBE closes the connection [MQTT-4.7.3-1]', () => {
+    const h = new CoreHarness();
+    for (const protocolVersion of [4, 5] as const) {
+      const { client } = h.connect(`s${protocolVersion}`, { protocolVersion });
+      client.subscribe('', 1);
+      const answer = client.received();
+      assert.ok(!answer.some((p) => p.type === 'suback'), 'no SUBACK');
+      if (protocolVersion === 5)
+        assert.deepEqual(
+          answer.map((p) => p.type === 'disconnect' && p.reasonCode),
+          [ReasonCode.ProtocolError],
+        );
+      assert.equal(client.channel.closed, true);
+    }
+  });
+
+  it('MQTT 3.1 (level 3) gets no Session Present flag, a reserved bit there; 3.1.1 does', () => {
+    const h = new CoreHarness();
+    for (const protocolVersion of [3, 4] as const) {
+      const id = `level${protocolVersion}`;
+      h.connect(id, {
+        protocolVersion,
+        protocolName: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+        clean: false,
+      }).client.drop();
+      const { connack } = h.connect(id, {
+        protocolVersion,
+        protocolName: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+        clean: false,
+      });
+      assert.equal(connack.type === 'connack' && connack.sessionPresent, protocolVersion === 4);
+    }
+  });
+});
