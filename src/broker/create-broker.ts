@@ -3,7 +3,6 @@
 
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import pino from 'pino';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
 import { validateConfig } from './config/validate-config.js';
@@ -26,6 +25,7 @@ import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
+import { brokerLogger } from './observability/broker-logger.js';
 import { startSysTopics } from './observability/sys-topics.js';
 import { openStore, recoverStore, type StoreReport } from './persistence/open-store.js';
 import { AuthenticationChain } from './security/authentication-chain.js';
@@ -71,10 +71,15 @@ export async function createBroker(
   hooks: SecurityHooks = {},
 ): Promise<Broker> {
   const config = validateConfig(input);
-  const log = logger ?? pino({ level: config.logLevel });
+  const log = logger ?? brokerLogger(config);
+  for (const note of config.notes) log.warn({}, note);
   const {
     listeners: _listeners,
     logLevel: _level,
+    logDest: _logDest,
+    pidFile: _pidFile,
+    user: _user,
+    notes: _notes,
     allowAnonymous,
     sysInterval,
     tcpNoDelay,

@@ -14,6 +14,7 @@ import {
   StoreError,
   validateConfig,
 } from '../broker/index.js';
+import { BrokerProcessError, dropPrivileges, removePidFile, writePidFile } from './broker-process.js';
 
 interface BrokerOptions {
   config?: string;
@@ -69,7 +70,9 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
       ...(options.tls && tlsPort !== undefined
         ? [{ protocol: 'mqtt' as const, host: options.host, port: tlsPort, tls: {} }]
         : []),
-      ...(options.ws && wsPort !== undefined ? [{ protocol: 'ws' as const, host: options.host, port: wsPort }] : []),
+      ...(options.ws && wsPort !== undefined
+        ? [{ protocol: 'ws' as const, host: options.host, port: wsPort }]
+        : []),
     ],
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.persistence ? {} : { persistence: { enabled: false } }),
@@ -129,6 +132,9 @@ export function brokerCommand(): Command {
             'warden broker: anonymous clients are refused and no credential source is configured yet; every client will be refused',
           );
         broker = await createBroker(config);
+        if (config.pidFile) writePidFile(config.pidFile);
+        if (config.user && dropPrivileges(config.user))
+          console.error(`warden broker: running as user ${config.user}`);
       } catch (error) {
         // A ConfigError or a listener that cannot bind names its own cause; anything else is a bug.
         if (
@@ -136,6 +142,7 @@ export function brokerCommand(): Command {
           !(error instanceof PasswordFileError) &&
           !(error instanceof AclSyntaxError) &&
           !(error instanceof StoreError) &&
+          !(error instanceof BrokerProcessError) &&
           !/^listener /.test((error as Error).message)
         )
           throw error;
@@ -146,6 +153,7 @@ export function brokerCommand(): Command {
       const stop = async (signal: string) => {
         console.error(`warden broker: ${signal}, shutting down`);
         await broker.close();
+        if (broker.config.pidFile) removePidFile(broker.config.pidFile);
         process.exit(0);
       };
       process.on('SIGHUP', () => {

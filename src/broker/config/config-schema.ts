@@ -135,6 +135,17 @@ export const brokerConfigSchema = z.strictObject({
     .strictObject({ baseMs: z.int().min(0).default(250), maxMs: z.int().min(0).default(5000) })
     .default({ baseMs: 250, maxMs: 5000 }),
   logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+  /** Where log lines go (Mosquitto's log_dest), several at once; standard output when absent. */
+  logDest: z
+    .array(z.union([z.enum(['stdout', 'stderr']), z.strictObject({ file: z.string().min(1) })]))
+    .min(1)
+    .optional(),
+  /** `warden broker` writes its process id here at start and removes it at exit (Mosquitto's pid_file). */
+  pidFile: z.string().min(1).optional(),
+  /** Started as root, `warden broker` runs as this user (and its group) once its listeners are bound (Mosquitto's user). */
+  user: z.string().min(1).optional(),
+  /** One-line notes on settings accepted without effect here (from a mosquitto.conf), logged at start. */
+  notes: z.array(z.string()).default([]),
   /** Where the broker keeps what it generates (the development CA) and, by default, its store. */
   dataDir: z.string().min(1).default('.warden-data'),
   /**

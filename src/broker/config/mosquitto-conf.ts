@@ -3,6 +3,8 @@
 // value is an error naming file:line, never silently ignored: a security setting that is dropped
 // without a word is worse than a broker that refuses to start.
 
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from './config-error.js';
 import type { BrokerConfigInput } from './config-schema.js';
 import type { ConfigSource } from './validate-config.js';
@@ -19,8 +21,15 @@ interface ReadState {
   allowAnonymousSet: boolean;
   /** The general psk_file, given to every listener with a psk_hint at the end. */
   pskFile?: { file: string; line: number };
-  readonly lines: Map<string, number>;
+  /** Key path -> "file:line" that set it. */
+  readonly lines: Map<string, string>;
+  /** The file being read (the main one, or one include_dir brought in) and the line in it. */
+  file: string;
   line: number;
+  /** include_dir depth, against a directory that includes itself. */
+  depth: number;
+  /** Directives accepted without effect, one line each, logged at start. */
+  readonly notes: string[];
 }
 
 class DirectiveError extends Error {}
@@ -59,9 +68,47 @@ function currentListener(s: ReadState): { listener: Mutable<ListenerInput>; path
   return { listener: s.defaultListener, path: 'listeners[default]' };
 }
 
+const here = (s: ReadState) => `${s.file}:${s.line}`;
+
 function set(s: ReadState, path: string, apply: () => void): void {
   apply();
-  s.lines.set(path, s.line);
+  s.lines.set(path, here(s));
+}
+
+/** log_dest stdout | stderr | file <path> | syslog | topic | dlt | none; several lines add up. */
+function logDest(s: ReadState, [kind, path]: string[]): void {
+  s.config.logDest ??= [];
+  const dest = s.config.logDest as Array<NonNullable<BrokerConfigInput['logDest']>[number]>;
+  if ((kind === 'file') !== (path !== undefined))
+    throw new DirectiveError(kind === 'file' ? 'file needs a path' : `${kind} takes no path`);
+  switch (kind) {
+    case 'stdout':
+    case 'stderr':
+      dest.push(kind);
+      return;
+    case 'file':
+      dest.push({ file: path! });
+      return;
+    case 'none':
+      s.config.logLevel = 'silent';
+      return;
+    case 'syslog':
+    case 'dlt':
+      dest.push('stderr');
+      s.notes.push(
+        `${here(s)}: log_dest ${kind}: warden does not write to ${kind}; it logs to stderr instead (journald collects it under systemd)`,
+      );
+      return;
+    case 'topic':
+      s.notes.push(
+        `${here(s)}: log_dest topic: warden does not publish its log to $SYS/broker/log; use stderr, stdout or a file`,
+      );
+      return;
+    default:
+      throw new DirectiveError(
+        `"${kind}" is not a log destination (stdout, stderr, file <path>, syslog, topic, none)`,
+      );
+  }
 }
 
 /** The value was checked; what it tunes does not exist here. */
@@ -84,7 +131,7 @@ const directives: Record<string, [number, number, Handler]> = {
       const port = int(portText!);
       if (host?.startsWith('/')) throw new DirectiveError('unix socket listeners are not supported');
       s.listeners.push({ protocol: 'mqtt', host: host ?? '0.0.0.0', port });
-      s.lines.set(`listeners[${s.listeners.length - 1}]`, s.line);
+      s.lines.set(`listeners[${s.listeners.length - 1}]`, here(s));
     },
   ],
   port: [1, 1, (s, [v]) => set(s, 'listeners[default]', () => (defaultListener(s).port = int(v!)))],
@@ -172,6 +219,9 @@ const directives: Record<string, [number, number, Handler]> = {
   // Snapshot timing: warden commits every change before acknowledging it (noted in the log).
   autosave_interval: [1, 1, (s, [v]) => set(s, 'persistence.autosave', () => autosave(s, int(v!)))],
   autosave_on_changes: [1, 1, (s, [v]) => set(s, 'persistence.autosave', () => autosave(s, bool(v!)))],
+  pid_file: [1, 1, (s, [v]) => set(s, 'pidFile', () => (s.config.pidFile = v!))],
+  user: [1, 1, (s, [v]) => set(s, 'user', () => (s.config.user = v!))],
+  log_dest: [1, 2, (s, args) => set(s, 'logDest', () => logDest(s, args))],
   sys_interval: [1, 1, (s, [v]) => set(s, 'sysInterval', () => (s.config.sysInterval = int(v!)))],
   set_tcp_nodelay: [1, 1, (s, [v]) => set(s, 'tcpNoDelay', () => (s.config.tcpNoDelay = bool(v!)))],
   log_type: [
@@ -230,8 +280,8 @@ function tlsDirective<K extends keyof TlsInput>(
       const tls: Mutable<TlsInput> = { ...listener.tls };
       tls[key] = value(text!, tls);
       listener.tls = tls;
-      s.lines.set(`${path}.tls.${key}`, s.line);
-      s.lines.set(`${path}.tls`, s.line);
+      s.lines.set(`${path}.tls.${key}`, here(s));
+      s.lines.set(`${path}.tls`, here(s));
     },
   ];
 }
@@ -263,7 +313,7 @@ const NOT_YET = new Set(
     'tls_engine tls_keyform dhparamfile',
     'auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
     'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',
-    'include_dir log_dest log_facility log_timestamp log_timestamp_format pid_file user',
+    'log_facility log_timestamp log_timestamp_format',
     'check_retain_source clientid_prefixes mount_point socket_domain http_dir websockets_log_level',
     'websockets_headers_size bind_interface use_username_as_clientid accept_protocol_versions',
     'connection address topic bridge_cafile allow_duplicate_messages enable_control_api',
@@ -272,7 +322,7 @@ const NOT_YET = new Set(
     .split(' '),
 );
 
-/** The configuration a mosquitto.conf describes, with the line that set each key path. */
+/** The configuration a mosquitto.conf describes, with the file:line that set each key path. */
 export function readMosquittoConf(
   text: string,
   file: string,
@@ -283,15 +333,30 @@ export function readMosquittoConf(
     perListenerSettings: false,
     allowAnonymousSet: false,
     lines: new Map(),
+    file,
     line: 0,
+    depth: 0,
+    notes: [],
   };
   const problems: string[] = [];
+  readLines(s, text, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { input: assemble(s), source: { file, locate: (path) => locate(s, path) } };
+}
+
+/** Every directive of one file, in order; problems are collected, not thrown, so all are told. */
+function readLines(s: ReadState, text: string, problems: string[]): void {
   for (const [index, raw] of text.split('\n').entries()) {
     s.line = index + 1;
     const line = raw.replace(/\r$/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
     const [name, ...args] = line.split(/\s+/);
-    const where = `${file}:${s.line}`;
+    const where = here(s);
+    if (name === 'include_dir') {
+      if (args.length === 1) includeDir(s, args[0]!, problems);
+      else problems.push(`${where}: include_dir takes 1 value, got ${args.length}`);
+      continue;
+    }
     const entry = directives[name!];
     if (entry === undefined) {
       problems.push(
@@ -314,8 +379,44 @@ export function readMosquittoConf(
       problems.push(`${where}: ${name}: ${error.message}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { input: assemble(s), source: { file, lineOf: (path) => lineOf(s, path) } };
+}
+
+/** As mosquitto: every file ending in .conf in the directory, in sorted order, read at this point. */
+function includeDir(s: ReadState, dir: string, problems: string[]): void {
+  const where = here(s);
+  if (s.depth >= 8) {
+    problems.push(`${where}: include_dir ${dir}: included more than 8 levels deep (does it include itself?)`);
+    return;
+  }
+  let names: string[];
+  try {
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.conf'))
+      .sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problems.push(
+      `${where}: include_dir ${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : String(error)}`,
+    );
+    return;
+  }
+  const [file, line] = [s.file, s.line];
+  s.depth++;
+  for (const name of names) {
+    const path = join(dir, name);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      problems.push(`${where}: include_dir: cannot read ${path}: ${(error as Error).message}`);
+      continue;
+    }
+    s.file = path;
+    readLines(s, text, problems);
+  }
+  s.depth--;
+  s.file = file;
+  s.line = line;
 }
 
 /**
@@ -324,6 +425,9 @@ export function readMosquittoConf(
  */
 function assemble(s: ReadState): BrokerConfigInput {
   persistence(s);
+  // Mosquitto logs to stderr unless told otherwise.
+  if (!s.config.logDest?.length) s.config.logDest = ['stderr'];
+  if (s.notes.length > 0) s.config.notes = s.notes;
   const listeners = [...(s.defaultListener ? [s.defaultListener] : []), ...s.listeners];
   for (const l of listeners) {
     if (s.pskFile && l.tls?.pskHint !== undefined && l.tls.pskFile === undefined)
@@ -339,8 +443,8 @@ function assemble(s: ReadState): BrokerConfigInput {
   return { ...s.config, listeners };
 }
 
-/** The line behind a schema key path; listener indexes shift by one when a default listener exists. */
-function lineOf(s: ReadState, path: string): number | undefined {
+/** The file:line behind a schema key path; listener indexes shift by one when a default listener exists. */
+function locate(s: ReadState, path: string): string | undefined {
   let key = path;
   if (s.defaultListener) {
     key = key.replace(/^listeners\[(\d+)\]/, (_m, i: string) =>

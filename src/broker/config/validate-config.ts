@@ -8,8 +8,8 @@ import { type BrokerConfig, brokerConfigSchema } from './config-schema.js';
 export interface ConfigSource {
   /** The file the configuration came from, for messages. */
   readonly file?: string;
-  /** The line that set a key path, when the format has lines (mosquitto.conf). */
-  lineOf?(path: string): number | undefined;
+  /** "file:line" that set a key path, when the format has lines (mosquitto.conf and its includes). */
+  locate?(path: string): string | undefined;
 }
 
 export function validateConfig(input: unknown, source: ConfigSource = {}): BrokerConfig {
@@ -31,13 +31,7 @@ function describe(issue: z.core.$ZodIssue, source: ConfigSource): string {
     issue.code === 'unrecognized_keys'
       ? `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
       : issue.message;
-  const line = source.lineOf?.(path);
-  const where = [
-    source.file && line !== undefined ? `${source.file}:${line}` : source.file,
-    path || undefined,
-  ]
-    .filter(Boolean)
-    .join(': ');
+  const where = [source.locate?.(path) ?? source.file, path || undefined].filter(Boolean).join(': ');
   return where ? `${where}: ${message}` : message;
 }
 
