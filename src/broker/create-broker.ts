@@ -80,6 +80,7 @@ export async function createBroker(
     pidFile: _pidFile,
     user: _user,
     notes: _notes,
+    autoIdPrefix,
     allowAnonymous,
     sysInterval,
     tcpNoDelay,
@@ -97,7 +98,7 @@ export async function createBroker(
     clock: systemClock,
     store: opened.store,
     logger: log,
-    newClientId: () => `warden-${randomUUID()}`,
+    newClientId: () => `${autoIdPrefix}${randomUUID()}`,
   });
   const storeReport = await recoverStore(core, opened.store, log);
   if (persistence.autosave)

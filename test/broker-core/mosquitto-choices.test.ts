@@ -57,4 +57,16 @@ describe('protocol choices as mosquitto makes them', () => {
       assert.equal(connack.type === 'connack' && connack.sessionPresent, protocolVersion === 4);
     }
   });
+
+  it('allow_zero_length_clientid false refuses an empty client id (v5 0x85, 3.1.1 0x02) instead of assigning one', () => {
+    const h = new CoreHarness({ allowZeroLengthClientId: false });
+    const codes = ([5, 4] as const).map((protocolVersion) => {
+      const { connack } = h.connect('', { protocolVersion });
+      return connack.type === 'connack' && connack.reasonCode;
+    });
+    assert.deepEqual(codes, [ReasonCode.ClientIdentifierNotValid, 0x02]);
+    const assigning = new CoreHarness();
+    const { connack } = assigning.connect('', { protocolVersion: 5 });
+    assert.equal(connack.type === 'connack' && connack.properties?.assignedClientIdentifier, 'assigned-1');
+  });
 });

@@ -241,13 +241,71 @@ describe('mosquitto.conf', () => {
     );
     assert.deepEqual(await problems(path), [
       `${path}:2: unknown directive "allow_anonymus"`,
-      `${path}:3: auth_plugin is a Mosquitto directive warden does not support yet`,
+      `${path}:3: auth_plugin: warden loads no plugins: pass authentication hooks to createBroker() from warden/broker`,
       `${path}:4: max_keepalive: "sixty" is not a whole number`,
       `${path}:5: retain_available: "yes" is not true or false`,
       `${path}:6: listener takes 1 or 2 values, got 0`,
       `${path}:7: protocol: "coap" is not a protocol warden serves (mqtt, websockets)`,
       `${path}:8: max_queued_messages: 0 (no limit) is not supported: warden keeps every queue bounded; give a number`,
     ]);
+  });
+
+  it('directives that tune what warden does otherwise: accepted, each with a note saying what it does instead', async () => {
+    const config = await loadConfigFile(
+      file(
+        'tuned.conf',
+        [
+          'listener 1883',
+          'max_queued_bytes 1000000',
+          'memory_limit 0',
+          'log_timestamp true',
+          'websockets_log_level 0',
+        ].join('\n'),
+      ),
+    );
+    assert.deepEqual(
+      config.notes.map((n) => n.replace(/^.*tuned\.conf:/, '')),
+      [
+        '2: max_queued_bytes has no effect: warden bounds each queue by count (max_queued_messages) and drops QoS 0 for slow readers',
+        '3: memory_limit has no effect: warden has no process-wide memory cap; bound it with the service manager (systemd MemoryMax)',
+        '4: log_timestamp has no effect: every warden log line is JSON with its "time" (epoch ms)',
+        '5: websockets_log_level has no effect: WebSocket events are logged at the broker log level (log_type)',
+      ],
+    );
+  });
+
+  it('plugins and bridges are refused by name, with what to use instead', async () => {
+    const path = file(
+      'refused.conf',
+      [
+        'listener 1883',
+        'plugin /usr/lib/mosquitto_dynamic_security.so',
+        'plugin_opt_config_file /x.json',
+        'connection upstream',
+        'bridge_cafile /ca.pem',
+        'message_size_limit 100',
+      ].join('\n'),
+    );
+    const found = await problems(path);
+    assert.match(
+      found[0]!,
+      /refused\.conf:2: plugin: warden loads no plugins: authentication and authorization hooks .* dynamic security is password_file \+ acl_file/,
+    );
+    assert.match(found[1]!, /refused\.conf:3: plugin_opt_config_file: warden loads no plugins/);
+    assert.match(found[2]!, /refused\.conf:4: connection: bridges are not supported yet/);
+    assert.match(found[3]!, /refused\.conf:5: bridge_cafile: bridges are not supported yet/);
+    assert.match(
+      found[4]!,
+      /refused\.conf:6: message_size_limit: deprecated in Mosquitto 2: use max_packet_size/,
+    );
+  });
+
+  it('auto_id_prefix and allow_zero_length_clientid', async () => {
+    const config = await loadConfigFile(
+      file('ids.conf', 'listener 1883\nauto_id_prefix dev-\nallow_zero_length_clientid false\n'),
+    );
+    assert.equal(config.autoIdPrefix, 'dev-');
+    assert.equal(config.allowZeroLengthClientId, false);
   });
 
   it('maps an out-of-range value back to the line that set it', async () => {

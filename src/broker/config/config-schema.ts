@@ -140,6 +140,10 @@ export const brokerConfigSchema = z.strictObject({
     .array(z.union([z.enum(['stdout', 'stderr']), z.strictObject({ file: z.string().min(1) })]))
     .min(1)
     .optional(),
+  /** Client ids the broker assigns to clients that send an empty one start with this (Mosquitto's auto_id_prefix). */
+  autoIdPrefix: z.string().default('warden-'),
+  /** false: a client with an empty client id is refused rather than given one (Mosquitto's allow_zero_length_clientid). */
+  allowZeroLengthClientId: z.boolean().default(coreDefaults.allowZeroLengthClientId),
   /** `warden broker` writes its process id here at start and removes it at exit (Mosquitto's pid_file). */
   pidFile: z.string().min(1).optional(),
   /** Started as root, `warden broker` runs as this user (and its group) once its listeners are bound (Mosquitto's user). */

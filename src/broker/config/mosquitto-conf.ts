@@ -219,6 +219,12 @@ const directives: Record<string, [number, number, Handler]> = {
   // Snapshot timing: warden commits every change before acknowledging it (noted in the log).
   autosave_interval: [1, 1, (s, [v]) => set(s, 'persistence.autosave', () => autosave(s, int(v!)))],
   autosave_on_changes: [1, 1, (s, [v]) => set(s, 'persistence.autosave', () => autosave(s, bool(v!)))],
+  auto_id_prefix: [1, 1, (s, [v]) => set(s, 'autoIdPrefix', () => (s.config.autoIdPrefix = v!))],
+  allow_zero_length_clientid: [
+    1,
+    1,
+    (s, [v]) => set(s, 'allowZeroLengthClientId', () => (s.config.allowZeroLengthClientId = bool(v!))),
+  ],
   pid_file: [1, 1, (s, [v]) => set(s, 'pidFile', () => (s.config.pidFile = v!))],
   user: [1, 1, (s, [v]) => set(s, 'user', () => (s.config.user = v!))],
   log_dest: [1, 2, (s, args) => set(s, 'logDest', () => logDest(s, args))],
@@ -265,6 +271,31 @@ const directives: Record<string, [number, number, Handler]> = {
   'ciphers_tls1.3': tlsDirective('ciphersTls13', (v) => v),
 };
 
+/**
+ * Directives that tune what warden does another way: accepted (their value is not checked
+ * beyond its count), each with one warning line at start saying what warden does instead.
+ */
+const TUNED_ELSEWHERE: Record<string, string> = {
+  max_inflight_bytes: 'warden bounds in-flight messages by count (max_inflight_messages)',
+  max_queued_bytes: 'warden bounds each queue by count (max_queued_messages) and drops QoS 0 for slow readers',
+  memory_limit: 'warden has no process-wide memory cap; bound it with the service manager (systemd MemoryMax)',
+  log_timestamp: 'every warden log line is JSON with its "time" (epoch ms)',
+  log_timestamp_format: 'every warden log line is JSON with its "time" (epoch ms)',
+  websockets_log_level: 'WebSocket events are logged at the broker log level (log_type)',
+  log_facility: 'warden does not write to syslog (log_dest)',
+};
+
+/** Directives of features warden does not have, refused with what to use instead. */
+const REFUSED: Record<string, string> = {
+  plugin:
+    'warden loads no plugins: authentication and authorization hooks are passed to createBroker() from warden/broker; dynamic security is password_file + acl_file, reloaded on change',
+  auth_plugin: 'warden loads no plugins: pass authentication hooks to createBroker() from warden/broker',
+  message_size_limit: 'deprecated in Mosquitto 2: use max_packet_size',
+  clientid_prefixes: 'use an acl_file pattern or an authentication hook to admit clients by id',
+  mount_point: 'per-listener topic prefixes are not supported',
+  upgrade_outgoing_qos: 'not supported: messages go at the lower of the published and subscribed QoS',
+};
+
 type TlsInput = NonNullable<ListenerInput['tls']>;
 const pskFileOfListener: Handler = (s, args) => tlsDirective('pskFile', (v) => v)[2](s, args);
 /** A directive that sets one TLS setting of the current listener. */
@@ -308,15 +339,20 @@ function defaultListener(s: ReadState): Mutable<ListenerInput> {
 }
 
 /** Mosquitto directives for features warden does not have yet: named as such, not as typos. */
+/** The bridge directives of mosquitto.conf(5) that do not start with bridge_. */
+const BRIDGE = new Set(
+  'connection address addresses topic cleansession local_clientid local_password local_username notifications notifications_local_only notification_topic remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private idle_timeout keepalive_interval'.split(
+    ' ',
+  ),
+);
+
 const NOT_YET = new Set(
   [
     'tls_engine tls_keyform dhparamfile',
-    'auth_plugin plugin plugin_opt_ allow_zero_length_clientid auto_id_prefix',
-    'persistent_client_expiration queue_qos0_messages max_queued_bytes memory_limit upgrade_outgoing_qos',
-    'log_facility log_timestamp log_timestamp_format',
-    'check_retain_source clientid_prefixes mount_point socket_domain http_dir websockets_log_level',
+    'persistent_client_expiration queue_qos0_messages',
+    'check_retain_source socket_domain http_dir',
     'websockets_headers_size bind_interface use_username_as_clientid accept_protocol_versions',
-    'connection address topic bridge_cafile allow_duplicate_messages enable_control_api',
+    'allow_duplicate_messages enable_control_api',
   ]
     .join(' ')
     .split(' '),
@@ -355,6 +391,19 @@ function readLines(s: ReadState, text: string, problems: string[]): void {
     if (name === 'include_dir') {
       if (args.length === 1) includeDir(s, args[0]!, problems);
       else problems.push(`${where}: include_dir takes 1 value, got ${args.length}`);
+      continue;
+    }
+    if (name! in TUNED_ELSEWHERE) {
+      s.notes.push(`${where}: ${name} has no effect: ${TUNED_ELSEWHERE[name!]}`);
+      continue;
+    }
+    const refusal = REFUSED[name!] ?? (name!.startsWith('plugin_opt_') ? REFUSED.plugin : undefined);
+    if (refusal !== undefined) {
+      problems.push(`${where}: ${name}: ${refusal}`);
+      continue;
+    }
+    if (BRIDGE.has(name!) || name!.startsWith('bridge_')) {
+      problems.push(`${where}: ${name}: bridges are not supported yet (see the bridge issue); nothing was bridged`);
       continue;
     }
     const entry = directives[name!];

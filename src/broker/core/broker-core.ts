@@ -40,6 +40,8 @@ export interface CoreOptions {
   readonly retainAvailable: boolean;
   /** Most levels a topic name or filter may have (Mosquitto's hierarchy limit is 200). */
   readonly maxTopicLevels: number;
+  /** false: an empty client id is refused instead of assigned one (Mosquitto's allow_zero_length_clientid). */
+  readonly allowZeroLengthClientId: boolean;
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -54,6 +56,7 @@ export const coreDefaults = {
   maxQueuedMessages: 1000,
   retainAvailable: true,
   maxTopicLevels: 200,
+  allowZeroLengthClientId: true,
 } as const satisfies Partial<CoreOptions>;
 
 export interface SessionTerms {

@@ -88,12 +88,16 @@ const certificateClientId: ConnectStep = (c) => {
 const assignClientId: ConnectStep = (c) => {
   if (c.clientId !== '') return undefined;
   // [MQTT-3.1.3-6], [MQTT-3.1.3-8]: an empty id is assigned on v5, and on 3.1.1 with a clean session.
-  const mayAssign = c.packet.protocolVersion === 5 || (c.packet.protocolVersion === 4 && c.packet.clean);
+  const mayAssign =
+    c.ctx.core.options.allowZeroLengthClientId &&
+    (c.packet.protocolVersion === 5 || (c.packet.protocolVersion === 4 && c.packet.clean));
   if (!mayAssign) {
     return {
       v5: ReasonCode.ClientIdentifierNotValid,
       v3: ConnectReturnCode.IdentifierRejected,
-      reason: 'empty client id without a clean session',
+      reason: c.ctx.core.options.allowZeroLengthClientId
+        ? 'empty client id without a clean session'
+        : 'empty client id, and allow_zero_length_clientid is false',
     };
   }
   c.clientId = c.ctx.core.options.newClientId();
