@@ -2,7 +2,7 @@
 
 export { ConfigError } from './config/config-error.js';
 export type { BrokerConfig, BrokerConfigInput, ListenerConfig } from './config/config-schema.js';
-export { loadConfigFile } from './config/load-config-file.js';
+export { loadConfigFile, readConfigFile } from './config/load-config-file.js';
 export { validateConfig } from './config/validate-config.js';
 export type { Message } from './core/message.js';
 export type {

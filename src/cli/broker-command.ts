@@ -3,6 +3,7 @@
 // anonymous clients are let in; a non-loopback address without a config refuses them.
 
 import { Command, InvalidArgumentError } from 'commander';
+import { stringify } from 'yaml';
 import {
   AclSyntaxError,
   type Broker,
@@ -11,6 +12,7 @@ import {
   createBroker,
   loadConfigFile,
   PasswordFileError,
+  readConfigFile,
   StoreError,
   validateConfig,
 } from '../broker/index.js';
@@ -27,6 +29,7 @@ interface BrokerOptions {
   persistence: boolean;
   host: string;
   verbose?: boolean;
+  testConfig?: boolean;
 }
 
 function port(value: string): number {
@@ -81,6 +84,32 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
   };
 }
 
+/**
+ * --test-config: the configuration in effect as YAML on stdout, the file:line behind each
+ * mosquitto.conf setting, the notes on directives accepted without effect; exit 0, or 1 with
+ * every problem.
+ */
+async function testConfig(options: BrokerOptions): Promise<number> {
+  try {
+    const origins = options.config
+      ? (await readConfigFile(options.config)).origins
+      : new Map<string, string>();
+    const config = validateConfig(await configFromFlags(options));
+    process.stdout.write(stringify(config));
+    if (origins.size > 0) {
+      process.stdout.write('# set by:\n');
+      for (const [path, where] of [...origins].sort()) process.stdout.write(`#   ${path}: ${where}\n`);
+    }
+    for (const note of config.notes) console.error(`warning: ${note}`);
+    console.error(`warden broker: ${options.config ?? 'the command line'}: configuration OK`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`warden broker: ${error.message}`);
+    return 1;
+  }
+}
+
 /** Where state is kept and what came back from there, in one line. */
 function storeLine(store: Broker['store']): string {
   if (!store.durable) return 'persistence off: sessions and retained messages are lost at exit';
@@ -114,7 +143,14 @@ export function brokerCommand(): Command {
     .option('--no-persistence', 'keep sessions and retained messages in memory only (lost at exit)')
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-v, --verbose', 'log every connection step (debug level)')
+    .option(
+      '--test-config',
+      'check the configuration, print it in effect (and where each setting came from), exit 0 or 1',
+    )
     .action(async (options: BrokerOptions) => {
+      if (options.testConfig) {
+        process.exit(await testConfig(options));
+      }
       let broker: Awaited<ReturnType<typeof createBroker>>;
       try {
         const config = validateConfig(await configFromFlags(options));

@@ -174,6 +174,27 @@ describe('warden broker', () => {
     }
   });
 
+  it('--test-config: the configuration in effect, where each setting came from, warnings; exit 0 or 1', async () => {
+    const good = join(dir, 'test-config.conf');
+    writeFileSync(
+      good,
+      'listener 1884 127.0.0.1\nallow_anonymous true\nmax_queued_bytes 10\nmax_inflight_messages 5\n',
+    );
+    const ok = await runWarden('broker', '--test-config', '-c', good);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^ {4}port: 1884$/m);
+    assert.match(ok.stdout, /^maxInflight: 5$/m);
+    assert.match(ok.stdout, /^receiveMaximum: 5$/m);
+    assert.match(ok.stdout, new RegExp(`#   maxInflight: ${good}:4`));
+    assert.match(ok.stderr, /warning: .*test-config\.conf:3: max_queued_bytes has no effect/);
+    assert.match(ok.stderr, /configuration OK/);
+    const bad = join(dir, 'test-config-bad.conf');
+    writeFileSync(bad, 'listener 1884\nallow_anonymus true\n');
+    const refused = await runWarden('broker', '--test-config', '-c', bad);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /test-config-bad\.conf:2: unknown directive "allow_anonymus"/);
+  });
+
   it('refuses a bad port with a message naming it', async () => {
     const result = await run('node', [...WARDEN, 'broker', '-p', 'eighty']);
     assert.notEqual(result.code, 0);

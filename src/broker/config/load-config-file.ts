@@ -10,6 +10,16 @@ import { readMosquittoConf } from './mosquitto-conf.js';
 import { validateConfig } from './validate-config.js';
 
 export async function loadConfigFile(file: string): Promise<BrokerConfig> {
+  return (await readConfigFile(file)).config;
+}
+
+/**
+ * The configuration and where each of its settings came from ("file:line", for a
+ * mosquitto.conf and what it includes): what `warden broker --test-config` prints.
+ */
+export async function readConfigFile(
+  file: string,
+): Promise<{ config: BrokerConfig; origins: ReadonlyMap<string, string> }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -19,10 +29,12 @@ export async function loadConfigFile(file: string): Promise<BrokerConfig> {
     throw new ConfigError([`${file}: cannot read the configuration file: ${why}`]);
   }
   const ext = extname(file).toLowerCase();
-  if (ext === '.json') return validateConfig(parseJson(text, file), { file });
-  if (ext === '.yaml' || ext === '.yml') return validateConfig(parseYamlText(text, file), { file });
-  const { input, source } = readMosquittoConf(text, file);
-  return validateConfig(input, source);
+  const none = new Map<string, string>();
+  if (ext === '.json') return { config: validateConfig(parseJson(text, file), { file }), origins: none };
+  if (ext === '.yaml' || ext === '.yml')
+    return { config: validateConfig(parseYamlText(text, file), { file }), origins: none };
+  const { input, source, origins } = readMosquittoConf(text, file);
+  return { config: validateConfig(input, source), origins };
 }
 
 function parseJson(text: string, file: string): unknown {

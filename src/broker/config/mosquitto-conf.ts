@@ -277,8 +277,10 @@ const directives: Record<string, [number, number, Handler]> = {
  */
 const TUNED_ELSEWHERE: Record<string, string> = {
   max_inflight_bytes: 'warden bounds in-flight messages by count (max_inflight_messages)',
-  max_queued_bytes: 'warden bounds each queue by count (max_queued_messages) and drops QoS 0 for slow readers',
-  memory_limit: 'warden has no process-wide memory cap; bound it with the service manager (systemd MemoryMax)',
+  max_queued_bytes:
+    'warden bounds each queue by count (max_queued_messages) and drops QoS 0 for slow readers',
+  memory_limit:
+    'warden has no process-wide memory cap; bound it with the service manager (systemd MemoryMax)',
   log_timestamp: 'every warden log line is JSON with its "time" (epoch ms)',
   log_timestamp_format: 'every warden log line is JSON with its "time" (epoch ms)',
   websockets_log_level: 'WebSocket events are logged at the broker log level (log_type)',
@@ -362,7 +364,7 @@ const NOT_YET = new Set(
 export function readMosquittoConf(
   text: string,
   file: string,
-): { input: BrokerConfigInput; source: ConfigSource } {
+): { input: BrokerConfigInput; source: ConfigSource; origins: ReadonlyMap<string, string> } {
   const s: ReadState = {
     config: {},
     listeners: [],
@@ -377,7 +379,7 @@ export function readMosquittoConf(
   const problems: string[] = [];
   readLines(s, text, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { input: assemble(s), source: { file, locate: (path) => locate(s, path) } };
+  return { input: assemble(s), source: { file, locate: (path) => locate(s, path) }, origins: s.lines };
 }
 
 /** Every directive of one file, in order; problems are collected, not thrown, so all are told. */
@@ -403,7 +405,9 @@ function readLines(s: ReadState, text: string, problems: string[]): void {
       continue;
     }
     if (BRIDGE.has(name!) || name!.startsWith('bridge_')) {
-      problems.push(`${where}: ${name}: bridges are not supported yet (see the bridge issue); nothing was bridged`);
+      problems.push(
+        `${where}: ${name}: bridges are not supported yet (see the bridge issue); nothing was bridged`,
+      );
       continue;
     }
     const entry = directives[name!];
