@@ -4,15 +4,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import pino from 'pino';
+import { handshakeFailureReason, verificationFailureReason } from '../../src/broker/edge/tls-failure.js';
 import { type ConfigError, loadConfigFile } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
-import { run } from '../support/processes.js';
+import { run, within } from '../support/processes.js';
 
 let pki: TestPki;
 before(async () => {
@@ -644,6 +645,61 @@ describe('startup errors name the listener and the file', () => {
     assert.ok(
       warnings.some((w) => /soon\.crt expires in (9|10) days/.test(w)),
       warnings.join('\n'),
+    );
+  });
+});
+
+describe('refused handshakes in the log', () => {
+  it('a client that resets during the handshake is logged with its address, and the reason in words', async () => {
+    const records: Array<{ remote?: string; reason?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+    const broker = await createBroker(
+      {
+        listeners: [
+          {
+            host: '127.0.0.1',
+            port: 0,
+            tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
+          },
+        ],
+        sysInterval: 0,
+      },
+      logger,
+    );
+    try {
+      const port = broker.listeners[0]!.port;
+      const raw = tcpConnect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+      const local = `${raw.localAddress}:${raw.localPort}`;
+      // The start of a ClientHello, then a reset before it is complete.
+      raw.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03]));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let the broker read it first
+      raw.resetAndDestroy();
+      await within(
+        new Promise<void>((resolve) => {
+          const check = () =>
+            records.some((r) => r.reason !== undefined) ? resolve() : setTimeout(check, 10);
+          check();
+        }),
+        5000,
+        'the refusal in the log',
+      );
+      const refusal = records.find((r) => r.reason !== undefined)!;
+      assert.equal(refusal.remote?.replace(/^::ffff:/, ''), local.replace(/^::ffff:/, ''));
+      assert.equal(refusal.reason, 'closed by the client during the handshake');
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('OpenSSL codes outside the table still read as words', () => {
+    assert.equal(
+      handshakeFailureReason(Object.assign(new Error('x'), { code: 'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR' })),
+      'the client sent the TLS alert "decrypt error"',
+    );
+    assert.equal(
+      verificationFailureReason('UNABLE_TO_DECRYPT_CERT_SIGNATURE'),
+      'unable to decrypt cert signature',
     );
   });
 });

@@ -35,13 +35,21 @@ const VERIFICATION: Record<string, string> = {
   CRL_HAS_EXPIRED: 'CRL expired',
 };
 
+/** An OpenSSL code not in the tables, in words: ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR -> alert "decrypt error". */
+function inWords(code: string): string {
+  const alert = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_(.+)$/.exec(code);
+  const words = (text: string) => text.toLowerCase().replaceAll('_', ' ');
+  if (alert) return `the client sent the TLS alert "${words(alert[1]!)}"`;
+  return words(code.replace(/^ERR_SSL_/, ''));
+}
+
 /** A failed handshake ('tlsClientError'), e.g. "protocol version", "time-out". */
 export function handshakeFailureReason(error: Error & { code?: string }): string {
-  return HANDSHAKE[error.code ?? ''] ?? (error.code ? error.code.toLowerCase() : error.message);
+  return HANDSHAKE[error.code ?? ''] ?? (error.code ? inWords(error.code) : error.message);
 }
 
 /** A client certificate that did not verify (TLSSocket.authorizationError), e.g. "revoked". */
 export function verificationFailureReason(error: Error | string | null | undefined): string {
   const code = typeof error === 'string' ? error : ((error as { code?: string } | null)?.code ?? '');
-  return VERIFICATION[code] ?? (code ? code.toLowerCase() : 'not verified');
+  return VERIFICATION[code] ?? (code ? inWords(code) : 'not verified');
 }

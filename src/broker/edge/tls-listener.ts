@@ -2,6 +2,7 @@
 // (mqtts, wss) runs under: admission after the handshake, and each refused handshake logged once
 // with address, SNI and the reason in words, and counted by reason.
 
+import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { PeerIdentity } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
@@ -28,8 +29,16 @@ export function guardTlsServer(
   options: SocketChannelOptions,
   admitted: (socket: TLSSocket, identity: PeerIdentity | undefined) => void,
 ): void {
+  // The peer's address, kept from the TCP connection: a socket reset during the handshake no
+  // longer knows it (it read "undefined:undefined").
+  const addresses = new WeakMap<object, string>();
+  server.on('connection', (raw: Socket) => addresses.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
+  const remoteOf = (socket: TLSSocket) =>
+    socket.remoteAddress !== undefined
+      ? `${socket.remoteAddress}:${socket.remotePort}`
+      : (addresses.get((socket as TLSSocket & { _parent?: object })._parent ?? socket) ?? 'unknown');
   const refuse = (socket: TLSSocket, reason: string, code?: string) => {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const remote = remoteOf(socket);
     const sni = socket.servername || undefined;
     recordRefusal(options.stats, options.logger, { listener: where.url, remote, sni, code }, reason);
     // Node leaves a socket whose handshake timed out open; the refusal ends it.
