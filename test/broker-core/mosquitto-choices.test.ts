@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { listenerPolicy } from '../../src/broker/core/listener-policy.js';
 import { ReasonCode } from '../../src/protocol/index.js';
 import { CoreHarness, connectPacket, TestClient } from '../support/core-harness.js';
 
@@ -68,5 +69,26 @@ describe('protocol choices as mosquitto makes them', () => {
     const assigning = new CoreHarness();
     const { connack } = assigning.connect('', { protocolVersion: 5 });
     assert.equal(connack.type === 'connack' && connack.properties?.assignedClientIdentifier, 'assigned-1');
+  });
+
+  it('a message queued before a reload that took the read right away is not delivered', () => {
+    const readable = new Set(['t/a', 't/b']);
+    const listener = listenerPolicy('memory', {
+      authorizer: { authorize: () => 'allow', receiveCheck: () => (topic) => readable.has(topic) },
+    });
+    const h = new CoreHarness();
+    const persistent = { clean: false, properties: { sessionExpiryInterval: 60 } };
+    const { client } = h.connect('reader', persistent, listener);
+    client.subscribe('t/+', 1);
+    client.drop();
+    const publisher = h.connect('writer', {}, listener).client;
+    publisher.publish('t/a', 'kept', 1, { packetId: 1 });
+    publisher.publish('t/b', 'no longer readable', 1, { packetId: 2 });
+    readable.delete('t/b'); // the ACL file was reloaded
+    const { client: back } = h.connect('reader', persistent, listener);
+    assert.deepEqual(
+      back.publishes().map((p) => p.topic),
+      ['t/a'],
+    );
   });
 });

@@ -66,6 +66,12 @@ export class OutboundFlow {
       this.#session.enqueue(item ?? { message, options }, this.#stats);
       return;
     }
+    if (item !== undefined && this.#session.mayReceive?.(message.topic) === false) {
+      // Queued under the rules of its day: a reload since may have taken the read right away.
+      this.#stats.authorizationDenials++;
+      this.#session.discard(item);
+      return;
+    }
     const current = propertiesAt(message, this.#clock.now());
     if (current === 'expired') {
       this.#stats.messagesExpired++;
