@@ -54,6 +54,17 @@ describe('retain_available false', () => {
 describe('maximum topic levels', () => {
   const deep = (levels: number) => Array.from({ length: levels }, (_, i) => `l${i}`).join('/');
 
+  it("by default takes mosquitto's depth: 200 separators (201 levels) routed, 202 levels refused", () => {
+    const h = new CoreHarness();
+    const sub = h.subscriber('sub', '#');
+    const pub = h.connect('pub').client;
+    pub.publish(deep(201), 'as deep as mosquitto takes');
+    assert.equal(sub.publishes().length, 1);
+    pub.publish(deep(202), 'too deep');
+    const [disconnect] = pub.received();
+    assert.equal(disconnect?.type === 'disconnect' && disconnect.reasonCode, 0x90);
+  });
+
   it('routes a topic at the limit and disconnects a publisher over it with 0x90', () => {
     const h = new CoreHarness({ maxTopicLevels: 8 });
     const sub = h.subscriber('sub', '#');

@@ -38,7 +38,7 @@ export interface CoreOptions {
   readonly maxQueuedMessages: number;
   /** Whether retained messages are kept; when not, v5 clients are told and a retained PUBLISH is refused. */
   readonly retainAvailable: boolean;
-  /** Most levels a topic name or filter may have (Mosquitto's hierarchy limit is 200). */
+  /** Most levels a topic name or filter may have (Mosquitto allows 200 separators: 201 levels). */
   readonly maxTopicLevels: number;
   /** false: an empty client id is refused instead of assigned one (Mosquitto's allow_zero_length_clientid). */
   readonly allowZeroLengthClientId: boolean;
@@ -55,7 +55,7 @@ export const coreDefaults = {
   maxPacketSize: 0,
   maxQueuedMessages: 1000,
   retainAvailable: true,
-  maxTopicLevels: 200,
+  maxTopicLevels: 201,
   allowZeroLengthClientId: true,
 } as const satisfies Partial<CoreOptions>;
 

@@ -1,4 +1,4 @@
-// The broker's limit on topic depth (Mosquitto refuses more than 200 levels): a deep topic costs
+// The broker's limit on topic depth (Mosquitto refuses more than 200 separators, so 201 levels): a deep topic costs
 // a trie node per level, so a hostile client must not choose the depth.
 
 /** True when `topic` has more than `max` levels; cheap for the common short topic. */
