@@ -46,31 +46,9 @@ describe("Debian's stock mosquitto.conf", () => {
       const [, port] = await broker.waitFor(/listening on mqtt:\/\/127\.0\.0\.1:(\d+)/, 20_000);
       await broker.waitFor(new RegExp(`store ${root}/lib/warden\\.mdb: recovered`));
       assert.equal(readFileSync(join(root, 'run', 'mosquitto.pid'), 'utf8'), `${broker.process.pid}\n`);
-      const sub = start('mosquitto_sub', [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        port!,
-        '-t',
-        'deb/t',
-        '-C',
-        '1',
-        '-W',
-        '10',
-      ]);
-      const pub = await run('mosquitto_pub', [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        port!,
-        '-t',
-        'deb/t',
-        '-m',
-        'stock',
-        '-r',
-        '-q',
-        '1',
-      ]);
+      const at = ['-h', '127.0.0.1', '-p', port!, '-t', 'deb/t'];
+      const sub = start('mosquitto_sub', [...at, '-C', '1', '-W', '10']);
+      const pub = await run('mosquitto_pub', [...at, '-m', 'stock', '-r', '-q', '1']);
       assert.equal(pub.code, 0, pub.stderr);
       assert.equal((await sub.done(10_000)).stdout.trim(), 'stock');
       const log = readFileSync(join(root, 'log', 'mosquitto.log'), 'utf8');

@@ -15,7 +15,7 @@ import { describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { ReasonCode } from '../../src/protocol/index.js';
-import { type Started, start, WARDEN, within } from '../support/processes.js';
+import { type Started, start, until, WARDEN, within } from '../support/processes.js';
 
 let dataDir = mkdtempSync(join(tmpdir(), 'warden-kill9-'));
 const MESSAGES = 300;
@@ -106,18 +106,13 @@ describe('SIGKILL at several points', () => {
           recoveries.push(await startBroker());
         }
       }
-      await within(
-        new Promise<void>((resolve) => {
-          const check = () => (acked.size === MESSAGES ? resolve() : setTimeout(check, 20));
-          check();
-        }),
-        60_000,
-        'every message acknowledged',
-      ).catch((error: Error) => {
-        throw new Error(
-          `${error.message}: ${acked.size} of ${MESSAGES}; refused: ${failures.join('; ') || 'none'}`,
-        );
-      });
+      await until('every message acknowledged', () => acked.size === MESSAGES, 60_000).catch(
+        (error: Error) => {
+          throw new Error(
+            `${error.message}: ${acked.size} of ${MESSAGES}; refused: ${failures.join('; ') || 'none'}`,
+          );
+        },
+      );
       assert.equal(recoveries.length, KILL_AT.length, 'the broker was killed at every point');
       assert.ok(
         recoveries.some((line) => !/, 0 queued message/.test(line)),
@@ -155,14 +150,9 @@ describe('SIGKILL at several points', () => {
       const probe = await connect('kill9-probe', { clean: true });
       await probe.publishAsync('kill9/stream/sentinel', 'end', { qos: 2 });
       const missingNow = () => [...acked].filter((i) => !received.has(i));
-      await within(
-        new Promise<void>((resolve) => {
-          const check = () => (sentinel && missingNow().length === 0 ? resolve() : setTimeout(check, 20));
-          check();
-        }),
-        20_000,
-        'the sentinel after the queue',
-      ).catch(() => undefined); // the assertions below say what is missing
+      await until('the sentinel after the queue', () => sentinel && missingNow().length === 0, 20_000).catch(
+        () => undefined,
+      ); // the assertions below say what is missing
       assert.ok(sentinel, 'the sentinel arrived');
       const missing = missingNow();
       assert.deepEqual(missing, [], 'every acknowledged message arrived');
@@ -249,15 +239,6 @@ describe('SIGKILL at several points', () => {
         });
         return socket;
       };
-      const until = (what: string, done: () => boolean, ms = 20_000) =>
-        within(
-          new Promise<void>((resolve) => {
-            const check = () => (done() ? resolve() : setTimeout(check, 20));
-            check();
-          }),
-          ms,
-          what,
-        );
       const holding = subscriber(false);
       // The broker's in-flight window (20) fills and waits for acknowledgements that do not come.
       await until('the in-flight window full', () => publishes >= 20);

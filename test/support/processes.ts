@@ -124,3 +124,15 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** Resolves once `done()` holds (checked every 20 ms), or rejects after ms naming `what`. */
+export function until(what: string, done: () => boolean, ms = 20_000): Promise<void> {
+  return within(
+    new Promise<void>((resolve) => {
+      const check = () => (done() ? resolve() : setTimeout(check, 20));
+      check();
+    }),
+    ms,
+    what,
+  );
+}

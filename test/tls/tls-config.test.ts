@@ -13,7 +13,7 @@ import { type ConfigError, loadConfigFile } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
-import { run, within } from '../support/processes.js';
+import { run, until } from '../support/processes.js';
 
 let pki: TestPki;
 before(async () => {
@@ -675,15 +675,7 @@ describe('refused handshakes in the log', () => {
       raw.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03]));
       await new Promise((resolve) => setTimeout(resolve, 50)); // let the broker read it first
       raw.resetAndDestroy();
-      await within(
-        new Promise<void>((resolve) => {
-          const check = () =>
-            records.some((r) => r.reason !== undefined) ? resolve() : setTimeout(check, 10);
-          check();
-        }),
-        5000,
-        'the refusal in the log',
-      );
+      await until('the refusal in the log', () => records.some((r) => r.reason !== undefined), 5000);
       const refusal = records.find((r) => r.reason !== undefined)!;
       assert.equal(refusal.remote?.replace(/^::ffff:/, ''), local.replace(/^::ffff:/, ''));
       assert.equal(refusal.reason, 'closed by the client during the handshake');
