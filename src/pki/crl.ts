@@ -68,6 +68,12 @@ export function readCrl(crlData: string | Uint8Array): CrlSummary {
   };
 }
 
+/** Whether a CA (its DER certificate) signed this CRL. */
+export async function crlSignedBy(crlData: string, caDer: Uint8Array): Promise<boolean> {
+  const crl = new x509.X509Crl(crlData.replace(/X509 CRL-----/g, 'CRL-----'));
+  return crl.verify({ publicKey: new x509.X509Certificate(caDer).publicKey });
+}
+
 /** A hex serial as the positive DER INTEGER content: whole bytes, a 00 before a high bit. */
 function derIntegerHex(hex: string): string {
   const bare = normalizedSerial(hex);

@@ -9,6 +9,7 @@ export {
   type CrlOptions,
   type CrlSummary,
   createCrl,
+  crlSignedBy,
   normalizedName,
   normalizedSerial,
   type Revocation,

@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import pino from 'pino';
 import { handshakeFailureReason, verificationFailureReason } from '../../src/broker/edge/tls-failure.js';
 import { type ConfigError, loadConfigFile } from '../../src/broker/index.js';
-import { issueCertificate } from '../../src/pki/index.js';
+import { createCrl, issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
 import { run, until } from '../support/processes.js';
@@ -692,6 +692,69 @@ describe('refused handshakes in the log', () => {
     assert.equal(
       verificationFailureReason('UNABLE_TO_DECRYPT_CERT_SIGNATURE'),
       'unable to decrypt cert signature',
+    );
+  });
+});
+
+describe('CRL checks', () => {
+  it("leaf (the default, mosquitto's): the issuing CA's CRL alone is enough; chain asks one of every CA", async () => {
+    const onlyIssuer = file(
+      'issuer-only-crl.pem',
+      await createCrl(pki.intermediate, [{ serialNumber: pki.clients.revoked.serialNumber }]),
+    );
+    const records: Array<{ reason?: string; listener?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+    const broker = await createBroker(
+      {
+        listeners: [
+          { host: '127.0.0.1', port: 0, tls: mutualTls(pki, { crlFiles: [onlyIssuer] }) },
+          { host: '127.0.0.1', port: 0, tls: mutualTls(pki, { crlFiles: [onlyIssuer], crlCheck: 'chain' }) },
+        ],
+        allowAnonymous: true,
+        sysInterval: 0,
+      },
+      logger,
+    );
+    const publish = (listener: number, device: { cert: string; key: string }) =>
+      run('mosquitto_pub', [
+        ...['-h', 'localhost', '-p', String(broker.listeners[listener]!.port), '--cafile', pki.caFile],
+        ...['--cert', device.cert, '--key', device.key, '-t', 'crl/t', '-m', 'x'],
+      ]);
+    try {
+      const valid = await publish(0, pki.clients.valid);
+      assert.equal(valid.code, 0, valid.stderr);
+      assert.notEqual((await publish(0, pki.clients.revoked)).code, 0);
+      assert.ok(
+        records.some((r) => r.reason === 'revoked'),
+        JSON.stringify(records),
+      );
+      assert.notEqual((await publish(1, pki.clients.valid)).code, 0, 'chain: the root has no CRL here');
+      assert.ok(
+        records.some((r) => r.reason === 'no CRL for the issuer'),
+        JSON.stringify(records),
+      );
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('a CRL whose signature does not verify against its CA in caFile stops the start, naming it', async () => {
+    const forged = await createCrl(pki.fakeRoot, []); // same subject as the root, another key
+    await assert.rejects(
+      createBroker(
+        {
+          listeners: [
+            {
+              host: '127.0.0.1',
+              port: 0,
+              tls: mutualTls(pki, { crlFiles: [file('forged-crl.pem', forged)] }),
+            },
+          ],
+          sysInterval: 0,
+        },
+        silent,
+      ),
+      /CRL of .*: its signature does not verify against that CA in caFile\/caPath/,
     );
   });
 });

@@ -22,6 +22,11 @@ export const tlsSchema = z
     /** none: not asked; optional: asked, a bad one refused, none allowed; required: refused without. */
     clientCertificates: z.enum(['none', 'optional', 'required']).default('none'),
     crlFiles: z.array(z.string().min(1)).default([]),
+    /**
+     * leaf: a client certificate is checked against the CRL of its issuer (Mosquitto's rule; a
+     * crlfile with the issuing CA's CRL is enough). chain: every CA above it needs its CRL too.
+     */
+    crlCheck: z.enum(['leaf', 'chain']).default('leaf'),
     minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
     /** OpenSSL cipher list for TLS 1.2 and the TLS 1.3 suites; Node's defaults when absent. */
     ciphers: z.string().min(1).optional(),

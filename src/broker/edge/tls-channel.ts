@@ -5,7 +5,7 @@
 
 import type { X509Certificate } from 'node:crypto';
 import { createSecureContext, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
-import { normalizedName, normalizedSerial, readCrl } from '../../pki/index.js';
+import { type CrlSummary, normalizedName, normalizedSerial } from '../../pki/index.js';
 import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
 import { watchFiles } from '../config/watch-files.js';
@@ -176,6 +176,8 @@ export class TlsChannel {
         return { refused: 'unknown CA' };
       return { refused: verificationFailureReason(socket.authorizationError) };
     }
+    const revocation = config.crlCheck === 'leaf' ? leafRevocation(cert, this.#material.crls) : undefined;
+    if (revocation !== undefined) return { refused: revocation };
     if (config.verifyDepth !== undefined && intermediates(cert) > config.verifyDepth)
       return { refused: 'certificate chain too long' };
     const mapped = certificateIdentity(cert, config);
@@ -256,7 +258,7 @@ export class TlsChannel {
   }
 
   #disconnectRevoked(material: TlsMaterial): number {
-    const crls = (material.context.crl as string[] | undefined)?.map(readCrl) ?? [];
+    const crls = material.crls;
     let count = 0;
     for (const [handle, { cert }] of this.#clients) {
       const issuer = normalizedName(cert.issuer);
@@ -282,6 +284,23 @@ export class TlsChannel {
 }
 
 /** Intermediate CAs above a verified peer certificate: its issuers that are not a self-signed root. */
+/**
+ * Mosquitto's rule (X509_V_FLAG_CRL_CHECK): the leaf against the CRL of its issuer. With CRLs
+ * configured, an issuer without one is refused, as OpenSSL does; several CRLs of one issuer add up.
+ */
+function leafRevocation(cert: X509Certificate, crls: readonly CrlSummary[]): string | undefined {
+  if (crls.length === 0) return undefined;
+  const issuer = normalizedName(cert.issuer);
+  const own = crls.filter((crl) => crl.issuer === issuer);
+  if (own.length === 0) return 'no CRL for the issuer';
+  const serial = normalizedSerial(cert.serialNumber);
+  if (own.some((crl) => crl.revokedSerialNumbers.has(serial))) return 'revoked';
+  const now = Date.now();
+  if (own.every((crl) => crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now))
+    return 'CRL expired';
+  return undefined;
+}
+
 function intermediates(cert: X509Certificate): number {
   let count = 0;
   for (let c = cert.issuerCertificate; c !== undefined && count < 100; c = c.issuerCertificate) {

@@ -6,7 +6,14 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
-import { ocspResponderUrls, readOcspResponse } from '../../pki/index.js';
+import {
+  type CrlSummary,
+  crlSignedBy,
+  normalizedName,
+  ocspResponderUrls,
+  readCrl,
+  readOcspResponse,
+} from '../../pki/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
 
 const DAY = 86_400_000;
@@ -25,6 +32,8 @@ export interface TlsMaterial {
   readonly psk?: ReadonlyMap<string, Buffer>;
   /** The CAs client certificates are verified against. */
   readonly trusted: readonly X509Certificate[];
+  /** The CRLs of crlFiles, read; with crlCheck leaf the broker applies them, not OpenSSL. */
+  readonly crls: readonly CrlSummary[];
   /** Things to tell the operator at startup, e.g. the certificate expires within 30 days. */
   readonly warnings: readonly string[];
 }
@@ -164,7 +173,8 @@ export async function loadTlsMaterial(
       pfx: pkcs12?.pfx,
       passphrase: pkcs12?.passphrase,
       ca: ca.length > 0 ? ca : undefined,
-      crl: crl.length > 0 ? crl : undefined,
+      // Given to OpenSSL only to check the whole chain: Node then asks a CRL of every CA in it.
+      crl: crl.length > 0 && tls.crlCheck === 'chain' ? crl : undefined,
       minVersion: tls.minVersion,
       ecdhCurve: tls.ecdhCurves,
       ciphers: cipherList(tls, psk !== undefined),
@@ -177,6 +187,7 @@ export async function loadTlsMaterial(
     serverCertificate: server,
     psk,
     trusted,
+    crls: await Promise.all(crl.map((pem) => checkedCrl(pem, trusted, fail))),
     warnings,
   };
 }
@@ -341,4 +352,21 @@ function cipherList(tls: TlsConfig, psk: boolean): string | undefined {
     ...(tls.anonymousCiphers ? ['aNULL', '@SECLEVEL=0'] : []),
   ];
   return [v13, ...extra, ...v12].join(':');
+}
+
+/**
+ * A CRL read, its signature checked against the trusted CA of its issuer's name when that CA is
+ * in caFile/caPath. An intermediate that only its clients present cannot be checked here: its
+ * CRL is taken as the operator gave it (as the CA files are).
+ */
+async function checkedCrl(
+  pem: string,
+  trusted: readonly X509Certificate[],
+  fail: (message: string) => never,
+): Promise<CrlSummary> {
+  const summary = readCrl(pem);
+  const issuers = trusted.filter((ca) => normalizedName(ca.subject) === summary.issuer);
+  if (issuers.length === 0) return summary;
+  for (const ca of issuers) if (await crlSignedBy(pem, ca.raw)) return summary;
+  return fail(`CRL of ${summary.issuer}: its signature does not verify against that CA in caFile/caPath`);
 }
