@@ -595,15 +595,59 @@ describe('startup errors name the listener and the file', () => {
     );
   });
 
-  it('an expired server certificate, and one not yet valid', async () => {
+  it('an expired server certificate, and one not yet valid, with refuseExpiredCertificate', async () => {
+    const refuse = { refuseExpiredCertificate: true };
     await assert.rejects(
-      start({ certFile: pki.servers.expired.cert, keyFile: pki.servers.expired.key }),
+      start({ certFile: pki.servers.expired.cert, keyFile: pki.servers.expired.key, ...refuse }),
       /certificate .*server-expired\.crt expired on \d{4}-/,
     );
     await assert.rejects(
-      start({ certFile: pki.servers.notYetValid.cert, keyFile: pki.servers.notYetValid.key }),
+      start({ certFile: pki.servers.notYetValid.cert, keyFile: pki.servers.notYetValid.key, ...refuse }),
       /is not valid before \d{4}-/,
     );
+  });
+
+  it('by default an expired certificate does not stop the broker: its other listeners serve, and it recovers on renewal', async () => {
+    const certFile = file('renew-me.crt', readFileSync(pki.servers.expired.cert, 'utf8'));
+    const keyFile = file('renew-me.key', readFileSync(pki.servers.expired.key, 'utf8'));
+    const records: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+    const broker = await createBroker(
+      {
+        listeners: [
+          { host: '127.0.0.1', port: 0, tls: { certFile, keyFile } },
+          {
+            host: '127.0.0.1',
+            port: 0,
+            tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
+          },
+        ],
+        allowAnonymous: true,
+        sysInterval: 0,
+      },
+      logger,
+    );
+    const publish = (listener: number) =>
+      run('mosquitto_pub', [
+        ...['-h', 'localhost', '-p', String(broker.listeners[listener]!.port), '--cafile', pki.caFile],
+        ...['-t', 'renew/t', '-m', 'x'],
+      ]);
+    try {
+      assert.ok(
+        records.some((r) => r.level === 50 && /renew-me\.crt expired on .*serving it anyway/.test(r.msg)),
+        'logged as an error',
+      );
+      assert.equal((await publish(1)).code, 0, 'the other listener serves');
+      assert.notEqual((await publish(0)).code, 0, 'a client that verifies refuses the expired certificate');
+      writeFileSync(certFile, readFileSync(pki.servers.valid.cert, 'utf8'));
+      writeFileSync(keyFile, readFileSync(pki.servers.valid.key, 'utf8'));
+      const [reloaded] = await broker.reloadTls();
+      assert.equal(reloaded?.ok, true, reloaded?.error);
+      const renewed = await publish(0);
+      assert.equal(renewed.code, 0, renewed.stderr);
+    } finally {
+      await broker.close();
+    }
   });
 
   it('client certificates asked for without any CA to trust', async () => {

@@ -27,6 +27,11 @@ export const tlsSchema = z
      * crlfile with the issuing CA's CRL is enough). chain: every CA above it needs its CRL too.
      */
     crlCheck: z.enum(['leaf', 'chain']).default('leaf'),
+    /**
+     * An expired or not-yet-valid server certificate stops the start when true; by default the
+     * listener starts, serves it, logs the error and takes the renewed file when it appears.
+     */
+    refuseExpiredCertificate: z.boolean().default(false),
     minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
     /** OpenSSL cipher list for TLS 1.2 and the TLS 1.3 suites; Node's defaults when absent. */
     ciphers: z.string().min(1).optional(),

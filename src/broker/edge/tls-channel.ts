@@ -50,6 +50,7 @@ export class TlsChannel {
   static async open(name: string, config: TlsConfig, files: Files, logger: Logger): Promise<TlsChannel> {
     const material = await loadTlsMaterial(name, { ...config, ...files });
     for (const warning of material.warnings) logger.warn({ listener: name }, warning);
+    for (const error of material.errors) logger.error({ listener: name }, error);
     const channel = new TlsChannel(name, config, files, material, logger);
     await channel.#staple(material);
     return channel;
@@ -222,6 +223,7 @@ export class TlsChannel {
     for (const { server, alpn } of this.#servers) server.setSecureContext(this.serverOptions(alpn));
     await this.#staple(material);
     for (const warning of material.warnings) this.#logger.warn({ listener: this.name }, warning);
+    for (const error of material.errors) this.#logger.error({ listener: this.name }, error);
     const revoked = this.#disconnectRevoked(material);
     this.#logger.info({ listener: this.name, revoked }, 'TLS material reloaded');
     return { ok: true, revoked };

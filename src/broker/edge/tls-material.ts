@@ -36,6 +36,8 @@ export interface TlsMaterial {
   readonly crls: readonly CrlSummary[];
   /** Things to tell the operator at startup, e.g. the certificate expires within 30 days. */
   readonly warnings: readonly string[];
+  /** What is wrong but served anyway, logged as errors: an expired server certificate. */
+  readonly errors: readonly string[];
 }
 
 export class TlsMaterialError extends Error {
@@ -66,12 +68,24 @@ export async function loadTlsMaterial(
   let identity: Awaited<ReturnType<typeof serverIdentity>> | undefined;
   let pkcs12: { pfx: Buffer; passphrase?: string; server: X509Certificate } | undefined;
   if (tls.pfxFile !== undefined) {
-    pkcs12 = await pkcs12Identity(listener, { ...tls, pfxFile: tls.pfxFile }, now, read, fail, warnings);
+    pkcs12 = await pkcs12Identity({ ...tls, pfxFile: tls.pfxFile }, read, fail);
   } else if (tls.certFile !== undefined && tls.keyFile !== undefined) {
-    identity = await serverIdentity(listener, tls.certFile, tls.keyFile, now, read, fail, warnings);
+    identity = await serverIdentity(tls.certFile, tls.keyFile, read, fail);
   } else if (tls.pskFile === undefined && !tls.anonymousCiphers) {
     fail('neither a certificate nor a PSK file');
   }
+  const errors: string[] = [];
+  // An out-of-date certificate is an error to fix, not a reason to take every listener down:
+  // the listener serves it (clients that verify will refuse it) until the renewed file appears.
+  const outOfDate = tls.refuseExpiredCertificate
+    ? fail
+    : (problem: string) =>
+        void errors.push(
+          `listener ${listener}: ${problem}; serving it anyway until the file is renewed (refuseExpiredCertificate: true stops the start instead)`,
+        );
+  const own = identity?.server ?? pkcs12?.server;
+  if (own !== undefined)
+    checkValidity(listener, own, (tls.certFile ?? tls.pfxFile)!, now, outOfDate, warnings);
   if (tls.anonymousCiphers)
     warnings.push(
       `listener ${listener}: ANONYMOUS CIPHER SUITES ARE ON: traffic is encrypted but the broker is not authenticated; anyone in the middle can read and change it`,
@@ -108,7 +122,8 @@ export async function loadTlsMaterial(
 
   const sni = [];
   for (const entry of tls.sni) {
-    const other = await serverIdentity(listener, entry.certFile, entry.keyFile, now, read, fail, warnings);
+    const other = await serverIdentity(entry.certFile, entry.keyFile, read, fail);
+    checkValidity(listener, other.server, entry.certFile, now, outOfDate, warnings);
     sni.push({ hosts: entry.hosts, context: { cert: other.certPem, key: other.keyPem } });
   }
 
@@ -189,18 +204,16 @@ export async function loadTlsMaterial(
     trusted,
     crls: await Promise.all(crl.map((pem) => checkedCrl(pem, trusted, fail))),
     warnings,
+    errors,
   };
 }
 
 /** The server's chain and key: parsed, matched, in their validity period. */
 async function serverIdentity(
-  listener: string,
   certFile: string,
   keyFile: string,
-  now: Date,
   read: (what: string, file: string) => Promise<string>,
   fail: (message: string) => never,
-  warnings: string[],
 ): Promise<{ certPem: string; keyPem: string; server: X509Certificate; chain: X509Certificate[] }> {
   const certPem = await read('certificate file', certFile);
   const chain = pemBlocks(certPem, 'CERTIFICATE');
@@ -227,23 +240,28 @@ async function serverIdentity(
       `key file ${keyFile} does not match the certificate in ${certFile} (${server.subject.replace(/\n/g, ', ')})`,
     );
 
-  checkValidity(listener, server, certFile, now, fail, warnings);
   return { certPem, keyPem, server, chain: certificates };
 }
 
-/** An expired or not-yet-valid server certificate stops the start; one expiring within 30 days warns. */
+/** An expired or not-yet-valid server certificate is `outOfDate`; one expiring within 30 days warns. */
 function checkValidity(
   listener: string,
   server: X509Certificate,
   file: string,
   now: Date,
-  fail: (message: string) => never,
+  outOfDate: (problem: string) => void,
   warnings: string[],
 ): void {
   const notAfter = new Date(server.validTo);
   const notBefore = new Date(server.validFrom);
-  if (notAfter <= now) fail(`certificate ${file} expired on ${notAfter.toISOString()}`);
-  if (notBefore > now) fail(`certificate ${file} is not valid before ${notBefore.toISOString()}`);
+  if (notAfter <= now) {
+    outOfDate(`certificate ${file} expired on ${notAfter.toISOString()}`);
+    return;
+  }
+  if (notBefore > now) {
+    outOfDate(`certificate ${file} is not valid before ${notBefore.toISOString()}`);
+    return;
+  }
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
   if (daysLeft < 30)
     warnings.push(
@@ -253,12 +271,9 @@ function checkValidity(
 
 /** A PKCS#12 server identity: its passphrase from a file or an environment variable, checked by opening it. */
 async function pkcs12Identity(
-  listener: string,
   tls: TlsConfig & { pfxFile: string },
-  now: Date,
   read: (what: string, file: string) => Promise<string>,
   fail: (message: string) => never,
-  warnings: string[],
 ): Promise<{ pfx: Buffer; passphrase?: string; server: X509Certificate }> {
   let pfx: Buffer;
   try {
@@ -292,7 +307,6 @@ async function pkcs12Identity(
   }
   if (der === undefined) return fail(`PKCS#12 file ${tls.pfxFile}: no certificate with a key in it`);
   const server = new X509Certificate(der);
-  checkValidity(listener, server, tls.pfxFile, now, fail, warnings);
   return { pfx, passphrase, server };
 }
 
