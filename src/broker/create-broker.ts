@@ -92,18 +92,18 @@ export async function createBroker(
     dataDir: _dataDir,
     ...limits
   } = config;
-  const opened = await openStore(config, log);
+  const store = await openStore(config, log);
   const core = new BrokerCore({
     ...limits,
     clock: systemClock,
-    store: opened.store,
+    store,
     logger: log,
     newClientId: () => `${autoIdPrefix}${randomUUID()}`,
   });
-  const storeReport = await recoverStore(core, opened.store, log);
+  const storeReport = await recoverStore(core, store, log);
   if (persistence.autosave)
     log.info(
-      { store: opened.store.location },
+      { store: store.location },
       'autosave_interval / autosave_on_changes have no effect: every change is committed before it is acknowledged',
     );
   const channelOptions = {
@@ -189,7 +189,7 @@ export async function createBroker(
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
-    await opened.store.close();
+    await store.close();
     throw error;
   }
   const stopSys = startSysTopics(core, {
@@ -217,7 +217,7 @@ export async function createBroker(
       await Promise.all(listeners.map((l) => l.close()));
       // What the shutdown itself wrote (sessions now disconnected, their expiry running) goes too.
       await core.commits.drained();
-      await opened.store.close();
+      await store.close();
     },
   };
 }

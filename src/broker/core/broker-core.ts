@@ -150,7 +150,7 @@ export class BrokerCore {
     if (will) {
       const delay = will.properties?.willDelayInterval ?? 0;
       if (delay === 0 || session.expiryInterval === 0) this.publishWill(will);
-      else this.#holdWill(session, will, now + delay * 1000);
+      else this.holdWill(session, will, now + delay * 1000);
     }
     if (session.expiryInterval === 0) {
       this.endSession(session);
@@ -167,20 +167,21 @@ export class BrokerCore {
     else session.expiryTimer = this.scheduler.at(deadline, () => this.endSession(session));
   }
 
-  /** A will waits out its delay; published at `at` unless the client comes back first. */
-  #holdWill(session: Session, will: Message, at: number): void {
+  /**
+   * A will waits out its delay: published at `at` (at once when that has passed, as after a
+   * restart) unless the client comes back first.
+   */
+  holdWill(session: Session, will: Message, at: number): void {
+    if (at <= this.options.clock.now()) {
+      this.publishWill(will);
+      return;
+    }
     const timer = this.scheduler.at(at, () => {
       session.pendingWill = undefined;
       this.publishWill(will);
       if (session.journal !== undefined) this.durable.save(session);
     });
     session.pendingWill = { message: will, at, timer };
-  }
-
-  /** Recovery: a will that was waiting when the broker stopped. */
-  holdWill(session: Session, will: Message, at: number): void {
-    if (at <= this.options.clock.now()) this.publishWill(will);
-    else this.#holdWill(session, will, at);
   }
 
   publishWill(will: Message): void {

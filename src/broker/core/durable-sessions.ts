@@ -4,14 +4,11 @@
 
 import type { GroupCommit } from './group-commit.js';
 import type { Message } from './message.js';
-import type { OutboundEntry, QueuedDelivery, Session, SessionJournal } from './session.js';
+import type { OutboundEntry, QueuedDelivery, Session, SessionJournal, StoredPlace } from './session.js';
 import type { MessageRecord, QueuedRecord, SessionRecord, StoreWrite } from './store-ports.js';
 
 /** A record's last write still in the open transaction, and whether a version of it is on disk. */
-interface Place {
-  pending: object | undefined;
-  onDisk: boolean;
-}
+type Place = Pick<StoredPlace, 'pending' | 'onDisk'>;
 
 interface StoredMessage extends Place {
   readonly id: number;

@@ -16,16 +16,16 @@ export class Scheduler {
 
   /** Runs `callback` once the clock reads `deadline` (ms); at once when it already has. */
   at(deadline: number, callback: () => void): Timer {
-    const step = { timer: undefined as Timer | undefined };
+    let timer: Timer | undefined;
     const arm = (): void => {
       const wait = Math.max(0, deadline - this.#clock.now());
-      step.timer =
+      timer =
         wait <= MAX_TIMER_MS
           ? this.#clock.setTimeout(callback, wait)
           : this.#clock.setTimeout(arm, MAX_TIMER_MS);
     };
     arm();
-    return { cancel: () => step.timer?.cancel() };
+    return { cancel: () => timer?.cancel() };
   }
 
   /** Runs `callback` `ms` from now. */

@@ -285,7 +285,6 @@ export class TlsChannel {
   }
 }
 
-/** Intermediate CAs above a verified peer certificate: its issuers that are not a self-signed root. */
 /**
  * Mosquitto's rule (X509_V_FLAG_CRL_CHECK): the leaf against the CRL of its issuer. With CRLs
  * configured, an issuer without one is refused, as OpenSSL does; several CRLs of one issuer add up.
@@ -303,6 +302,7 @@ function leafRevocation(cert: X509Certificate, crls: readonly CrlSummary[]): str
   return undefined;
 }
 
+/** Intermediate CAs above a verified peer certificate: its issuers that are not a self-signed root. */
 function intermediates(cert: X509Certificate): number {
   let count = 0;
   for (let c = cert.issuerCertificate; c !== undefined && count < 100; c = c.issuerCertificate) {

@@ -1,6 +1,7 @@
 // A TLS listener's files read and checked before it listens: the server chain and its key, the
 // trust for client certificates (bundle and/or directory), CRLs. Every failure names the listener
-// and the file; an expired server certificate stops the start, one expiring soon is a warning.
+// and the file; an expired server certificate is an error (served, or with refuseExpiredCertificate
+// the start stops), one expiring soon is a warning.
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -83,9 +84,9 @@ export async function loadTlsMaterial(
         void errors.push(
           `listener ${listener}: ${problem}; serving it anyway until the file is renewed (refuseExpiredCertificate: true stops the start instead)`,
         );
-  const own = identity?.server ?? pkcs12?.server;
-  if (own !== undefined)
-    checkValidity(listener, own, (tls.certFile ?? tls.pfxFile)!, now, outOfDate, warnings);
+  const server = identity?.server ?? pkcs12?.server;
+  if (server !== undefined)
+    checkValidity(listener, server, (tls.certFile ?? tls.pfxFile)!, now, outOfDate, warnings);
   if (tls.anonymousCiphers)
     warnings.push(
       `listener ${listener}: ANONYMOUS CIPHER SUITES ARE ON: traffic is encrypted but the broker is not authenticated; anyone in the middle can read and change it`,
@@ -127,7 +128,6 @@ export async function loadTlsMaterial(
     sni.push({ hosts: entry.hosts, context: { cert: other.certPem, key: other.keyPem } });
   }
 
-  const server = identity?.server ?? pkcs12?.server;
   const trusted = ca.map((pem) => new X509Certificate(pem));
   // OCSP answers name the certificate by its issuer: it must be in the chain or the trusted CAs.
   const ocsp = tls.ocspResponderUrl !== undefined || tls.ocspResponseFile !== undefined;

@@ -18,15 +18,15 @@ export interface StoreReport {
 }
 
 /** Throws a StoreError (path and reason) when the embedded store cannot be used. */
-export async function openStore(config: BrokerConfig, log: Logger): Promise<{ store: Store }> {
+export async function openStore(config: BrokerConfig, log: Logger): Promise<Store> {
   const p = config.persistence;
   if (!p.enabled) {
     log.info({}, 'persistence off: sessions and retained messages are kept in memory only');
-    return { store: new MemoryStore() };
+    return new MemoryStore();
   }
   // Loaded only when used: LMDB's native module has no business in a memory-only broker.
   const { LmdbStore } = await import('./lmdb-store.js');
-  return { store: LmdbStore.open({ dir: p.dir ?? config.dataDir, file: p.file }) };
+  return LmdbStore.open({ dir: p.dir ?? config.dataDir, file: p.file });
 }
 
 /** Reads everything back and rebuilds the core's sessions, queues, retained messages and deadlines. */
