@@ -21,8 +21,9 @@ export function run(
   args: readonly string[],
   timeoutMs = 10_000,
   input?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<RunResult> {
-  const child = start(command, args);
+  const child = start(command, args, env);
   if (input !== undefined) child.process.stdin?.end(input);
   return child.done(timeoutMs);
 }
@@ -36,8 +37,12 @@ export interface Started {
   stop(): Promise<RunResult>;
 }
 
-export function start(command: string, args: readonly string[]): Started {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `env`: added to this process's environment. */
+export function start(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Started {
+  const child = spawn(command, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(env && { env: { ...process.env, ...env } }),
+  });
   running.add(child);
   let stdout = '';
   let stderr = '';

@@ -1,5 +1,6 @@
 // One record for every connection refused before MQTT (a failed TLS handshake, a certificate
-// that does not verify, TLS on a plain port): logged once with where and why, counted by reason.
+// that does not verify, TLS on a plain port): logged once with where and why (and the TLS alert
+// the client was sent, if any), counted by reason.
 
 import type { BrokerStats } from '../core/broker-stats.js';
 import type { Logger } from '../core/ports.js';
@@ -7,7 +8,14 @@ import type { Logger } from '../core/ports.js';
 export function recordRefusal(
   stats: Pick<BrokerStats, 'handshakeFailures'>,
   logger: Logger,
-  fields: { listener: string; remote: string; sni?: string; code?: string },
+  fields: {
+    listener: string;
+    remote: string;
+    sni?: string;
+    protocol?: string;
+    code?: string;
+    alert?: string;
+  },
   reason: string,
 ): void {
   stats.handshakeFailures[reason] = (stats.handshakeFailures[reason] ?? 0) + 1;

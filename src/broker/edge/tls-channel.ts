@@ -13,6 +13,7 @@ import type { Logger, PeerIdentity } from '../core/ports.js';
 import { certificateIdentity } from './certificate-identity.js';
 import { OcspStapler } from './ocsp-stapler.js';
 import type { ConnectionHandle } from './socket-channel.js';
+import { TlsAlert, type TlsAlertCode, verificationAlert } from './tls-alert.js';
 import { handshakeFailureReason, verificationFailureReason } from './tls-failure.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
@@ -87,14 +88,15 @@ export class TlsChannel {
   }
 
   /**
-   * Client certificates are verified by OpenSSL but judged in admit(), after the handshake, so
-   * each refusal has its precise reason (revoked, expired, unknown CA...) in the log and counts.
+   * Client certificates are verified by OpenSSL but judged in admit(), at the end of the
+   * handshake, so each refusal has its precise reason (revoked, expired, unknown CA...) in the log
+   * and counts, and the client its alert (tls-listener.ts).
    */
   serverOptions(alpn: string[]): TlsOptions {
     const psk = this.#material.psk;
     return {
       ...this.#material.context,
-      requestCert: this.config.clientCertificates !== 'none',
+      requestCert: this.asksForCertificates,
       rejectUnauthorized: false,
       handshakeTimeout: this.config.handshakeTimeoutMs,
       ALPNProtocols: alpn,
@@ -150,8 +152,16 @@ export class TlsChannel {
     }
   }
 
-  /** Whether a peer that completed the handshake comes in, and with which identity. */
-  admit(socket: TLSSocket): { identity?: PeerIdentity } | { refused: string } {
+  /** Whether the listener asks clients for certificates (optional or required). */
+  get asksForCertificates(): boolean {
+    return this.config.clientCertificates !== 'none';
+  }
+
+  /**
+   * Whether a peer that completed the handshake comes in, and with which identity; a refusal
+   * names its reason and the TLS alert that tells the client (OpenSSL's choice for the same case).
+   */
+  admit(socket: TLSSocket): { identity?: PeerIdentity } | { refused: string; alert: TlsAlertCode } {
     const config = this.config;
     const psk = this.#pskIdentities.get(socket);
     if (psk?.known) {
@@ -167,22 +177,33 @@ export class TlsChannel {
     if (config.clientCertificates === 'none') return {};
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined)
-      return config.clientCertificates === 'required' ? { refused: 'no certificate' } : {};
+      return config.clientCertificates === 'required'
+        ? { refused: 'no certificate', alert: TlsAlert.certificateRequired }
+        : {};
     if (!socket.authorized) {
       // OpenSSL checks CRLs before signatures: a chain from a same-name foreign CA fails first on
       // "no CRL for its issuer". Name the real cause.
       const error = socket.authorizationError as { code?: string } | string | null;
       const code = typeof error === 'string' ? error : error?.code;
       if (code === 'UNABLE_TO_GET_CRL' && !reachesTrust(cert, this.#material.trusted))
-        return { refused: 'unknown CA' };
-      return { refused: verificationFailureReason(socket.authorizationError) };
+        return { refused: 'unknown CA', alert: TlsAlert.unknownCa };
+      return {
+        refused: verificationFailureReason(socket.authorizationError),
+        alert: verificationAlert(code),
+      };
     }
+    // A resumed session carries its first handshake's verification: a certificate that has
+    // expired since is refused here.
+    if (new Date(cert.validTo).getTime() <= Date.now())
+      return { refused: 'expired', alert: TlsAlert.certificateExpired };
     const revocation = config.crlCheck === 'leaf' ? leafRevocation(cert, this.#material.crls) : undefined;
-    if (revocation !== undefined) return { refused: revocation };
+    if (revocation !== undefined) return revocation;
     if (config.verifyDepth !== undefined && intermediates(cert) > config.verifyDepth)
-      return { refused: 'certificate chain too long' };
+      return { refused: 'certificate chain too long', alert: verificationAlert('CERT_CHAIN_TOO_LONG') };
     const mapped = certificateIdentity(cert, config);
-    return 'refused' in mapped ? mapped : { identity: mapped.identity };
+    // A certificate that verified but does not satisfy the listener's identity rule (RFC 8446
+    // 6.2: "access control was applied").
+    return 'refused' in mapped ? { ...mapped, alert: TlsAlert.accessDenied } : { identity: mapped.identity };
   }
 
   /** Follows a connected client with a certificate: revocation on reload, its expiry. */
@@ -289,16 +310,21 @@ export class TlsChannel {
  * Mosquitto's rule (X509_V_FLAG_CRL_CHECK): the leaf against the CRL of its issuer. With CRLs
  * configured, an issuer without one is refused, as OpenSSL does; several CRLs of one issuer add up.
  */
-function leafRevocation(cert: X509Certificate, crls: readonly CrlSummary[]): string | undefined {
+function leafRevocation(
+  cert: X509Certificate,
+  crls: readonly CrlSummary[],
+): { refused: string; alert: TlsAlertCode } | undefined {
   if (crls.length === 0) return undefined;
   const issuer = normalizedName(cert.issuer);
   const own = crls.filter((crl) => crl.issuer === issuer);
-  if (own.length === 0) return 'no CRL for the issuer';
+  if (own.length === 0)
+    return { refused: 'no CRL for the issuer', alert: verificationAlert('UNABLE_TO_GET_CRL') };
   const serial = normalizedSerial(cert.serialNumber);
-  if (own.some((crl) => crl.revokedSerialNumbers.has(serial))) return 'revoked';
+  if (own.some((crl) => crl.revokedSerialNumbers.has(serial)))
+    return { refused: 'revoked', alert: verificationAlert('CERT_REVOKED') };
   const now = Date.now();
   if (own.every((crl) => crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now))
-    return 'CRL expired';
+    return { refused: 'CRL expired', alert: verificationAlert('CRL_HAS_EXPIRED') };
   return undefined;
 }
 

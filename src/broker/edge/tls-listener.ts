@@ -1,14 +1,17 @@
 // MQTT over TLS (mqtts) on a telemetry channel's TLS settings, and the guard every TLS server
-// (mqtts, wss) runs under: admission after the handshake, and each refused handshake logged once
-// with address, SNI and the reason in words, and counted by reason.
+// (mqtts, wss) runs under: admission after the handshake, a refused client told why with the TLS
+// alert OpenSSL would send, and each refused handshake logged once with address, SNI and the
+// reason in words, and counted by reason.
 
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { PeerIdentity } from '../core/ports.js';
+import { AlertGate, gateOf } from './alert-gate.js';
 import { bindServer } from './bind-server.js';
 import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
+import { alertName, encryptedAlert, plaintextAlert, TlsAlert, type TlsAlertCode } from './tls-alert.js';
 import type { TlsChannel } from './tls-channel.js';
 
 export interface TlsListenerOptions extends SocketChannelOptions {
@@ -17,41 +20,89 @@ export interface TlsListenerOptions extends SocketChannelOptions {
   readonly tls: TlsChannel;
 }
 
+const TRAFFIC_SECRET = 'SERVER_TRAFFIC_SECRET_0 ';
+
 /**
  * Puts a TLS server under its channel's rules: a peer that completes the handshake is admitted
- * (`admitted` gets its identity) or refused; a handshake that fails inside TLS (protocol version,
- * time-out, no certificate...) is refused too. Every refusal is recorded once and the socket closed.
+ * (`admitted` gets its identity and address) or refused; a handshake that fails inside TLS
+ * (protocol version, time-out...) is refused too. Every refusal is recorded once and the socket
+ * closed. Returns the server to listen on: on a channel that asks for client certificates, a TCP
+ * server that hands each connection to `server` through an AlertGate.
  */
 export function guardTlsServer(
   server: Server,
   where: { readonly url: string },
   channel: TlsChannel,
   options: SocketChannelOptions,
-  admitted: (socket: TLSSocket, identity: PeerIdentity | undefined) => void,
-): void {
+  admitted: (socket: TLSSocket, identity: PeerIdentity | undefined, remote: string) => void,
+): NetServer {
   // The peer's address, kept from the TCP connection: a socket reset during the handshake no
   // longer knows it (it read "undefined:undefined").
   const addresses = new WeakMap<object, string>();
   server.on('connection', (raw: Socket) => addresses.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
   const remoteOf = (socket: TLSSocket) =>
-    socket.remoteAddress !== undefined
+    gateOf(socket)?.remote ??
+    (socket.remoteAddress !== undefined
       ? `${socket.remoteAddress}:${socket.remotePort}`
-      : (addresses.get((socket as TLSSocket & { _parent?: object })._parent ?? socket) ?? 'unknown');
-  const refuse = (socket: TLSSocket, reason: string, code?: string) => {
+      : (addresses.get((socket as TLSSocket & { _parent?: object })._parent ?? socket) ?? 'unknown'));
+  const refuse = (socket: TLSSocket, reason: string, code?: string, alert?: string) => {
     const remote = remoteOf(socket);
     const sni = socket.servername || undefined;
-    recordRefusal(options.stats, options.logger, { listener: where.url, remote, sni, code }, reason);
+    const protocol = socket.getProtocol() ?? undefined;
+    const fields = { listener: where.url, remote, sni, protocol, code, alert };
+    recordRefusal(options.stats, options.logger, fields, reason);
     // Node leaves a socket whose handshake timed out open; the refusal ends it.
     socket.destroy();
   };
   server.on('secureConnection', (socket: TLSSocket) => {
     const verdict = channel.admit(socket);
-    if ('refused' in verdict) refuse(socket, verdict.refused);
-    else admitted(socket, verdict.identity);
+    // Judged before Node sends what OpenSSL wrote last: the alert can still replace it.
+    if ('refused' in verdict) refuse(socket, verdict.refused, undefined, tellRefused(socket, verdict.alert));
+    else {
+      gateOf(socket)?.settle();
+      admitted(socket, verdict.identity, remoteOf(socket));
+    }
   });
   server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) =>
     refuse(socket, channel.handshakeFailure(socket, error), error.code),
   );
+  if (!channel.asksForCertificates) return server;
+  // The one TLS 1.3 secret an alert needs; kept on the gate until the handshake is judged.
+  server.on('keylog', (line: Buffer, socket: TLSSocket) => {
+    const text = line.toString('latin1');
+    const gate = gateOf(socket);
+    if (gate && text.startsWith(TRAFFIC_SECRET))
+      gate.trafficSecret = Buffer.from(text.trim().split(' ')[2] ?? '', 'hex');
+  });
+  return createNetServer((raw) => {
+    raw.setNoDelay(options.tcpNoDelay);
+    server.emit('connection', new AlertGate(raw));
+  });
+}
+
+/**
+ * Sends the client the alert, if its connection allows one; returns what it was told, for the
+ * log. TLS 1.2: plaintext, before the server's ChangeCipherSpec (held back by the gate). A resumed
+ * TLS 1.2 session sent its ChangeCipherSpec before the client finished, so it gets no alert.
+ */
+function tellRefused(socket: TLSSocket, alert: TlsAlertCode | undefined): string | undefined {
+  const gate = gateOf(socket);
+  if (gate === undefined || alert === undefined) return undefined;
+  if (socket.getProtocol() === 'TLSv1.3') {
+    const secret = gate.trafficSecret;
+    const suite = socket.getCipher().standardName;
+    const record = secret && encryptedAlert(suite, secret, gate.sentEncrypted, alert);
+    gate.refuse(record);
+    return record ? alertName(alert) : `none (cipher suite ${suite} not known to the alert writer)`;
+  }
+  if (socket.isSessionReused()) {
+    gate.refuse(undefined);
+    return 'none (a resumed TLS 1.2 session is encrypted before it can be judged)';
+  }
+  // certificate_required exists from TLS 1.3 on; OpenSSL sends handshake_failure before it.
+  const code = alert === TlsAlert.certificateRequired ? TlsAlert.handshakeFailure : alert;
+  gate.refuse(plaintextAlert(code));
+  return alertName(code);
 }
 
 export async function listenTls(options: TlsListenerOptions, accept: Accept): Promise<RunningListener> {
@@ -59,18 +110,17 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
   const channel = options.tls;
   const server = createServer(channel.serverOptions(['mqtt']));
   channel.serve(server, ['mqtt']);
-  guardTlsServer(server, where, channel, options, (socket, identity) => {
+  const front = guardTlsServer(server, where, channel, options, (socket, identity, remote) => {
     socket.setNoDelay(options.tcpNoDelay);
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     channel.track(attachSocket(socket, remote, accept, options, identity), socket);
   });
-  const port = await bindServer(server, options.host, options.port, where.url);
+  const port = await bindServer(front, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;
   return {
     protocol: 'mqtts',
     host: options.host,
     port,
     url: where.url,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => front.close(() => resolve())),
   };
 }

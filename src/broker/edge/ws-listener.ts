@@ -37,12 +37,16 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   const http = tls
     ? createHttpsServer(tls.serverOptions(['http/1.1']), upgradeOnly)
     : createHttpServer(upgradeOnly);
-  // Identities of admitted TLS peers, from the handshake until their WebSocket upgrade.
-  const identities = new WeakMap<TLSSocket, PeerIdentity | undefined>();
+  // Identities and addresses of admitted TLS peers, from the handshake until their WebSocket upgrade.
+  const admitted = new WeakMap<TLSSocket, { identity?: PeerIdentity; remote: string }>();
+  let front: import('node:net').Server = http;
   if (tls) {
     const server = http as unknown as import('node:tls').Server;
     tls.serve(server, ['http/1.1']);
-    guardTlsServer(server, where, tls, options, (socket, identity) => identities.set(socket, identity));
+    front = guardTlsServer(server, where, tls, options, (socket, identity, remote) => {
+      socket.setNoDelay(options.tcpNoDelay);
+      admitted.set(socket, { identity, remote });
+    });
   }
   const wss = new WebSocketServer({
     server: http,
@@ -51,14 +55,15 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
   wss.on('connection', (ws, request) => {
-    const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    request.socket.setNoDelay(options.tcpNoDelay);
     // Refused TLS peers were closed by the guard before any upgrade.
     const socket = request.socket as TLSSocket;
-    const handle = attachSocket(createWebSocketStream(ws), remote, accept, options, identities.get(socket));
+    const peer = admitted.get(socket);
+    if (!peer) request.socket.setNoDelay(options.tcpNoDelay);
+    const remote = peer?.remote ?? `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    const handle = attachSocket(createWebSocketStream(ws), remote, accept, options, peer?.identity);
     tls?.track(handle, socket);
   });
-  const port = await bindServer(http, options.host, options.port, where.url);
+  const port = await bindServer(front, options.host, options.port, where.url);
   where.url = `${scheme}://${options.host}:${port}${options.path}`;
   return {
     protocol: scheme,
@@ -68,7 +73,9 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      // On a gated wss listener the HTTPS server never listened: closing it only ends its sockets.
+      if (front !== http) http.closeIdleConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
     },
   };
 }

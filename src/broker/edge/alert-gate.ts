@@ -1,0 +1,136 @@
+// The TCP connection under a TLS socket that may have to refuse its client with an alert. Node's
+// TLS layer writes straight to the TCP handle, leaving no way to send a record of our own at the
+// right moment; under this gate every byte passes through JavaScript, so a refusal can hold back
+// what OpenSSL wrote last (its ChangeCipherSpec and Finished on TLS 1.2, its session tickets on
+// TLS 1.3) and send the alert in their place. Only listeners that ask for client certificates use
+// it: the hop costs a little on every read and write.
+
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+
+const APPLICATION_DATA_RECORD = 0x17;
+/** How long a refused connection may take to deliver its alert before it is cut. */
+const REFUSAL_LINGER_MS = 2000;
+
+/** Follows TLS record boundaries across chunks and reports each record's content type. */
+class RecordScanner {
+  readonly #header = Buffer.alloc(5);
+  #have = 0;
+  #skip = 0;
+
+  scan(chunk: Buffer, record: (type: number) => void): void {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - i);
+        i += n;
+        this.#skip -= n;
+        continue;
+      }
+      const n = Math.min(5 - this.#have, chunk.length - i);
+      chunk.copy(this.#header, this.#have, i, i + n);
+      this.#have += n;
+      i += n;
+      if (this.#have === 5) {
+        this.#have = 0;
+        this.#skip = this.#header.readUInt16BE(3);
+        record(this.#header[0]!);
+      }
+    }
+  }
+}
+
+export class AlertGate extends Duplex {
+  /** "address:port" of the peer, kept from the TCP connection. */
+  readonly remote: string;
+  /** The server's TLS 1.3 application traffic secret, from the keylog, until the handshake is judged. */
+  trafficSecret?: Buffer;
+  readonly #raw: Socket;
+  #watching = true;
+  readonly #inbound = new RecordScanner();
+  readonly #outbound = new RecordScanner();
+  /** Whether the client has sent an encrypted (TLS 1.3) record: what the server sends after that is under its application key. */
+  #clientEncrypted = false;
+  /** Records the server sent under its TLS 1.3 application traffic key: the next record's sequence number. */
+  #sentEncrypted = 0;
+  #muted = false;
+
+  constructor(raw: Socket) {
+    super({ allowHalfOpen: false });
+    this.#raw = raw;
+    this.remote = `${raw.remoteAddress}:${raw.remotePort}`;
+    raw.on('data', (chunk: Buffer) => {
+      if (this.#watching && !this.#clientEncrypted)
+        this.#inbound.scan(chunk, (type) => {
+          if (type === APPLICATION_DATA_RECORD) this.#clientEncrypted = true;
+        });
+      if (!this.push(chunk)) raw.pause();
+    });
+    raw.on('end', () => this.push(null));
+    raw.on('error', (error) => this.destroy(error));
+    raw.on('close', () => this.destroy());
+  }
+
+  /** The sequence number the next record under the server's TLS 1.3 application key gets. */
+  get sentEncrypted(): number {
+    return this.#sentEncrypted;
+  }
+
+  /** The handshake was judged and the client admitted: stop watching, forget the secret. */
+  settle(): void {
+    this.#watching = false;
+    this.trafficSecret = undefined;
+  }
+
+  /**
+   * Drops whatever TLS writes from now on, sends `record` (the alert) and closes. The TCP
+   * connection outlives the TLS socket's destruction until the alert is out, at most
+   * REFUSAL_LINGER_MS for a peer that does not read.
+   */
+  refuse(record: Buffer | undefined): void {
+    this.settle();
+    this.#muted = true;
+    if (record) this.#raw.end(record);
+    else this.#raw.end();
+    const linger = setTimeout(() => this.#raw.destroy(), REFUSAL_LINGER_MS);
+    linger.unref();
+    this.#raw.once('close', () => clearTimeout(linger));
+  }
+
+  override _read(): void {
+    this.#raw.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.#muted) {
+      done();
+      return;
+    }
+    if (this.#watching)
+      this.#outbound.scan(chunk, (type) => {
+        if (type === APPLICATION_DATA_RECORD && this.#clientEncrypted) this.#sentEncrypted++;
+      });
+    this.#raw.write(chunk, done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.#raw.end();
+    done();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    if (!this.#muted) this.#raw.destroy();
+    done(error);
+  }
+}
+
+/**
+ * The gate under a TLS socket, if it has one. Node keeps the stream a TLS socket was made on
+ * (here the gate) as `_handle._parentWrap.stream`; no public API names it.
+ */
+export function gateOf(socket: TLSSocket): AlertGate | undefined {
+  const stream = (socket as unknown as { _handle?: { _parentWrap?: { stream?: unknown } } })._handle
+    ?._parentWrap?.stream;
+  return stream instanceof AlertGate ? stream : undefined;
+}
