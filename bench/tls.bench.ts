@@ -1,9 +1,11 @@
 // TLS cost of warden's broker, side by side with Debian's mosquitto (same mosquitto.conf) and a
 // bare Node TLS server that only answers CONNECT with CONNACK (tls-floor.ts: the floor for any
 // Node broker). Broker CPU per full TLS 1.3 handshake + CONNECT/CONNACK (ECDSA P-256 and RSA-2048,
-// with and without session resumption) and RSS per idle TLS connection. Servers pinned to core 0,
-// this generator to core 1 (npm run bench:tls does both).
-// Usage: npm run bench:tls [-- --handshakes 2000 --connections 5000]
+// with and without session resumption) and RSS per idle TLS connection; then the same with client
+// certificates required (warden then runs each connection through its alert gate), and broker CPU
+// per QoS 0 message at a fixed rate, with and without client certificates. Servers pinned to
+// core 0, this generator to core 1 (npm run bench:tls does both).
+// Usage: npm run bench:tls [-- --handshakes 2000 --connections 5000 --messages 100000 --rate 20000]
 
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,11 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { createCertificateAuthority, issueCertificate } from '../src/pki/index.js';
-import { encodePacket } from '../src/protocol/index.js';
+import { encodePacket, FrameDecoder } from '../src/protocol/index.js';
 import { arg, cpuMs, freePort, rssBytes, sleep, startPinned, stopProcess } from './bench-process.js';
 
 const HANDSHAKES = Number(arg('handshakes', '2000'));
 const CONNECTIONS = Number(arg('connections', '5000'));
+const MESSAGES = Number(arg('messages', '100000'));
+const RATE = Number(arg('rate', '20000'));
 const CONCURRENCY = 20;
 const dir = mkdtempSync(join(tmpdir(), 'warden-tls-bench-'));
 // mosquitto started as root reads its certificate files after dropping to its own user.
@@ -41,6 +45,13 @@ for (const [name, keyType] of [
   keys[name] = { cert, key };
 }
 
+const caFile = join(dir, 'ca.crt');
+writeFileSync(caFile, caPem);
+const device = await issueCertificate(ca, { name: 'bench-device', kind: 'client', keyType: 'ec-p256' });
+const clientCert = { cert: device.fullChainPem, key: device.privateKeyPem };
+/** Set while the client-certificate rows run: every connection presents the device's certificate. */
+let presentCertificate = false;
+
 const CONNECT = encodePacket(
   { type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepAlive: 0, clientId: '' },
   4,
@@ -57,6 +68,7 @@ function mqttsConnect(port: number, session?: Buffer): Promise<{ socket: TLSSock
       ca: caPem,
       session,
       minVersion: 'TLSv1.3',
+      ...(presentCertificate && clientCert),
     });
     socket.on('session', (s: Buffer) => {
       ticket = s;
@@ -71,16 +83,20 @@ function mqttsConnect(port: number, session?: Buffer): Promise<{ socket: TLSSock
 }
 
 type Server = 'warden' | 'mosquitto' | 'node floor';
+type Variant = 'ecdsa' | 'rsa' | 'ecdsa, client certificate required';
 
-async function start(server: Server, key: 'ecdsa' | 'rsa'): Promise<{ child: ChildProcess; port: number }> {
+async function start(server: Server, variant: Variant): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const conf = join(dir, `${server.replace(' ', '-')}-${key}.conf`);
+  const key = variant === 'rsa' ? 'rsa' : 'ecdsa';
+  const mutual = variant.includes('client certificate');
+  const conf = join(dir, `${server.replace(' ', '-')}-${key}${mutual ? '-mtls' : ''}.conf`);
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
       `certfile ${keys[key].cert}`,
       `keyfile ${keys[key].key}`,
+      ...(mutual ? [`cafile ${caFile}`, 'require_certificate true'] : []),
       'allow_anonymous true',
       'sys_interval 0',
       'log_type error',
@@ -99,7 +115,10 @@ async function start(server: Server, key: 'ecdsa' | 'rsa'): Promise<{ child: Chi
         ]
       : server === 'mosquitto'
         ? ['mosquitto', '-c', conf]
-        : ['node', '--import', 'tsx', 'bench/tls-floor.ts', String(port), keys[key].cert, keys[key].key];
+        : [
+            ...['node', '--import', 'tsx', 'bench/tls-floor.ts', String(port), keys[key].cert, keys[key].key],
+            ...(mutual ? [caFile] : []),
+          ];
   const child = await startPinned(server, command, async () => {
     (await mqttsConnect(port)).socket.destroy();
   });
@@ -143,32 +162,100 @@ async function idleRss(port: number, pid: number): Promise<number> {
   return (after - before) / CONNECTIONS;
 }
 
+/** An MQTT client over TLS: CONNECT/CONNACK done, then every PUBLISH it receives counted. */
+async function messageClient(port: number) {
+  const { socket } = await mqttsConnect(port);
+  const decoder = new FrameDecoder({ protocolVersion: 4 });
+  const client = { socket, received: 0, subscribed: false };
+  socket.on('data', (chunk: Buffer) => {
+    for (const packet of decoder.push(chunk)) {
+      if (packet.type === 'publish') client.received++;
+      if (packet.type === 'suback') client.subscribed = true;
+    }
+  });
+  return client;
+}
+
+/**
+ * Broker CPU µs per QoS 0 message (64-byte payload) published at RATE messages/s by one client
+ * and delivered to another, both on the listener under test; undefined for the floor.
+ */
+async function messageCost(port: number, pid: number): Promise<number> {
+  const subscriber = await messageClient(port);
+  subscriber.socket.write(
+    encodePacket(
+      {
+        type: 'subscribe',
+        packetId: 1,
+        subscriptions: [
+          { topicFilter: 'bench/t', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
+        ],
+      },
+      4,
+    ),
+  );
+  while (!subscriber.subscribed) await sleep(10);
+  const publisher = await messageClient(port);
+  const publish = encodePacket(
+    { type: 'publish', topic: 'bench/t', payload: Buffer.alloc(64, 7), qos: 0, retain: false, dup: false },
+    4,
+  );
+  const before = cpuMs(pid);
+  const started = performance.now();
+  let sent = 0;
+  // Paced in 10 ms slices, so every broker works at the same rate.
+  while (sent < MESSAGES) {
+    const due = Math.min(MESSAGES, Math.floor(((performance.now() - started) * RATE) / 1000));
+    while (sent < due) {
+      publisher.socket.write(publish);
+      sent++;
+    }
+    await sleep(10);
+  }
+  const deadline = Date.now() + 10_000;
+  while (subscriber.received < MESSAGES && Date.now() < deadline) await sleep(20);
+  const cost = ((cpuMs(pid) - before) * 1000) / MESSAGES;
+  if (subscriber.received < MESSAGES) console.error(`  only ${subscriber.received} of ${MESSAGES} delivered`);
+  publisher.socket.destroy();
+  subscriber.socket.destroy();
+  return cost;
+}
+
 const servers = arg('servers', 'warden,mosquitto,node floor').split(',') as Server[];
 const results: Record<string, Record<Server, number>> = {};
 const put = (row: string, server: Server, value: number) => {
   results[row] ??= {} as Record<Server, number>;
   results[row][server] = value;
 };
-for (const key of ['ecdsa', 'rsa'] as const) {
+const variants: Variant[] = ['ecdsa', 'rsa', 'ecdsa, client certificate required'];
+for (const variant of variants) {
+  presentCertificate = variant.includes('client certificate');
   for (const server of servers) {
-    console.error(`${server}, ${key} ...`);
-    const { child, port } = await start(server, key);
+    console.error(`${server}, ${variant} ...`);
+    const { child, port } = await start(server, variant);
     try {
       put(
-        `CPU µs per full TLS 1.3 handshake + CONNECT, ${key}`,
+        `CPU µs per full TLS 1.3 handshake + CONNECT, ${variant}`,
         server,
         await handshakes(port, child.pid!, false),
       );
-      put(
-        `CPU µs per resumed TLS 1.3 handshake + CONNECT, ${key}`,
-        server,
-        await handshakes(port, child.pid!, true),
-      );
-      if (key === 'ecdsa')
+      if (variant !== 'rsa')
         put(
-          `RSS per idle TLS connection at ${CONNECTIONS}, KiB`,
+          `RSS per idle TLS connection at ${CONNECTIONS}, KiB, ${variant}`,
           server,
           (await idleRss(port, child.pid!)) / 1024,
+        );
+      if (variant === 'rsa' || !presentCertificate)
+        put(
+          `CPU µs per resumed TLS 1.3 handshake + CONNECT, ${variant}`,
+          server,
+          await handshakes(port, child.pid!, true),
+        );
+      if (variant !== 'rsa' && server !== 'node floor')
+        put(
+          `CPU µs per QoS 0 message at ${RATE}/s, ${variant === 'ecdsa' ? 'no client certificate' : variant}`,
+          server,
+          await messageCost(port, child.pid!),
         );
     } finally {
       await stopProcess(child);
@@ -180,7 +267,9 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [row, r] of Object.entries(results)) {
   // A run limited with --servers leaves columns empty.
   const f = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(1));
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`;
   console.log(
-    `| ${row} | ${f(r.warden)} | ${f(r.mosquitto)} | ${f(r['node floor'])} | ${(r.warden / r['node floor']).toFixed(2)}x | ${(r.warden / r.mosquitto).toFixed(2)}x |`,
+    `| ${row} | ${f(r.warden)} | ${f(r.mosquitto)} | ${f(r['node floor'])} | ${ratio(r.warden, r['node floor'])} | ${ratio(r.warden, r.mosquitto)} |`,
   );
 }
