@@ -71,6 +71,27 @@ describe('protocol choices as mosquitto makes them', () => {
     assert.equal(connack.type === 'connack' && connack.properties?.assignedClientIdentifier, 'assigned-1');
   });
 
+  it("a CONNACK larger than the client's Maximum Packet Size is not sent: closed, no session opened", () => {
+    const h = new CoreHarness();
+    // An empty client id: the CONNACK carries the assigned one ("assigned-1", 15 bytes with its header).
+    const tight = new TestClient(h.core);
+    tight.send(
+      connectPacket('', { clean: false, properties: { maximumPacketSize: 12, sessionExpiryInterval: 60 } }),
+    );
+    assert.deepEqual(tight.received(), []);
+    assert.equal(tight.channel.closed, true);
+    const roomy = new TestClient(h.core);
+    roomy.send(
+      connectPacket('', { clean: false, properties: { maximumPacketSize: 64, sessionExpiryInterval: 60 } }),
+    );
+    const [connack] = roomy.received();
+    assert.equal(connack?.type === 'connack' && connack.reasonCode, 0);
+    assert.equal(connack?.type === 'connack' && connack.properties?.assignedClientIdentifier, 'assigned-2');
+    // The refused attempt (it was to be "assigned-1") opened no session.
+    const again = h.connect('assigned-1', { clean: false, properties: { sessionExpiryInterval: 60 } });
+    assert.equal(again.connack.type === 'connack' && again.connack.sessionPresent, false);
+  });
+
   it('a message queued before a reload that took the read right away is not delivered', () => {
     const readable = new Set(['t/a', 't/b']);
     const listener = listenerPolicy('memory', {

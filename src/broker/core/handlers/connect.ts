@@ -4,6 +4,7 @@
 import {
   type ConnectPacket,
   ConnectReturnCode,
+  encodePacket,
   type Properties,
   ReasonCode,
   validateTopicName,
@@ -29,6 +30,8 @@ interface ConnectStepContext {
   sessionPresent: boolean;
   /** The keep alive in force, seconds; told to v5 clients when it differs from theirs. */
   keepAlive: number;
+  /** v5: what CONNACK tells the client, decided before the session opens. */
+  connackProperties?: Properties;
 }
 
 /**
@@ -36,7 +39,11 @@ interface ConnectStepContext {
  * protocol violation with no 3.1.1 return code, answered by closing [MQTT-4.8.0-1]; a code
  * such as 0x03 "server unavailable" would send a device into retry loops against a good broker.
  */
-type Refusal = { readonly v5: number; readonly v3: number | 'close'; readonly reason: string };
+type Refusal = {
+  readonly v5: number | 'close';
+  readonly v3: number | 'close';
+  readonly reason: string;
+};
 type ConnectStep = (c: ConnectStepContext) => Refusal | undefined;
 
 /** Mosquitto's max_connections, per listener; answered with a code rather than a bare close. */
@@ -171,6 +178,32 @@ const negotiateKeepAlive: ConnectStep = (c) => {
   };
 };
 
+/**
+ * v5: the CONNACK must fit the client's Maximum Packet Size [MQTT-3.1.2-24]. Every property it
+ * carries is needed (there is no reason string or user property to leave out), so a CONNACK that
+ * does not fit cannot be sent: the connection is closed before any session is opened.
+ */
+const fitConnack: ConnectStep = (c) => {
+  if (c.packet.protocolVersion !== 5) return undefined;
+  const enhanced = c.authentication.verdict === 'allow' ? c.authentication.authentication : undefined;
+  c.connackProperties = {
+    ...connackProperties(c),
+    ...(enhanced && { authenticationMethod: enhanced.method, authenticationData: enhanced.data }),
+  };
+  const limit = c.packet.properties?.maximumPacketSize;
+  if (limit === undefined) return undefined;
+  const size = encodePacket(
+    { type: 'connack', sessionPresent: false, reasonCode: 0, properties: c.connackProperties },
+    5,
+  ).length;
+  if (size <= limit) return undefined;
+  return {
+    v5: 'close',
+    v3: 'close',
+    reason: `the CONNACK (${size} bytes) exceeds the client's Maximum Packet Size (${limit})`,
+  };
+};
+
 const connectSteps: readonly ConnectStep[] = [
   admit,
   authenticate,
@@ -178,6 +211,7 @@ const connectSteps: readonly ConnectStep[] = [
   assignClientId,
   acceptWill,
   negotiateKeepAlive,
+  fitConnack,
   openSession,
 ];
 
@@ -234,14 +268,7 @@ export function handleConnect(
       return undefined;
     }
   }
-  const enhanced = authentication.verdict === 'allow' ? authentication.authentication : undefined;
-  const properties =
-    packet.protocolVersion === 5
-      ? {
-          ...connackProperties(c),
-          ...(enhanced && { authenticationMethod: enhanced.method, authenticationData: enhanced.data }),
-        }
-      : undefined;
+  const properties = c.connackProperties;
   // Once the session as opened (a clean start's discarding included) is durable.
   // MQTT 3.1 (level 3) has no Session Present flag: that byte is reserved there.
   const sessionPresent = packet.protocolVersion !== 3 && c.sessionPresent;
