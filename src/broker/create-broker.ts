@@ -115,6 +115,7 @@ export async function createBroker(
   const listeners: RunningListener[] = [];
   let developmentCa: DevelopmentCertificate | undefined;
   const channels: TlsChannel[] = [];
+  const tlsPorts = new Map<TlsChannel, number>();
   const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
     if (l.tls === undefined) return undefined;
     let { certFile, keyFile } = l.tls;
@@ -183,7 +184,10 @@ export async function createBroker(
             ? await listenTls({ ...common, tls }, accept)
             : await listenTcp(common, accept);
       policy.name = running.url;
-      if (tls) tls.name = running.url;
+      if (tls) {
+        tls.name = running.url;
+        tlsPorts.set(tls, running.port);
+      }
       listeners.push(running);
       log.info({ url: running.url, allowAnonymous: policy.allowAnonymous }, 'listening');
     }
@@ -196,6 +200,7 @@ export async function createBroker(
     intervalSeconds: sysInterval,
     version: `warden version ${version}`,
     heapBytes: () => process.memoryUsage().heapUsed,
+    more: () => certificateSysValues(tlsPorts),
   });
   for (const channel of channels) channel.watch();
   securityFiles.watch();
@@ -220,4 +225,21 @@ export async function createBroker(
       await store.close();
     },
   };
+}
+
+/**
+ * $SYS/broker/tls/<port>/certificate/<n>/expires (ISO 8601) and .../status (ok, expiring within
+ * 30 days, expired, not yet valid) for each certificate a TLS listener serves: 0 its own, then
+ * its SNI ones in the order configured.
+ */
+function* certificateSysValues(ports: ReadonlyMap<TlsChannel, number>): Iterable<readonly [string, string]> {
+  const words = { ok: 'ok', expiring: 'expiring', expired: 'expired', notYetValid: 'not yet valid' };
+  for (const [channel, port] of ports) {
+    let n = 0;
+    for (const health of channel.certificates()) {
+      const topic = `$SYS/broker/tls/${port}/certificate/${n++}`;
+      yield [`${topic}/expires`, new Date(health.certificate.validTo).toISOString()];
+      yield [`${topic}/status`, words[health.status]];
+    }
+  }
 }

@@ -8,10 +8,13 @@ import { type AddressInfo, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import pino from 'pino';
+import { tlsSchema } from '../../src/broker/config/config-schema.js';
+import { TlsChannel } from '../../src/broker/edge/tls-channel.js';
 import { handshakeFailureReason, verificationFailureReason } from '../../src/broker/edge/tls-failure.js';
 import { type ConfigError, loadConfigFile } from '../../src/broker/index.js';
 import { createCrl, issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createBroker } from '../support/memory-broker.js';
 import { run, until } from '../support/processes.js';
 
@@ -577,6 +580,8 @@ describe('anonymous cipher suites', () => {
   });
 });
 
+const DAY = 86_400_000;
+
 describe('startup errors name the listener and the file', () => {
   const start = (tls: Record<string, unknown>) =>
     createBroker({ listeners: [{ host: '127.0.0.1', port: 0, tls }], sysInterval: 0 }, silent);
@@ -607,7 +612,7 @@ describe('startup errors name the listener and the file', () => {
     );
   });
 
-  it('by default an expired certificate does not stop the broker: its other listeners serve, and it recovers on renewal', async () => {
+  it('by default an expired certificate does not stop the broker: its other listeners serve, $SYS says so, and it recovers when the file is renewed', async () => {
     const certFile = file('renew-me.crt', readFileSync(pki.servers.expired.cert, 'utf8'));
     const keyFile = file('renew-me.key', readFileSync(pki.servers.expired.key, 'utf8'));
     const records: Array<{ level: number; msg: string }> = [];
@@ -623,10 +628,11 @@ describe('startup errors name the listener and the file', () => {
           },
         ],
         allowAnonymous: true,
-        sysInterval: 0,
+        sysInterval: 1,
       },
       logger,
     );
+    const [expiredPort, validPort] = broker.listeners.map((l) => l.port);
     const publish = (listener: number) =>
       run('mosquitto_pub', [
         ...['-h', 'localhost', '-p', String(broker.listeners[listener]!.port), '--cafile', pki.caFile],
@@ -639,14 +645,81 @@ describe('startup errors name the listener and the file', () => {
       );
       assert.equal((await publish(1)).code, 0, 'the other listener serves');
       assert.notEqual((await publish(0)).code, 0, 'a client that verifies refuses the expired certificate');
+      const sys = await run('mosquitto_sub', [
+        ...['-h', 'localhost', '-p', String(validPort), '--cafile', pki.caFile],
+        ...['-t', '$SYS/broker/tls/#', '-v', '-C', '4', '-W', '10'],
+      ]);
+      assert.match(
+        sys.stdout,
+        new RegExp(`^\\$SYS/broker/tls/${expiredPort}/certificate/0/status expired$`, 'm'),
+      );
+      assert.match(sys.stdout, new RegExp(`^\\$SYS/broker/tls/${validPort}/certificate/0/status ok$`, 'm'));
+      assert.match(
+        sys.stdout,
+        new RegExp(`^\\$SYS/broker/tls/${expiredPort}/certificate/0/expires \\d{4}-`, 'm'),
+      );
+      // The renewed files, as certbot writes them: the watch reloads the listener.
       writeFileSync(certFile, readFileSync(pki.servers.valid.cert, 'utf8'));
       writeFileSync(keyFile, readFileSync(pki.servers.valid.key, 'utf8'));
-      const [reloaded] = await broker.reloadTls();
-      assert.equal(reloaded?.ok, true, reloaded?.error);
+      await until('the renewed certificate reloaded', () =>
+        records.some((r) => r.msg === 'TLS material reloaded'),
+      );
       const renewed = await publish(0);
       assert.equal(renewed.code, 0, renewed.stderr);
     } finally {
       await broker.close();
+    }
+  });
+
+  it('an out-of-date certificate is logged again every day; one that expires while served becomes an error then', async () => {
+    const records: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+    const errorsLogged = () => records.filter((r) => r.level === 50).length;
+    const clock = new ManualClock(Date.now());
+    const expired = await TlsChannel.open(
+      'mqtts://127.0.0.1:1',
+      tlsSchema.parse({}),
+      { certFile: pki.servers.expired.cert, keyFile: pki.servers.expired.key },
+      logger,
+      clock,
+    );
+    // Valid today, expired in 40 days' time.
+    const soon = await issueCertificate(pki.intermediate, { name: 'localhost', kind: 'server', days: 40 });
+    const later = await TlsChannel.open(
+      'mqtts://127.0.0.1:2',
+      tlsSchema.parse({}),
+      {
+        certFile: file('forty-days.crt', soon.fullChainPem),
+        keyFile: file('forty-days.key', soon.privateKeyPem),
+      },
+      logger,
+      clock,
+    );
+    try {
+      assert.equal(errorsLogged(), 1, 'once at start');
+      clock.advance(DAY - 1);
+      assert.equal(errorsLogged(), 1);
+      clock.advance(1);
+      assert.equal(errorsLogged(), 2, 'again a day later');
+      assert.match(
+        records.at(-1)!.msg,
+        /server-expired\.crt expired on .*still served until the file is renewed/,
+      );
+      assert.deepEqual(
+        later.certificates().map((c) => c.status),
+        ['ok'],
+      );
+      clock.advance(15 * DAY);
+      assert.ok(records.some((r) => r.level === 40 && /forty-days\.crt expires in \d+ days/.test(r.msg)));
+      clock.advance(30 * DAY);
+      assert.deepEqual(
+        later.certificates().map((c) => c.status),
+        ['expired'],
+      );
+      assert.ok(records.some((r) => r.level === 50 && /forty-days\.crt expired on/.test(r.msg)));
+    } finally {
+      expired.close();
+      later.close();
     }
   });
 

@@ -9,16 +9,22 @@ import { type CrlSummary, normalizedName, normalizedSerial } from '../../pki/ind
 import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
 import { watchFiles } from '../config/watch-files.js';
-import type { Logger, PeerIdentity } from '../core/ports.js';
+import { type Clock, type Logger, type PeerIdentity, systemClock, type Timer } from '../core/ports.js';
 import { certificateIdentity } from './certificate-identity.js';
 import { OcspStapler } from './ocsp-stapler.js';
 import type { ConnectionHandle } from './socket-channel.js';
 import { TlsAlert, type TlsAlertCode, verificationAlert } from './tls-alert.js';
 import { handshakeFailureReason, verificationFailureReason } from './tls-failure.js';
-import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+import {
+  type CertificateHealth,
+  certificateHealth,
+  loadTlsMaterial,
+  type TlsMaterial,
+} from './tls-material.js';
 
 /** setTimeout's longest delay; a later expiry is re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const DAY_MS = 86_400_000;
 
 interface Files {
   readonly certFile?: string;
@@ -31,30 +37,73 @@ export class TlsChannel {
   readonly config: TlsConfig;
   readonly #files: Files;
   readonly #logger: Logger;
+  readonly #clock: Clock;
+  #reminder?: Timer;
   #material: TlsMaterial;
   readonly #servers: Array<{ server: Server; alpn: string[] }> = [];
-  readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: NodeJS.Timeout }>();
+  readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: Timer }>();
   #unwatch: () => void = () => undefined;
   #stapler?: OcspStapler;
   /** PSK identity each handshake used, known or not (for the identity, or the refusal reason). */
   readonly #pskIdentities = new WeakMap<TLSSocket, { identity: string; known: boolean }>();
 
-  private constructor(name: string, config: TlsConfig, files: Files, material: TlsMaterial, logger: Logger) {
+  private constructor(
+    name: string,
+    config: TlsConfig,
+    files: Files,
+    material: TlsMaterial,
+    logger: Logger,
+    clock: Clock,
+  ) {
     this.name = name;
     this.config = config;
     this.#files = files;
     this.#material = material;
     this.#logger = logger;
+    this.#clock = clock;
   }
 
   /** Loads and checks the channel's files; throws naming the listener and the file. */
-  static async open(name: string, config: TlsConfig, files: Files, logger: Logger): Promise<TlsChannel> {
-    const material = await loadTlsMaterial(name, { ...config, ...files });
+  static async open(
+    name: string,
+    config: TlsConfig,
+    files: Files,
+    logger: Logger,
+    clock: Clock = systemClock,
+  ): Promise<TlsChannel> {
+    const material = await loadTlsMaterial(name, { ...config, ...files }, new Date(clock.now()));
     for (const warning of material.warnings) logger.warn({ listener: name }, warning);
     for (const error of material.errors) logger.error({ listener: name }, error);
-    const channel = new TlsChannel(name, config, files, material, logger);
+    const channel = new TlsChannel(name, config, files, material, logger, clock);
     await channel.#staple(material);
+    channel.#remindDaily();
     return channel;
+  }
+
+  /** Where each certificate this listener serves stands now. */
+  certificates(): CertificateHealth[] {
+    return certificateHealth(this.#material.served, new Date(this.#clock.now()));
+  }
+
+  /**
+   * Once a day, an out-of-date certificate is logged again as an error (one expiring within 30
+   * days as a warning), so it is not lost in a log that was read at start only.
+   */
+  #remindDaily(): void {
+    this.#reminder = this.#clock.setTimeout(() => {
+      for (const health of this.certificates()) {
+        if (health.status === 'ok') continue;
+        const fields = { listener: this.name, file: health.file };
+        if (health.status === 'expiring')
+          this.#logger.warn(fields, `listener ${this.name}: ${health.problem}`);
+        else
+          this.#logger.error(
+            fields,
+            `listener ${this.name}: ${health.problem}; still served until the file is renewed`,
+          );
+      }
+      this.#remindDaily();
+    }, DAY_MS);
   }
 
   /** Starts fetching OCSP answers for the material's certificate; the same certificate and responder: fetches again now. */
@@ -194,7 +243,7 @@ export class TlsChannel {
     }
     // A resumed session carries its first handshake's verification: a certificate that has
     // expired since is refused here.
-    if (new Date(cert.validTo).getTime() <= Date.now())
+    if (new Date(cert.validTo).getTime() <= this.#clock.now())
       return { refused: 'expired', alert: TlsAlert.certificateExpired };
     const revocation = config.crlCheck === 'leaf' ? leafRevocation(cert, this.#material.crls) : undefined;
     if (revocation !== undefined) return revocation;
@@ -210,19 +259,18 @@ export class TlsChannel {
   track(handle: ConnectionHandle, socket: TLSSocket): void {
     const cert = socket.getPeerX509Certificate();
     if (cert === undefined || !socket.authorized) return;
-    const entry: { cert: X509Certificate; timer?: NodeJS.Timeout } = { cert };
+    const entry: { cert: X509Certificate; timer?: Timer } = { cert };
     this.#clients.set(handle, entry);
     const arm = () => {
-      const left = new Date(cert.validTo).getTime() - Date.now();
-      entry.timer = setTimeout(
+      const left = new Date(cert.validTo).getTime() - this.#clock.now();
+      entry.timer = this.#clock.setTimeout(
         () => (left > MAX_TIMER_MS ? arm() : this.#drop(handle, 'client certificate expired')),
         Math.max(0, Math.min(left, MAX_TIMER_MS)),
       );
-      entry.timer.unref();
     };
     arm();
     socket.once('close', () => {
-      clearTimeout(entry.timer);
+      entry.timer?.cancel();
       this.#clients.delete(handle);
     });
   }
@@ -231,7 +279,11 @@ export class TlsChannel {
   async reload(): Promise<{ ok: true; revoked: number } | { ok: false; error: string }> {
     let material: TlsMaterial;
     try {
-      material = await loadTlsMaterial(this.name, { ...this.config, ...this.#files });
+      material = await loadTlsMaterial(
+        this.name,
+        { ...this.config, ...this.#files },
+        new Date(this.#clock.now()),
+      );
     } catch (error) {
       const message = (error as Error).message;
       this.#logger.error(
@@ -274,9 +326,10 @@ export class TlsChannel {
   }
 
   close(): void {
+    this.#reminder?.cancel();
     this.#stapler?.stop();
     this.#unwatch();
-    for (const entry of this.#clients.values()) clearTimeout(entry.timer);
+    for (const entry of this.#clients.values()) entry.timer?.cancel();
     this.#clients.clear();
   }
 
@@ -296,7 +349,7 @@ export class TlsChannel {
 
   #drop(handle: ConnectionHandle, reason: string): void {
     const entry = this.#clients.get(handle);
-    clearTimeout(entry?.timer);
+    entry?.timer?.cancel();
     this.#clients.delete(handle);
     this.#logger.info(
       { listener: this.name, subject: entry?.cert.subject.replace(/\n/g, ', '), reason },

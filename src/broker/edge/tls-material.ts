@@ -39,6 +39,13 @@ export interface TlsMaterial {
   readonly warnings: readonly string[];
   /** What is wrong but served anyway, logged as errors: an expired server certificate. */
   readonly errors: readonly string[];
+  /** Every certificate the listener presents (its own, then the SNI ones), with its file. */
+  readonly served: readonly ServedCertificate[];
+}
+
+export interface ServedCertificate {
+  readonly file: string;
+  readonly certificate: X509Certificate;
 }
 
 export class TlsMaterialError extends Error {
@@ -85,8 +92,8 @@ export async function loadTlsMaterial(
           `listener ${listener}: ${problem}; serving it anyway until the file is renewed (refuseExpiredCertificate: true stops the start instead)`,
         );
   const server = identity?.server ?? pkcs12?.server;
-  if (server !== undefined)
-    checkValidity(listener, server, (tls.certFile ?? tls.pfxFile)!, now, outOfDate, warnings);
+  const served: ServedCertificate[] = [];
+  if (server !== undefined) served.push({ file: (tls.certFile ?? tls.pfxFile)!, certificate: server });
   if (tls.anonymousCiphers)
     warnings.push(
       `listener ${listener}: ANONYMOUS CIPHER SUITES ARE ON: traffic is encrypted but the broker is not authenticated; anyone in the middle can read and change it`,
@@ -124,8 +131,14 @@ export async function loadTlsMaterial(
   const sni = [];
   for (const entry of tls.sni) {
     const other = await serverIdentity(entry.certFile, entry.keyFile, read, fail);
-    checkValidity(listener, other.server, entry.certFile, now, outOfDate, warnings);
+    served.push({ file: entry.certFile, certificate: other.server });
     sni.push({ hosts: entry.hosts, context: { cert: other.certPem, key: other.keyPem } });
+  }
+
+  for (const health of certificateHealth(served, now)) {
+    if (health.status === 'ok') continue;
+    if (health.status === 'expiring') warnings.push(`listener ${listener}: ${health.problem}`);
+    else outOfDate(health.problem);
   }
 
   const trusted = ca.map((pem) => new X509Certificate(pem));
@@ -205,6 +218,7 @@ export async function loadTlsMaterial(
     crls: await Promise.all(crl.map((pem) => checkedCrl(pem, trusted, fail))),
     warnings,
     errors,
+    served,
   };
 }
 
@@ -243,30 +257,33 @@ async function serverIdentity(
   return { certPem, keyPem, server, chain: certificates };
 }
 
-/** An expired or not-yet-valid server certificate is `outOfDate`; one expiring within 30 days warns. */
-function checkValidity(
-  listener: string,
-  server: X509Certificate,
-  file: string,
-  now: Date,
-  outOfDate: (problem: string) => void,
-  warnings: string[],
-): void {
-  const notAfter = new Date(server.validTo);
-  const notBefore = new Date(server.validFrom);
-  if (notAfter <= now) {
-    outOfDate(`certificate ${file} expired on ${notAfter.toISOString()}`);
-    return;
-  }
-  if (notBefore > now) {
-    outOfDate(`certificate ${file} is not valid before ${notBefore.toISOString()}`);
-    return;
-  }
-  const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
-  if (daysLeft < 30)
-    warnings.push(
-      `listener ${listener}: certificate ${file} expires in ${daysLeft} days (${notAfter.toISOString()})`,
-    );
+export interface CertificateHealth {
+  readonly file: string;
+  readonly certificate: X509Certificate;
+  /** expired and notYetValid are errors (served, or the start stops); expiring: within 30 days. */
+  readonly status: 'ok' | 'expiring' | 'expired' | 'notYetValid';
+  readonly problem: string;
+}
+
+/** Where each served certificate stands at `now`: checked at load, and again every day while served. */
+export function certificateHealth(served: readonly ServedCertificate[], now: Date): CertificateHealth[] {
+  return served.map(({ file, certificate }) => {
+    const notAfter = new Date(certificate.validTo);
+    const notBefore = new Date(certificate.validFrom);
+    const at = (status: CertificateHealth['status'], problem: string) => ({
+      file,
+      certificate,
+      status,
+      problem,
+    });
+    if (notAfter <= now) return at('expired', `certificate ${file} expired on ${notAfter.toISOString()}`);
+    if (notBefore > now)
+      return at('notYetValid', `certificate ${file} is not valid before ${notBefore.toISOString()}`);
+    const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY);
+    if (daysLeft < 30)
+      return at('expiring', `certificate ${file} expires in ${daysLeft} days (${notAfter.toISOString()})`);
+    return at('ok', '');
+  });
 }
 
 /** A PKCS#12 server identity: its passphrase from a file or an environment variable, checked by opening it. */

@@ -13,6 +13,8 @@ export interface SysTopicsOptions {
   readonly version: string;
   /** Process memory in use, bytes ($SYS/broker/heap/current); injected so the core stays pure. */
   readonly heapBytes: () => number;
+  /** Values from outside the core (the listeners' certificates), topic and value, each round. */
+  readonly more?: () => Iterable<readonly [string, string]>;
 }
 
 /** The current value of every $SYS topic, by topic. */
@@ -68,7 +70,9 @@ export function startSysTopics(core: BrokerCore, options: SysTopicsOptions): () 
 
   publish('$SYS/broker/version', options.version);
   const round = () => {
-    for (const [topic, value] of sysValues(core, startedAt, options.heapBytes)) {
+    const values = sysValues(core, startedAt, options.heapBytes);
+    for (const [topic, value] of options.more?.() ?? []) values.set(topic, value);
+    for (const [topic, value] of values) {
       if (last.get(topic) === value) continue;
       last.set(topic, value);
       publish(topic, value);
