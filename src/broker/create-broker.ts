@@ -82,6 +82,7 @@ export async function createBroker(
     notes: _notes,
     autoIdPrefix,
     allowAnonymous,
+    useUsernameAsClientId,
     sysInterval,
     tcpNoDelay,
     passwordFile,
@@ -172,6 +173,7 @@ export async function createBroker(
     for (const l of config.listeners) {
       const policy = listenerPolicy(`${l.protocol}://${l.host}:${l.port}`, {
         maxConnections: l.maxConnections,
+        useUsernameAsClientId: l.useUsernameAsClientId ?? useUsernameAsClientId,
         ...(await security(l)),
       });
       const accept = (channel: PacketChannel) => new Connection(core, channel, policy);

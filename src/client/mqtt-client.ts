@@ -11,14 +11,11 @@ import {
   encodePacket,
   FrameDecoder,
   type Packet,
-  type Properties,
   ProtocolError,
   type ProtocolVersion,
   type PublishPacket,
-  type QoS,
   reasonCodeName,
   type Subscription,
-  type UserProperty,
 } from '../protocol/index.js';
 import { ClientError, connackReasonName } from './client-error.js';
 import type { ConnectOptions, PublishOptions, ReceivedMessage, SubscribeOptions } from './client-options.js';

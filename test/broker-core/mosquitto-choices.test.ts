@@ -113,3 +113,80 @@ describe('protocol choices as mosquitto makes them', () => {
     );
   });
 });
+
+describe('mosquitto.conf options that change the core', () => {
+  const persistent3 = { protocolVersion: 4 as const, clean: false };
+
+  it('persistent_client_expiration: a 3.1.1 persistent session ends that long after its client left', () => {
+    const h = new CoreHarness({ maxSessionExpiry: 3600 });
+    h.connect('sensor', persistent3).client.drop();
+    h.clock.advance(3600_000 - 1);
+    const back = h.connect('sensor', persistent3);
+    assert.equal(back.connack.type === 'connack' && back.connack.sessionPresent, true, 'within the hour');
+    back.client.drop();
+    h.clock.advance(3600_000);
+    const late = h.connect('sensor', persistent3);
+    assert.equal(late.connack.type === 'connack' && late.connack.sessionPresent, false, 'expired');
+    // Without the option such a session is kept for ever.
+    const forever = new CoreHarness();
+    forever.connect('sensor', persistent3).client.drop();
+    forever.clock.advance(10 * 365 * 86_400_000);
+    const years = forever.connect('sensor', persistent3);
+    assert.equal(years.connack.type === 'connack' && years.connack.sessionPresent, true);
+  });
+
+  it('queue_qos0_messages: QoS 0 waits for a disconnected persistent session, counted in the queue limit', () => {
+    for (const queueQos0Messages of [false, true]) {
+      const h = new CoreHarness({ queueQos0Messages, maxQueuedMessages: 2 });
+      h.subscriber('away', 'q/#', 1, persistent3).drop();
+      const publisher = h.connect('pub').client;
+      for (const n of [1, 2, 3]) publisher.publish('q/t', `m${n}`, 0);
+      const { client } = h.connect('away', persistent3);
+      const got = client.publishes().map((p) => `${p.payload}@${p.qos}`);
+      assert.deepEqual(
+        got,
+        queueQos0Messages ? ['m1@0', 'm2@0'] : [],
+        `queueQos0Messages ${queueQos0Messages}`,
+      );
+    }
+  });
+
+  it('use_username_as_clientid: the user name is the client id; no user name, no entry', () => {
+    const h = new CoreHarness();
+    const listener = listenerPolicy('memory', { useUsernameAsClientId: true });
+    const { connack } = h.connect('any-id', { username: 'alice' }, listener);
+    assert.equal(connack.type === 'connack' && connack.properties?.assignedClientIdentifier, 'alice');
+    assert.ok(h.core.sessions.has('alice') && !h.core.sessions.has('any-id'));
+    const codes = ([5, 4] as const).map((protocolVersion) => {
+      const refused = h.connect('bob-device', { protocolVersion }, listener).connack;
+      return refused.type === 'connack' && refused.reasonCode;
+    });
+    assert.deepEqual(codes, [ReasonCode.NotAuthorized, 0x05]);
+  });
+
+  it('check_retain_source: a retained message is withheld once its publisher may no longer publish there', () => {
+    const writers = new Set(['alice', 'carol']);
+    const listener = listenerPolicy('memory', {
+      authorizer: {
+        authorize: () => 'allow',
+        publishCheck: (username) => username !== undefined && writers.has(username),
+      },
+    });
+    for (const checkRetainSource of [true, false]) {
+      const h = new CoreHarness({ checkRetainSource });
+      const alice = h.connect('a', { username: 'alice' }, listener).client;
+      alice.publish('r/alice', 'from alice', 0, { retain: true });
+      const carol = h.connect('c', { username: 'carol' }, listener).client;
+      carol.publish('r/carol', 'from carol', 0, { retain: true });
+      writers.delete('alice'); // the ACL file was reloaded without alice's write right
+      const reader = h.connect('reader', { username: 'dave' }, listener).client;
+      reader.subscribe('r/#', 0);
+      const topics = reader
+        .publishes()
+        .map((p) => p.topic)
+        .sort();
+      assert.deepEqual(topics, checkRetainSource ? ['r/carol'] : ['r/alice', 'r/carol']);
+      writers.add('alice');
+    }
+  });
+});

@@ -300,6 +300,110 @@ describe('mosquitto.conf', () => {
     );
   });
 
+  // Every directive of mosquitto.conf(5) as Debian ships it (Mosquitto 2.0.11).
+  const MOSQUITTO_2_0_DIRECTIVES =
+    `acl_file address allow_anonymous allow_duplicate_messages allow_zero_length_clientid
+    auth_plugin auth_plugin_deny_special_chars auto_id_prefix autosave_interval autosave_on_changes bind_address
+    bind_interface bridge_alpn bridge_attempt_unsubscribe bridge_bind_address bridge_cafile bridge_capath
+    bridge_certfile bridge_identity bridge_insecure bridge_keyfile bridge_max_packet_size bridge_outgoing_retain
+    bridge_protocol_version bridge_psk bridge_require_ocsp bridge_tls_version cafile capath certfile
+    check_retain_source ciphers ciphers_tls1.3 cleansession clientid_prefixes connection connection_messages crlfile
+    dhparamfile http_dir idle_timeout include_dir keepalive_interval keyfile listener local_cleansession
+    local_clientid local_password local_username log_dest log_facility log_timestamp log_timestamp_format log_type
+    max_connections max_inflight_bytes max_inflight_messages max_keepalive max_packet_size max_qos max_queued_bytes
+    max_queued_messages max_topic_alias memory_limit message_size_limit mount_point notification_topic notifications
+    notifications_local_only password_file per_listener_settings persistence persistence_file persistence_location
+    persistent_client_expiration pid_file port protocol psk_file psk_hint queue_qos0_messages remote_clientid
+    remote_password remote_username require_certificate restart_timeout retain_available round_robin set_tcp_nodelay
+    socket_domain start_type sys_interval threshold tls_engine tls_engine_kpass_sha1 tls_keyform tls_version topic
+    try_private upgrade_outgoing_qos use_identity_as_username use_subject_as_username use_username_as_clientid user
+    websockets_headers_size websockets_log_level`.split(/\s+/);
+
+  it('knows every directive of mosquitto.conf(5): none of them is an "unknown directive"', async () => {
+    const path = file('every.conf', MOSQUITTO_2_0_DIRECTIVES.map((d) => `${d} x`).join('\n'));
+    const unknown = (await problems(path)).filter((p) => p.includes('unknown directive'));
+    assert.deepEqual(unknown, []);
+  });
+
+  it('persistent_client_expiration, queue_qos0_messages, check_retain_source, use_username_as_clientid, socket_domain, dhparamfile', async () => {
+    const config = await loadConfigFile(
+      file(
+        'more.conf',
+        [
+          'persistent_client_expiration 14d',
+          'queue_qos0_messages true',
+          'check_retain_source false',
+          'use_username_as_clientid true',
+          'listener 1883',
+          'socket_domain ipv6',
+          'listener 1884 127.0.0.1',
+          'socket_domain ipv6',
+          'listener 8883',
+          'certfile /etc/ssl/server.crt',
+          'keyfile /etc/ssl/server.key',
+          'dhparamfile /etc/ssl/dhparam.pem',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(config.maxSessionExpiry, 14 * 86_400);
+    assert.equal(config.queueQos0Messages, true);
+    assert.equal(config.checkRetainSource, false);
+    assert.equal(config.useUsernameAsClientId, true);
+    assert.deepEqual(
+      config.listeners.map((l) => l.host),
+      ['::', '127.0.0.1', '0.0.0.0'],
+      'socket_domain leaves a listener with an address alone',
+    );
+    assert.equal(config.listeners[2]!.tls?.dhparamFile, '/etc/ssl/dhparam.pem');
+    for (const [text, seconds] of [
+      ['2h', 7200],
+      ['1w', 604_800],
+      ['2m', 2 * 2_592_000],
+      ['1y', 31_536_000],
+    ] as const) {
+      const c = await loadConfigFile(file('d.conf', `listener 1883\npersistent_client_expiration ${text}\n`));
+      assert.equal(c.maxSessionExpiry, seconds, text);
+    }
+    const path = file(
+      'bad-duration.conf',
+      'listener 1883\npersistent_client_expiration 14 days\nsocket_domain ipx\n',
+    );
+    assert.deepEqual(await problems(path), [
+      `${path}:2: persistent_client_expiration takes 1 value, got 2`,
+      `${path}:3: socket_domain: "ipx" is not ipv4 or ipv6`,
+    ]);
+  });
+
+  it('the rest is refused with what to use instead, or noted', async () => {
+    const path = file(
+      'rest.conf',
+      [
+        'listener 1883',
+        'http_dir /var/www',
+        'bind_interface eth0',
+        'tls_engine pkcs11',
+        'tls_keyform engine',
+        'enable_control_api true',
+        'accept_protocol_versions 4,5',
+      ].join('\n'),
+    );
+    const found = await problems(path);
+    assert.match(found[0]!, /:2: http_dir: the WebSocket listener serves MQTT only/);
+    assert.match(found[1]!, /:3: bind_interface: bind to the interface's address instead/);
+    assert.match(found[2]!, /:4: tls_engine: OpenSSL engines .* PKCS#12/);
+    assert.match(found[3]!, /:5: tls_keyform: keys are read as PEM/);
+    assert.match(found[4]!, /:6: enable_control_api: a Mosquitto 2.1 directive/);
+    assert.match(found[5]!, /:7: accept_protocol_versions: a Mosquitto 2.1 directive/);
+    const noted = await loadConfigFile(
+      file('noted.conf', 'listener 1883\nallow_duplicate_messages true\nwebsockets_headers_size 4096\n'),
+    );
+    assert.match(
+      noted.notes[0]!,
+      /allow_duplicate_messages has no effect: a message matching several .* once, at the highest QoS/,
+    );
+    assert.match(noted.notes[1]!, /websockets_headers_size has no effect: Node's HTTP parser/);
+  });
+
   it('auto_id_prefix and allow_zero_length_clientid', async () => {
     const config = await loadConfigFile(
       file('ids.conf', 'listener 1883\nauto_id_prefix dev-\nallow_zero_length_clientid false\n'),

@@ -9,10 +9,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { CoreOptions } from '../../src/broker/core/broker-core.js';
+import { listenerPolicy } from '../../src/broker/core/listener-policy.js';
 import { type RecoveryReport, recover } from '../../src/broker/core/recovery.js';
 import { LmdbStore } from '../../src/broker/persistence/lmdb-store.js';
 import { ReasonCode } from '../../src/protocol/index.js';
-import { CoreHarness } from '../support/core-harness.js';
+import { CoreHarness, connectPacket, TestClient } from '../support/core-harness.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'warden-restart-'));
@@ -26,9 +28,13 @@ interface Booted {
 }
 
 /** A core on the store in `name`, its clock reading `now`, rebuilt from what the store holds. */
-async function boot(name: string, now = T0): Promise<Booted> {
+async function boot(
+  name: string,
+  now = T0,
+  options: Partial<Omit<CoreOptions, 'clock'>> = {},
+): Promise<Booted> {
   const store = LmdbStore.open({ dir: join(root, name), file: 'warden.mdb' });
-  const h = new CoreHarness({ store, clock: new ManualClock(now) });
+  const h = new CoreHarness({ ...options, store, clock: new ManualClock(now) });
   const report = recover(h.core, await store.load());
   await h.settled();
   return { h, store, report };
@@ -286,5 +292,57 @@ describe('a restart on the embedded store', () => {
       plain.publishes().map((p) => p.payload.toString()),
       ['still served'],
     );
+  });
+
+  it('queued QoS 0 messages (queueQos0Messages) and the publisher of a retained message are kept', async () => {
+    const options = { queueQos0Messages: true };
+    const writers = new Set(['alice']);
+    const listener = listenerPolicy('memory', {
+      authorizer: {
+        authorize: () => 'allow',
+        publishCheck: (user) => user !== undefined && writers.has(user),
+      },
+    });
+    const first = await boot('qos0-and-source', T0, options);
+    const { client: sub } = await first.h.connectDurably('sub', persistent());
+    sub.subscribe('z/#', 0);
+    await first.h.settled();
+    sub.drop();
+    const alice = new TestClient(first.h.core, listener);
+    alice.send(connectPacket('alice-1', { username: 'alice' }));
+    alice.publish('z/q', 'queued at QoS 0', 0);
+    alice.publish('z/r', 'retained by alice', 0, { retain: true });
+    await crash(first);
+
+    const second = await boot('qos0-and-source', T0 + 60_000, options);
+    assert.equal(second.report.queued, 2);
+    const { client: back } = await second.h.connectDurably('sub', resume());
+    assert.deepEqual(
+      back.publishes().map((p) => [p.topic, p.qos]),
+      [
+        ['z/q', 0],
+        ['z/r', 0],
+      ],
+    );
+    await second.h.settled();
+    // Sent at most once: not there after another restart.
+    writers.delete('alice');
+    await crash(second);
+    const third = await boot('qos0-and-source', T0 + 120_000, options);
+    assert.equal(third.report.queued, 0);
+    // The retained message still names alice, who may no longer publish there.
+    const reader = new TestClient(third.h.core, listener);
+    reader.send(connectPacket('reader'));
+    reader.subscribe('z/#', 0);
+    await third.h.settled();
+    assert.deepEqual(reader.publishes(), []);
+    writers.add('alice');
+    reader.subscribe('z/#', 0, { packetId: 2 });
+    await third.h.settled();
+    assert.deepEqual(
+      reader.publishes().map((p) => p.topic),
+      ['z/r'],
+    );
+    await crash(third);
   });
 });

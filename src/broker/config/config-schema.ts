@@ -36,6 +36,8 @@ export const tlsSchema = z
     /** OpenSSL cipher list for TLS 1.2 and the TLS 1.3 suites; Node's defaults when absent. */
     ciphers: z.string().min(1).optional(),
     ciphersTls13: z.string().min(1).optional(),
+    /** Diffie-Hellman parameters (PEM, `openssl dhparam`) for the TLS 1.2 DHE suites, which are off without them (Mosquitto's dhparamfile). */
+    dhparamFile: z.string().min(1).optional(),
     handshakeTimeoutMs: z.int().min(100).default(10_000),
     /** OCSP stapling: a DER OCSP response for the server certificate, stapled to every handshake that asks, re-read on reload. */
     ocspResponseFile: z.string().min(1).optional(),
@@ -120,6 +122,8 @@ export const listenerSchema = z.strictObject({
   maxConnections: z.int().min(1).optional(),
   /** Overrides the broker-wide allowAnonymous for this listener. */
   allowAnonymous: z.boolean().optional(),
+  /** Overrides the broker-wide useUsernameAsClientId for this listener. */
+  useUsernameAsClientId: z.boolean().optional(),
   /** Override the broker-wide passwordFile / aclFile for this listener (Mosquitto's per_listener_settings). */
   passwordFile: z.string().min(1).optional(),
   aclFile: z.string().min(1).optional(),
@@ -134,6 +138,11 @@ export const brokerConfigSchema = z.strictObject({
    * no-config quick start turns it on for its loopback listeners only.
    */
   allowAnonymous: z.boolean().default(false),
+  /**
+   * A client's user name becomes its client id, so one user cannot take over another's session;
+   * a client without a user name is refused (Mosquitto's use_username_as_clientid).
+   */
+  useUsernameAsClientId: z.boolean().default(false),
   /** Mosquitto's password_file: "user:hash" lines (`warden passwd` or mosquitto_passwd); reloaded on change and SIGHUP. */
   passwordFile: z.string().min(1).optional(),
   /** Mosquitto's acl_file: user / topic / pattern lines; once set, what it does not allow is denied. */
@@ -211,6 +220,18 @@ export const brokerConfigSchema = z.strictObject({
   maxQueuedMessages: z.int().min(0).default(coreDefaults.maxQueuedMessages),
   retainAvailable: z.boolean().default(coreDefaults.retainAvailable),
   maxTopicLevels: z.int().min(1).max(65_535).default(coreDefaults.maxTopicLevels),
+  /**
+   * Longest a disconnected session is kept, seconds, whatever its client asked (a 3.1.1
+   * persistent session otherwise never expires); 0: no cap. Mosquitto's persistent_client_expiration.
+   */
+  maxSessionExpiry: z.int().min(0).default(coreDefaults.maxSessionExpiry),
+  /** QoS 0 messages wait for a disconnected persistent session too, counted in maxQueuedMessages. */
+  queueQos0Messages: z.boolean().default(coreDefaults.queueQos0Messages),
+  /**
+   * A retained message is sent to a new subscriber only while its publisher may still publish
+   * to that topic under the ACL in force (Mosquitto's check_retain_source).
+   */
+  checkRetainSource: z.boolean().default(coreDefaults.checkRetainSource),
 });
 
 /** A configuration as written: defaults may be left out. */

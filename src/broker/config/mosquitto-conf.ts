@@ -30,6 +30,8 @@ interface ReadState {
   depth: number;
   /** Directives accepted without effect, one line each, logged at start. */
   readonly notes: string[];
+  /** Listeners given an address (listener's second value, bind_address): socket_domain leaves them be. */
+  readonly explicitHost: WeakSet<object>;
 }
 
 class DirectiveError extends Error {}
@@ -130,12 +132,22 @@ const directives: Record<string, [number, number, Handler]> = {
     (s, [portText, host]) => {
       const port = int(portText!);
       if (host?.startsWith('/')) throw new DirectiveError('unix socket listeners are not supported');
-      s.listeners.push({ protocol: 'mqtt', host: host ?? '0.0.0.0', port });
+      const listener: Mutable<ListenerInput> = { protocol: 'mqtt', host: host ?? '0.0.0.0', port };
+      if (host !== undefined) s.explicitHost.add(listener);
+      s.listeners.push(listener);
       s.lines.set(`listeners[${s.listeners.length - 1}]`, here(s));
     },
   ],
   port: [1, 1, (s, [v]) => set(s, 'listeners[default]', () => (defaultListener(s).port = int(v!)))],
-  bind_address: [1, 1, (s, [v]) => set(s, 'listeners[default]', () => (defaultListener(s).host = v!))],
+  bind_address: [
+    1,
+    1,
+    (s, [v]) =>
+      set(s, 'listeners[default]', () => {
+        defaultListener(s).host = v!;
+        s.explicitHost.add(defaultListener(s));
+      }),
+  ],
   protocol: [
     1,
     1,
@@ -269,7 +281,57 @@ const directives: Record<string, [number, number, Handler]> = {
     },
   ],
   'ciphers_tls1.3': tlsDirective('ciphersTls13', (v) => v),
+  dhparamfile: tlsDirective('dhparamFile', (v) => v),
+  persistent_client_expiration: [
+    1,
+    1,
+    (s, [v]) => set(s, 'maxSessionExpiry', () => (s.config.maxSessionExpiry = duration(v!))),
+  ],
+  queue_qos0_messages: [
+    1,
+    1,
+    (s, [v]) => set(s, 'queueQos0Messages', () => (s.config.queueQos0Messages = bool(v!))),
+  ],
+  check_retain_source: [
+    1,
+    1,
+    (s, [v]) => set(s, 'checkRetainSource', () => (s.config.checkRetainSource = bool(v!))),
+  ],
+  use_username_as_clientid: [
+    1,
+    1,
+    (s, [v]) => {
+      const on = bool(v!);
+      if (s.perListenerSettings && s.listeners.length > 0) {
+        const { listener, path } = currentListener(s);
+        set(s, `${path}.useUsernameAsClientId`, () => (listener.useUsernameAsClientId = on));
+      } else {
+        set(s, 'useUsernameAsClientId', () => (s.config.useUsernameAsClientId = on));
+      }
+    },
+  ],
+  // Without a bind address a listener takes every IPv4 address; ipv6 makes it "::" (Node's
+  // dual stack: IPv4 clients are let in too, where mosquitto's ipv6 listener is IPv6 only).
+  socket_domain: [
+    1,
+    1,
+    (s, [v]) => {
+      if (v !== 'ipv4' && v !== 'ipv6') throw new DirectiveError(`"${v}" is not ipv4 or ipv6`);
+      const { listener, path } = currentListener(s);
+      if (s.explicitHost.has(listener)) return;
+      set(s, `${path}.host`, () => (listener.host = v === 'ipv4' ? '0.0.0.0' : '::'));
+    },
+  ],
 };
+
+/** persistent_client_expiration: a whole number and h d w m y (hour, day, week, month, year), as seconds. */
+function duration(text: string): number {
+  const match = /^(\d+)([hdwmy])$/.exec(text);
+  if (!match)
+    throw new DirectiveError(`"${text}" is not a duration (a whole number and h, d, w, m or y, e.g. 14d)`);
+  const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[match[2] as 'h'];
+  return Number(match[1]) * unit;
+}
 
 /**
  * Directives that tune what warden does another way: accepted (their value is not checked
@@ -285,6 +347,11 @@ const TUNED_ELSEWHERE: Record<string, string> = {
   log_timestamp_format: 'every warden log line is JSON with its "time" (epoch ms)',
   websockets_log_level: 'WebSocket events are logged at the broker log level (log_type)',
   log_facility: 'warden does not write to syslog (log_dest)',
+  websockets_headers_size: "Node's HTTP parser reads WebSocket upgrade headers up to 16 KiB",
+  allow_duplicate_messages:
+    "a message matching several of one client's subscriptions is sent to it once, at the highest QoS, with every subscription identifier",
+  auth_plugin_deny_special_chars:
+    'warden loads no plugins, and its acl_file patterns never match a user name or client id holding + # or /',
 };
 
 /** Directives of features warden does not have, refused with what to use instead. */
@@ -296,6 +363,17 @@ const REFUSED: Record<string, string> = {
   clientid_prefixes: 'use an acl_file pattern or an authentication hook to admit clients by id',
   mount_point: 'per-listener topic prefixes are not supported',
   upgrade_outgoing_qos: 'not supported: messages go at the lower of the published and subscribed QoS',
+  http_dir:
+    'the WebSocket listener serves MQTT only (plain HTTP gets 426); serve files from a web server or reverse proxy in front',
+  bind_interface: "bind to the interface's address instead: listener <port> <address>",
+  tls_engine:
+    "OpenSSL engines (keys in hardware) are not supported: give keyfile a PEM key, or use a PKCS#12 file (pfxFile in warden's own configuration)",
+  tls_engine_kpass_sha1: 'OpenSSL engines are not supported (see tls_engine)',
+  tls_keyform: "keys are read as PEM (keyfile) or PKCS#12 (pfxFile in warden's own configuration) only",
+  accept_protocol_versions:
+    'a Mosquitto 2.1 directive: warden, like Mosquitto 2.0, accepts MQTT 3.1, 3.1.1 and 5.0 on every listener',
+  enable_control_api:
+    'a Mosquitto 2.1 directive: warden has no $CONTROL topics; users and ACLs live in password_file and acl_file, reloaded when they change',
 };
 
 type TlsInput = NonNullable<ListenerInput['tls']>;
@@ -340,24 +418,11 @@ function defaultListener(s: ReadState): Mutable<ListenerInput> {
   return s.defaultListener;
 }
 
-/** Mosquitto directives for features warden does not have yet: named as such, not as typos. */
 /** The bridge directives of mosquitto.conf(5) that do not start with bridge_. */
 const BRIDGE = new Set(
-  'connection address addresses topic cleansession local_clientid local_password local_username notifications notifications_local_only notification_topic remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private idle_timeout keepalive_interval'.split(
+  'connection address addresses topic cleansession local_cleansession local_clientid local_password local_username notifications notifications_local_only notification_topic remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private idle_timeout keepalive_interval'.split(
     ' ',
   ),
-);
-
-const NOT_YET = new Set(
-  [
-    'tls_engine tls_keyform dhparamfile',
-    'persistent_client_expiration queue_qos0_messages',
-    'check_retain_source socket_domain http_dir',
-    'websockets_headers_size bind_interface use_username_as_clientid accept_protocol_versions',
-    'allow_duplicate_messages enable_control_api',
-  ]
-    .join(' ')
-    .split(' '),
 );
 
 /** The configuration a mosquitto.conf describes, with the file:line that set each key path. */
@@ -375,6 +440,7 @@ export function readMosquittoConf(
     line: 0,
     depth: 0,
     notes: [],
+    explicitHost: new WeakSet(),
   };
   const problems: string[] = [];
   readLines(s, text, problems);
@@ -412,11 +478,7 @@ function readLines(s: ReadState, text: string, problems: string[]): void {
     }
     const entry = directives[name!];
     if (entry === undefined) {
-      problems.push(
-        NOT_YET.has(name!)
-          ? `${where}: ${name} is a Mosquitto directive warden does not support yet`
-          : `${where}: unknown directive "${name}"`,
-      );
+      problems.push(`${where}: unknown directive "${name}"`);
       continue;
     }
     const [min, max, handler] = entry;

@@ -42,6 +42,18 @@ export interface CoreOptions {
   readonly maxTopicLevels: number;
   /** false: an empty client id is refused instead of assigned one (Mosquitto's allow_zero_length_clientid). */
   readonly allowZeroLengthClientId: boolean;
+  /**
+   * Longest a disconnected session is kept, seconds; 0: as long as its client asked (a 3.1.1
+   * persistent session: for ever). Mosquitto's persistent_client_expiration.
+   */
+  readonly maxSessionExpiry: number;
+  /** QoS 0 messages are queued for disconnected persistent sessions too (Mosquitto's queue_qos0_messages). */
+  readonly queueQos0Messages: boolean;
+  /**
+   * A retained message is sent to a new subscriber only while its publisher may still publish
+   * to its topic (Mosquitto's check_retain_source).
+   */
+  readonly checkRetainSource: boolean;
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -57,6 +69,9 @@ export const coreDefaults = {
   retainAvailable: true,
   maxTopicLevels: 201,
   allowZeroLengthClientId: true,
+  maxSessionExpiry: 0,
+  queueQos0Messages: false,
+  checkRetainSource: true,
 } as const satisfies Partial<CoreOptions>;
 
 export interface SessionTerms {
@@ -105,7 +120,7 @@ export class BrokerCore {
       session.stopTimers();
     } else {
       if (existing !== undefined) this.endSession(existing);
-      session = new Session(clientId, this.options.maxQueuedMessages);
+      session = new Session(clientId, this.options.maxQueuedMessages, this.options.queueQos0Messages);
       this.sessions.set(clientId, session);
     }
     session.owner = owner;
@@ -198,7 +213,12 @@ export class BrokerCore {
       if (message.payload.length === 0) {
         if (this.retained.delete(message.topic)) this.durable.retained(message.topic, undefined);
       } else {
-        const kept = { ...message, payload: Buffer.from(message.payload) };
+        // Who published it, for check_retain_source (no undefined field: the store keeps records as written).
+        const source = origin && {
+          clientId: origin.clientId,
+          ...(origin.username !== undefined && { username: origin.username }),
+        };
+        const kept = { ...message, payload: Buffer.from(message.payload), source };
         this.retained.set(message.topic, kept);
         this.durable.retained(message.topic, kept);
       }

@@ -163,6 +163,7 @@ export function messageRecord(m: Message): MessageRecord {
     retain: m.retain,
     ...(m.properties !== undefined && { properties: m.properties }),
     ...(m.expiresAt !== undefined && { expiresAt: m.expiresAt }),
+    ...(m.source !== undefined && { source: m.source }),
   };
 }
 
@@ -178,7 +179,7 @@ function queuedRecord(
     clientId,
     seq,
     messageId,
-    qos: item.options.qos as 1 | 2,
+    qos: item.options.qos,
     retain: item.options.retain,
     ...(ids !== undefined && { subscriptionIdentifiers: ids }),
     ...(entry !== undefined && { packetId: entry.packet.packetId!, awaiting: entry.awaiting }),

@@ -31,6 +31,8 @@ export interface ListenerPolicy {
   readonly failedLoginDelay?: FailedLoginDelay;
   /** MQTT 5 enhanced authentication methods offered, by name. */
   readonly enhancedAuth?: ReadonlyMap<string, EnhancedAuthenticator>;
+  /** The user name replaces the client id; no user name, no entry (Mosquitto's use_username_as_clientid). */
+  readonly useUsernameAsClientId: boolean;
   /** Clients connected through this listener now; the core keeps it. */
   connected: number;
 }
@@ -64,6 +66,7 @@ export function listenerPolicy(
     authorizer?: Authorizer;
     failedLoginDelay?: FailedLoginDelay;
     enhancedAuth?: ReadonlyMap<string, EnhancedAuthenticator>;
+    useUsernameAsClientId?: boolean;
   } = {},
 ): ListenerPolicy {
   const allowAnonymous = options.allowAnonymous ?? true;
@@ -75,6 +78,7 @@ export function listenerPolicy(
     authorizer: options.authorizer,
     failedLoginDelay: options.failedLoginDelay,
     enhancedAuth: options.enhancedAuth,
+    useUsernameAsClientId: options.useUsernameAsClientId ?? false,
     connected: 0,
   };
 }

@@ -11,6 +11,8 @@ export interface Message {
   readonly properties?: Properties;
   /** Clock time after which the message is not delivered (v5 Message Expiry Interval). */
   readonly expiresAt?: number;
+  /** Who published a retained message: its rights are checked again when it is sent (check_retain_source). */
+  readonly source?: { readonly clientId: string; readonly username?: string };
 }
 
 /** Stamps a message's expiry from its Message Expiry Interval, read at the time it was published. */

@@ -60,6 +60,7 @@ export class OutboundFlow {
     if (options.qos === 0 && this.#channel.congested) {
       // A subscriber that does not keep up loses QoS 0 messages rather than growing our buffers.
       this.#stats.messagesDroppedSlowConsumer++;
+      if (item !== undefined) this.#session.discard(item);
       return;
     }
     if (options.qos > 0 && this.#session.outboundCount >= this.#limits.sendWindow) {
@@ -103,6 +104,8 @@ export class OutboundFlow {
       return;
     }
     if (options.qos === 0) {
+      // A queued QoS 0 message (queueQos0Messages) is done with once sent: at most once.
+      if (item !== undefined) this.#session.discard(item);
       this.#sendWithAlias(packet);
       return;
     }

@@ -94,6 +94,12 @@ export interface Authorizer {
    * delivery a subscription allowed is made.
    */
   readonly receiveCheck?: (username: string | undefined, clientId: string) => (topic: string) => boolean;
+  /**
+   * Whether a client may publish to `topic` under the rules in force now, answered synchronously
+   * (the ACL file; hooks are not asked): a retained message's publisher is checked again when
+   * the message is sent to a new subscriber (check_retain_source). Absent: no such check.
+   */
+  readonly publishCheck?: (username: string | undefined, clientId: string, topic: string) => boolean;
 }
 
 /** One client's packet stream, as the edge presents it to the core. */

@@ -128,9 +128,13 @@ export class Session {
   pendingWill: { readonly message: Message; readonly at: number; readonly timer: Timer } | undefined;
   #nextPacketId = 1;
 
-  constructor(clientId: string, maxQueued: number) {
+  /** QoS 0 messages wait in the queue too while the client is away. */
+  readonly queueQos0: boolean;
+
+  constructor(clientId: string, maxQueued: number, queueQos0 = false) {
     this.clientId = clientId;
     this.maxQueued = maxQueued;
+    this.queueQos0 = queueQos0;
   }
 
   /** Stops the expiry timer and a will waiting for its delay; returns that will, not yet published. */
@@ -154,10 +158,13 @@ export class Session {
     return undefined;
   }
 
-  /** To the connected client, or into the queue while it is away (QoS 0 is not kept, as in Mosquitto). */
+  /**
+   * To the connected client, or into the queue while it is away. QoS 0 is not kept, as in
+   * Mosquitto, unless queueQos0 (its queue_qos0_messages).
+   */
   deliver(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
     if (this.owner !== undefined) this.owner.deliver(message, options);
-    else if (options.qos > 0) this.enqueue({ message, options }, stats);
+    else if (options.qos > 0 || this.queueQos0) this.enqueue({ message, options }, stats);
   }
 
   /** Keeps a message for later; when the queue is full the new message is dropped and counted. */

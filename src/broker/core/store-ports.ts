@@ -46,7 +46,8 @@ export interface QueuedRecord {
   /** Order of arrival, unique across the store. */
   readonly seq: number;
   readonly messageId: number;
-  readonly qos: 1 | 2;
+  /** 0 only with queueQos0Messages, and never in flight. */
+  readonly qos: QoS;
   readonly retain: boolean;
   readonly subscriptionIdentifiers?: readonly number[];
   readonly packetId?: number;

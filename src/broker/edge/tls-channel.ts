@@ -313,6 +313,7 @@ export class TlsChannel {
       ...this.config.sni.flatMap((entry) => [entry.certFile, entry.keyFile]),
       this.config.pfxFile,
       this.config.passphraseFile,
+      this.config.dhparamFile,
       ...this.config.crlFiles,
     ];
     const watching = watchFiles(

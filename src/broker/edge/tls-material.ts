@@ -128,6 +128,15 @@ export async function loadTlsMaterial(
     crl.push(...blocks);
   }
 
+  let dhparam: string | undefined;
+  if (tls.dhparamFile !== undefined) {
+    dhparam = await read('DH parameters file', tls.dhparamFile);
+    if (pemBlocks(dhparam, '(?:X9\\.42 )?DH PARAMETERS').length === 0)
+      fail(
+        `DH parameters file ${tls.dhparamFile}: no PEM "DH PARAMETERS" in it (make one with openssl dhparam -out dhparam.pem 2048)`,
+      );
+  }
+
   const sni = [];
   for (const entry of tls.sni) {
     const other = await serverIdentity(entry.certFile, entry.keyFile, read, fail);
@@ -205,6 +214,7 @@ export async function loadTlsMaterial(
       crl: crl.length > 0 && tls.crlCheck === 'chain' ? crl : undefined,
       minVersion: tls.minVersion,
       ecdhCurve: tls.ecdhCurves,
+      dhparam,
       ciphers: cipherList(tls, psk !== undefined),
       // Anonymous suites exist in TLS 1.2 only: an anonymous-only listener stops there.
       maxVersion:

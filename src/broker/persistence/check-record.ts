@@ -23,6 +23,7 @@ const message: Shape = {
   qos,
   retain: (v) => typeof v === 'boolean',
   expiresAt: opt(num),
+  source: opt((v) => fits({ clientId: str, username: opt(str) }, v)),
 };
 
 const shapes: Record<keyof Kinds, Shape> = {
@@ -41,7 +42,7 @@ const shapes: Record<keyof Kinds, Shape> = {
     clientId: str,
     seq: num,
     messageId: num,
-    qos: (v) => v === 1 || v === 2,
+    qos,
     packetId: opt(num),
     awaiting: opt((v) => v === 'puback' || v === 'pubrec' || v === 'pubcomp'),
   },

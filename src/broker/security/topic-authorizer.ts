@@ -20,10 +20,14 @@ export interface TopicAuthorizerOptions {
 
 export class TopicAuthorizer implements Authorizer {
   readonly receiveCheck?: (username: string | undefined, clientId: string) => (topic: string) => boolean;
+  readonly publishCheck?: (username: string | undefined, clientId: string, topic: string) => boolean;
 
   constructor(private readonly options: TopicAuthorizerOptions) {
     const acl = options.acl;
-    if (acl) this.receiveCheck = (username, clientId) => acl.reader(username, clientId);
+    if (acl) {
+      this.receiveCheck = (username, clientId) => acl.reader(username, clientId);
+      this.publishCheck = (username, clientId, topic) => acl.allows('write', topic, username, clientId);
+    }
   }
 
   authorize(request: AuthorizationRequest): AuthorizationVerdict | Promise<AuthorizationVerdict> {

@@ -92,6 +92,22 @@ const certificateClientId: ConnectStep = (c) => {
   return undefined;
 };
 
+/** use_username_as_clientid: the user name, as authenticated, is the client id. */
+const usernameClientId: ConnectStep = (c) => {
+  if (!c.ctx.listener.useUsernameAsClientId) return undefined;
+  if (c.username === undefined || c.username === '') {
+    return {
+      v5: ReasonCode.NotAuthorized,
+      v3: ConnectReturnCode.NotAuthorized,
+      reason: 'no user name, and the user name is the client id on this listener',
+    };
+  }
+  if (c.username === c.clientId) return undefined;
+  c.clientId = c.username;
+  c.assignedClientId = true;
+  return undefined;
+};
+
 const assignClientId: ConnectStep = (c) => {
   if (c.clientId !== '') return undefined;
   // [MQTT-3.1.3-6], [MQTT-3.1.3-8]: an empty id is assigned on v5, and on 3.1.1 with a clean session.
@@ -144,12 +160,15 @@ const acceptWill: ConnectStep = (c) => {
 const openSession: ConnectStep = (c) => {
   // v5: the Session Expiry Interval; v3: a clean session ends with its connection, a persistent
   // one never expires (Mosquitto's default without persistent_client_expiration).
-  const expiryInterval =
+  const asked =
     c.packet.protocolVersion === 5
       ? (c.packet.properties?.sessionExpiryInterval ?? 0)
       : c.packet.clean
         ? 0
         : NEVER_EXPIRES;
+  // persistent_client_expiration caps it, as mosquitto does, without telling the client.
+  const cap = c.ctx.core.options.maxSessionExpiry;
+  const expiryInterval = cap > 0 && asked > cap ? cap : asked;
   const { session, present } = c.ctx.core.openSession(c.clientId, c.packet.clean, c.owner, {
     expiryInterval,
     username: c.username,
@@ -208,6 +227,7 @@ const connectSteps: readonly ConnectStep[] = [
   admit,
   authenticate,
   certificateClientId,
+  usernameClientId,
   assignClientId,
   acceptWill,
   negotiateKeepAlive,

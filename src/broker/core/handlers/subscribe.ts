@@ -86,8 +86,20 @@ function subscribe(
   }
   ctx.acknowledge({ type: 'suback', packetId: p.packetId, reasonCodes });
   const { mayReceive } = ctx.session;
+  // check_retain_source: the publisher of a retained message may have lost the right since.
+  const sourceMayPublish = ctx.core.options.checkRetainSource
+    ? ctx.listener.authorizer?.publishCheck
+    : undefined;
   for (const { message, qos } of retained) {
     if (mayReceive !== undefined && !mayReceive(message.topic)) continue;
+    const source = message.source;
+    if (sourceMayPublish && source && !sourceMayPublish(source.username, source.clientId, message.topic)) {
+      ctx.logger.debug(
+        { topic: message.topic, source: source.clientId },
+        'retained message withheld: its publisher may no longer publish there',
+      );
+      continue;
+    }
     // Retained messages sent on subscribe keep their retain flag [MQTT-3.3.1-9].
     ctx.session.deliver(
       message,
