@@ -83,6 +83,7 @@ export async function createBroker(
     autoIdPrefix,
     allowAnonymous,
     useUsernameAsClientId,
+    refuseUnreadableSubscriptions,
     sysInterval,
     tcpNoDelay,
     passwordFile,
@@ -164,7 +165,13 @@ export async function createBroker(
       }),
       authorizer:
         acl || authorizeHooks.length > 0
-          ? new TopicAuthorizer({ hooks: authorizeHooks, acl, hookTimeoutMs: authHookTimeoutMs, logger: log })
+          ? new TopicAuthorizer({
+              hooks: authorizeHooks,
+              acl,
+              hookTimeoutMs: authHookTimeoutMs,
+              logger: log,
+              aclJudgesSubscribe: refuseUnreadableSubscriptions,
+            })
           : undefined,
       failedLoginDelay: throttle,
     };

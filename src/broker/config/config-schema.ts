@@ -143,6 +143,17 @@ export const brokerConfigSchema = z.strictObject({
    * a client without a user name is refused (Mosquitto's use_username_as_clientid).
    */
   useUsernameAsClientId: z.boolean().default(false),
+  /**
+   * A SUBSCRIBE to a filter the ACL file gives no read access to is refused (SUBACK 0x80, v5
+   * 0x87). false, as mosquitto 2.0 (and under a mosquitto.conf): granted, and only the messages
+   * the client may read are delivered.
+   */
+  refuseUnreadableSubscriptions: z.boolean().default(true),
+  /**
+   * The CONNACK for a wrong password or unknown user: badUserNameOrPassword (3.1.1 0x04, v5
+   * 0x86), or notAuthorized (0x05, v5 0x87) as mosquitto 2.0 answers (and under a mosquitto.conf).
+   */
+  refusedLoginCode: z.enum(['badUserNameOrPassword', 'notAuthorized']).default('badUserNameOrPassword'),
   /** Mosquitto's password_file: "user:hash" lines (`warden passwd` or mosquitto_passwd); reloaded on change and SIGHUP. */
   passwordFile: z.string().min(1).optional(),
   /** Mosquitto's acl_file: user / topic / pattern lines; once set, what it does not allow is denied. */

@@ -540,6 +540,9 @@ function includeDir(s: ReadState, dir: string, problems: string[]): void {
  */
 function assemble(s: ReadState): BrokerConfigInput {
   persistence(s);
+  // Choices the spec leaves, answered as mosquitto 2.0 does (measured against 2.0.11).
+  s.config.refuseUnreadableSubscriptions = false;
+  s.config.refusedLoginCode = 'notAuthorized';
   // Mosquitto logs to stderr unless told otherwise.
   if (!s.config.logDest?.length) s.config.logDest = ['stderr'];
   if (s.notes.length > 0) s.config.notes = s.notes;

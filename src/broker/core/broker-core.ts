@@ -54,6 +54,8 @@ export interface CoreOptions {
    * to its topic (Mosquitto's check_retain_source).
    */
   readonly checkRetainSource: boolean;
+  /** What a wrong password or unknown user is told: 0x04 / 0x86, or 0x05 / 0x87 as mosquitto. */
+  readonly refusedLoginCode: 'badUserNameOrPassword' | 'notAuthorized';
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -72,6 +74,7 @@ export const coreDefaults = {
   maxSessionExpiry: 0,
   queueQos0Messages: false,
   checkRetainSource: true,
+  refusedLoginCode: 'badUserNameOrPassword',
 } as const satisfies Partial<CoreOptions>;
 
 export interface SessionTerms {

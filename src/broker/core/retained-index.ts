@@ -1,5 +1,7 @@
 // Retained messages by topic level: a new subscription walks only the branches its filter can
-// match, so it costs what it matches, not what the broker holds [MQTT-3.3.1-10].
+// match, so it costs what it matches, not what the broker holds [MQTT-3.3.1-10]. The order they
+// are sent in is mosquitto 2.0's: each level in the order its topics first appeared, a topic
+// before the ones below it, and the parent a "#" also matches ("a" for "a/#") last.
 
 import type { Message } from './message.js';
 
@@ -79,9 +81,9 @@ export class RetainedIndex {
       // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match topics starting with "$".
       const skip = (name: string) => i === 0 && name.startsWith('$');
       if (level === '#') {
-        // "a/#" matches "a" itself [MQTT-4.7.1-1].
-        if (node.message !== undefined && i > 0) found.push(node.message);
         for (const [name, child] of node.children) if (!skip(name)) collect(child);
+        // "a/#" matches "a" itself [MQTT-4.7.1-1]; sent after what is below it, as mosquitto does.
+        if (node.message !== undefined && i > 0) found.push(node.message);
       } else if (level === '+') {
         for (const [name, child] of node.children) if (!skip(name)) visit(child, i + 1);
       } else {

@@ -16,6 +16,11 @@ export interface TopicAuthorizerOptions {
   readonly acl?: AclFile;
   readonly hookTimeoutMs: number;
   readonly logger: Logger;
+  /**
+   * false: the ACL file does not judge SUBSCRIBE (mosquitto 2.0: every subscription is granted
+   * and only what the client may read is delivered); hooks still do. Default true.
+   */
+  readonly aclJudgesSubscribe?: boolean;
 }
 
 export class TopicAuthorizer implements Authorizer {
@@ -46,6 +51,7 @@ export class TopicAuthorizer implements Authorizer {
   #fromAcl(request: AuthorizationRequest, withoutAcl: AuthorizationVerdict): AuthorizationVerdict {
     const acl = this.options.acl;
     if (acl === undefined) return withoutAcl;
+    if (request.action === 'subscribe' && this.options.aclJudgesSubscribe === false) return 'allow';
     const action = request.action === 'publish' ? 'write' : 'subscribe';
     return acl.allows(action, request.topic, request.username, request.clientId) ? 'allow' : 'deny';
   }

@@ -64,8 +64,13 @@ const authenticate: ConnectStep = (c) => {
     c.username = result.username;
     return undefined;
   }
-  const v5 =
+  const given =
     result.verdict === 'deny' ? (result.reasonCode ?? ReasonCode.NotAuthorized) : ReasonCode.NotAuthorized;
+  // Mosquitto 2.0 tells a wrong password "not authorised" too (refusedLoginCode: notAuthorized).
+  const v5 =
+    given === ReasonCode.BadUserNameOrPassword && c.ctx.core.options.refusedLoginCode === 'notAuthorized'
+      ? ReasonCode.NotAuthorized
+      : given;
   return {
     v5,
     v3:
