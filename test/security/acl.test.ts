@@ -15,7 +15,7 @@ import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
 import { publishAckCode, subackCode } from '../support/mqttjs-acks.js';
-import { run, start, within } from '../support/processes.js';
+import { run, start } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-acl-'));

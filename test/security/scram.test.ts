@@ -15,7 +15,7 @@ import pino from 'pino';
 import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect, scramSha256 } from '../../src/client/index.js';
 import { createBroker } from '../support/memory-broker.js';
-import { run, runWarden, within } from '../support/processes.js';
+import { runWarden, within } from '../support/processes.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const METHOD = 'SCRAM-SHA-256';

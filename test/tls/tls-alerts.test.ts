@@ -8,17 +8,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import type { Broker, BrokerConfigInput } from '../../src/broker/index.js';
 import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
-import { createBroker } from '../support/memory-broker.js';
+import { brokerWithListeners } from '../support/named-listeners.js';
 import { run, within } from '../support/processes.js';
 
 let pki: TestPki;
 let broker: Broker;
 const logs: Array<Record<string, unknown>> = [];
-const port: Record<string, number> = {};
+let port: Record<Name, number>;
 /** An OpenSSL configuration that caps clients at TLS 1.2 (mosquitto_pub has no option for it). */
 let tls12Only: string;
 
@@ -58,17 +57,7 @@ before(async () => {
     wss: { protocol: 'ws', port: 0, tls: tls() },
     suites: { port: 0, tls: tls({ ciphersTls13: TLS13_SUITES.join(':') }) },
   };
-  broker = await createBroker(
-    {
-      listeners: names.map((n) => ({ host: '127.0.0.1', ...listeners[n] })),
-      allowAnonymous: true,
-      sysInterval: 0,
-    },
-    pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
-  );
-  names.forEach((n, i) => {
-    port[n] = broker.listeners[i]!.port;
-  });
+  ({ broker, port } = await brokerWithListeners(names, listeners, logs));
 });
 after(() => broker?.close());
 
@@ -248,22 +237,27 @@ describe('a resumed session', () => {
     c.key,
   ];
 
-  it('TLS 1.2, certificate expired since the first handshake: refused without an alert, the log says why', async () => {
-    const brief = await briefCertificate('device-brief-12');
-    const session = join(pki.dir, 'session-12.pem');
+  /** A handshake that saves its session; the certificate expires; a handshake that resumes it. */
+  async function resumedAfterExpiry(version: '1.2' | '1.3') {
+    const brief = await briefCertificate(`device-brief-${version}`);
+    const session = join(pki.dir, `session-${version}.pem`);
     const first = await sClient(
       'required',
       'none',
-      '1.2',
+      version,
       [...withCert(brief), '-sess_out', session],
       NOT_MQTT,
     );
-    assert.match(first.stdout, /^New, /m, first.stderr);
+    assert.match(first.stdout, new RegExp(`^New, TLSv${version.replace('.', '\\.')}`, 'm'), first.stderr);
     await untilPast(brief.notAfter);
     const from = logs.length;
-    const second = await sClient('required', 'none', '1.2', [...withCert(brief), '-sess_in', session]);
-    assert.match(second.stdout, /^Reused, /m);
-    const [refusal] = refusalsSince(from, 'required');
+    const resumed = await sClient('required', 'none', version, [...withCert(brief), '-sess_in', session]);
+    assert.match(resumed.stdout, /^Reused, /m);
+    return { brief, resumed, refusal: refusalsSince(from, 'required')[0] };
+  }
+
+  it('TLS 1.2, certificate expired since the first handshake: refused without an alert, the log says why', async () => {
+    const { brief, refusal } = await resumedAfterExpiry('1.2');
     assert.equal(refusal?.reason, 'expired');
     assert.match(String(refusal?.alert), /^none \(a resumed TLS 1\.2 session/);
     // A full handshake with the same certificate gets its alert.
@@ -272,22 +266,8 @@ describe('a resumed session', () => {
   });
 
   it('TLS 1.3, certificate expired since the first handshake: refused with "certificate expired"', async () => {
-    const brief = await briefCertificate('device-brief-13');
-    const session = join(pki.dir, 'session-13.pem');
-    const first = await sClient(
-      'required',
-      'none',
-      '1.3',
-      [...withCert(brief), '-sess_out', session],
-      NOT_MQTT,
-    );
-    assert.match(first.stdout, /^New, TLSv1\.3/m, first.stderr);
-    await untilPast(brief.notAfter);
-    const from = logs.length;
-    const second = await sClient('required', 'none', '1.3', [...withCert(brief), '-sess_in', session]);
-    assert.match(second.stdout, /^Reused, TLSv1\.3/m);
-    assert.match(second.stderr + second.stdout, /alert certificate expired/);
-    const [refusal] = refusalsSince(from, 'required');
+    const { resumed, refusal } = await resumedAfterExpiry('1.3');
+    assert.match(resumed.stderr + resumed.stdout, /alert certificate expired/);
     assert.equal(refusal?.reason, 'expired');
     assert.equal(refusal?.alert, 'certificate expired');
   });

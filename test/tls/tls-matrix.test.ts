@@ -8,16 +8,15 @@ import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import type { Broker, BrokerConfigInput } from '../../src/broker/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
-import { createBroker } from '../support/memory-broker.js';
+import { brokerWithListeners } from '../support/named-listeners.js';
 import { run, within } from '../support/processes.js';
 
 let pki: TestPki;
 let broker: Broker;
 const logs: Array<Record<string, unknown>> = [];
-const port: Record<string, number> = {};
+let port: Record<Name, number>;
 
 const names = [
   'required',
@@ -56,17 +55,7 @@ before(async () => {
     timeout: { port: 0, tls: { ...server, handshakeTimeoutMs: 300 } },
     plain: { port: 0 },
   };
-  broker = await createBroker(
-    {
-      listeners: names.map((n) => ({ host: '127.0.0.1', ...listeners[n] })),
-      allowAnonymous: true,
-      sysInterval: 0,
-    },
-    pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
-  );
-  names.forEach((n, i) => {
-    port[n] = broker.listeners[i]!.port;
-  });
+  ({ broker, port } = await brokerWithListeners(names, listeners, logs));
 });
 after(() => broker?.close());
 
