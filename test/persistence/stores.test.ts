@@ -99,6 +99,18 @@ describe('a store that cannot be used', () => {
     );
   });
 
+  it('names a key this layout never writes (a bare string, as a one-element array key reads back)', async () => {
+    const dir = join(root, 'foreign-key');
+    await LmdbStore.open({ dir, file: 'warden.mdb' }).close();
+    const db = open({ path: join(dir, 'warden.mdb') });
+    await db.put('meta', { format: 1 });
+    await db.close();
+    assert.match(
+      await refusal(dir),
+      /is corrupt at key "meta": a key that is not a record key of this layout/,
+    );
+  });
+
   it('stops `warden broker` on a read-only data directory with the path and the reason, no stack trace', async () => {
     const dir = join(root, 'read-only');
     mkdirSync(dir);

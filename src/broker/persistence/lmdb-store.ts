@@ -96,6 +96,8 @@ export class LmdbStore implements Store {
       for (const entry of this.#db.getRange({})) {
         key = entry.key;
         const value = entry.value;
+        // Every key this layout writes is an array; a bare string would pass key[0] as its first letter.
+        if (!Array.isArray(key)) throw new Error('a key that is not a record key of this layout');
         switch (key[0]) {
           case 'meta':
             break;
