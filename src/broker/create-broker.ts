@@ -1,7 +1,8 @@
-// The composition root: configuration -> logger, clock, core -> listeners, $SYS. The only module
-// that wires the edge to the core.
+// The composition root: configuration -> logger, clock, core -> listeners, $SYS, metrics and the
+// admin listener. The only module that wires the edge to the core.
 
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
@@ -16,6 +17,7 @@ import {
   type PacketChannel,
   systemClock,
 } from './core/ports.js';
+import { listenAdmin, type RunningAdmin } from './edge/admin-listener.js';
 import {
   type DevelopmentCertificate,
   developmentCertificate,
@@ -25,7 +27,9 @@ import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
+import { adminRoutes } from './observability/admin-api.js';
 import { brokerLogger } from './observability/broker-logger.js';
+import { BrokerMetrics } from './observability/metrics.js';
 import { startSysTopics } from './observability/sys-topics.js';
 import { openStore, recoverStore, type StoreReport } from './persistence/open-store.js';
 import { AuthenticationChain } from './security/authentication-chain.js';
@@ -44,6 +48,8 @@ export interface Broker {
   readonly store: StoreReport;
   /** Set when a TLS listener had no certificate and got one from the development CA. */
   readonly developmentCa?: DevelopmentCertificate;
+  /** The admin listener (/metrics, /api, /healthz, /readyz), when configured. */
+  readonly admin?: { readonly url: string; readonly port: number };
   /**
    * Re-reads every TLS listener's certificate, key, CA and CRL files (SIGHUP does this too):
    * validated first, the old kept on failure, no connection dropped; clients a new CRL revokes
@@ -94,15 +100,31 @@ export async function createBroker(
     dataDir: _dataDir,
     ...limits
   } = config;
-  const store = await openStore(config, log);
-  const core = new BrokerCore({
-    ...limits,
-    clock: systemClock,
-    store,
-    logger: log,
-    newClientId: () => `${autoIdPrefix}${randomUUID()}`,
-  });
-  const storeReport = await recoverStore(core, store, log);
+  // The admin listener comes first, so that /readyz can say what the broker is waiting for
+  // (recovering a large store takes seconds).
+  const readiness: { notReady: string | undefined } = { notReady: 'opening the store' };
+  const metrics = config.admin ? new BrokerMetrics() : undefined;
+  const admin = config.admin && metrics ? await startAdmin(config.admin, metrics, readiness, log) : undefined;
+  let store: Awaited<ReturnType<typeof openStore>>;
+  let core: BrokerCore;
+  let storeReport: StoreReport;
+  try {
+    store = await openStore(config, log);
+    core = new BrokerCore({
+      ...limits,
+      clock: systemClock,
+      store,
+      logger: log,
+      newClientId: () => `${autoIdPrefix}${randomUUID()}`,
+      observeCommit: metrics?.observeCommit,
+    });
+    readiness.notReady = 'recovering the store';
+    storeReport = await recoverStore(core, store, log);
+  } catch (error) {
+    await admin?.close();
+    throw error;
+  }
+  readiness.notReady = 'binding listeners';
   if (persistence.autosave)
     log.info(
       { store: store.location },
@@ -113,11 +135,14 @@ export async function createBroker(
     tcpNoDelay,
     logger: log,
     stats: core.stats,
+    observer: metrics?.edge,
   };
   const listeners: RunningListener[] = [];
   let developmentCa: DevelopmentCertificate | undefined;
   const channels: TlsChannel[] = [];
   const tlsPorts = new Map<TlsChannel, number>();
+  const listenerInfo: Array<{ url: string; protocol: string; policy: ReturnType<typeof listenerPolicy> }> =
+    [];
   const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
     if (l.tls === undefined) return undefined;
     let { certFile, keyFile } = l.tls;
@@ -198,11 +223,13 @@ export async function createBroker(
         tlsPorts.set(tls, running.port);
       }
       listeners.push(running);
+      listenerInfo.push({ url: running.url, protocol: running.protocol, policy });
       log.info({ url: running.url, allowAnonymous: policy.allowAnonymous }, 'listening');
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
     await store.close();
+    await admin?.close();
     throw error;
   }
   const stopSys = startSysTopics(core, {
@@ -213,6 +240,8 @@ export async function createBroker(
   });
   for (const channel of channels) channel.watch();
   securityFiles.watch();
+  metrics?.bind({ core, listeners: () => listenerInfo, tls: () => channels });
+  readiness.notReady = undefined;
   if (developmentCa)
     log.info({ caFile: developmentCa.caFile, created: developmentCa.created }, 'TLS from the development CA');
   return {
@@ -221,9 +250,11 @@ export async function createBroker(
     core,
     developmentCa,
     store: storeReport,
+    admin: admin && { url: admin.url, port: admin.port },
     reloadTls: () => Promise.all(channels.map(async (c) => ({ listener: c.name, ...(await c.reload()) }))),
     reloadSecurity: () => securityFiles.reload(),
     async close() {
+      readiness.notReady = 'shutting down';
       for (const channel of channels) channel.close();
       securityFiles.close();
       stopSys();
@@ -232,6 +263,43 @@ export async function createBroker(
       // What the shutdown itself wrote (sessions now disconnected, their expiry running) goes too.
       await core.commits.drained();
       await store.close();
+      await admin?.close();
+    },
+  };
+}
+
+/** The admin listener with its token (read from its file) and, for HTTPS, its TLS channel. */
+async function startAdmin(
+  config: NonNullable<BrokerConfig['admin']>,
+  metrics: BrokerMetrics,
+  readiness: { readonly notReady: string | undefined },
+  log: Logger,
+): Promise<RunningAdmin> {
+  let token: string | undefined;
+  if (config.tokenFile !== undefined) {
+    try {
+      token = (await readFile(config.tokenFile, 'utf8')).trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new Error(
+        `admin: token file ${config.tokenFile}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error)}`,
+      );
+    }
+    if (token === '') throw new Error(`admin: token file ${config.tokenFile} is empty`);
+  }
+  const name = `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`;
+  const tls = config.tls && (await TlsChannel.open(name, config.tls, config.tls, log));
+  const admin = await listenAdmin(
+    { host: config.host, port: config.port, token, tls, logger: log },
+    adminRoutes({ metrics, readiness }),
+  );
+  if (tls) tls.name = admin.url;
+  log.info({ url: admin.url, token: token !== undefined }, 'admin listening');
+  return {
+    ...admin,
+    close: async () => {
+      tls?.close();
+      await admin.close();
     },
   };
 }

@@ -30,6 +30,27 @@ interface BrokerOptions {
   host: string;
   verbose?: boolean;
   testConfig?: boolean;
+  adminPort?: number;
+  adminTokenFile?: string;
+}
+
+/** --admin-port / --admin-token-file over the file's admin block (loopback unless the file says otherwise). */
+function adminFromFlags(
+  options: BrokerOptions,
+  file?: BrokerConfigInput['admin'],
+): Pick<BrokerConfigInput, 'admin'> {
+  if (options.adminPort === undefined && options.adminTokenFile === undefined)
+    return file ? { admin: file } : {};
+  const port = options.adminPort ?? file?.port;
+  if (port === undefined)
+    throw new ConfigError(['--admin-token-file needs --admin-port (or admin.port in the file)']);
+  return {
+    admin: {
+      ...file,
+      port,
+      ...(options.adminTokenFile !== undefined && { tokenFile: options.adminTokenFile }),
+    },
+  };
 }
 
 function port(value: string): number {
@@ -59,7 +80,13 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
         : [{ protocol: 'mqtt' as const, host: options.host, port: options.tlsPort, tls: {} }]),
     ];
     const memory = options.persistence ? {} : { persistence: { ...file.persistence, enabled: false } };
-    return { ...file, listeners: [...file.listeners, ...extra], ...memory, ...verbose };
+    return {
+      ...file,
+      listeners: [...file.listeners, ...extra],
+      ...memory,
+      ...verbose,
+      ...adminFromFlags(options, file.admin),
+    };
   }
   // As `mosquitto -p`: a port named on the command line means that listener only; the three
   // listeners of the quick start are the default when none is named.
@@ -81,6 +108,7 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
     ...(options.persistence ? {} : { persistence: { enabled: false } }),
     allowAnonymous: isLoopback(options.host),
     ...verbose,
+    ...adminFromFlags(options),
   };
 }
 
@@ -141,6 +169,15 @@ export function brokerCommand(): Command {
       'where the store (warden.mdb) and generated files (the development CA) are kept, default .warden-data',
     )
     .option('--no-persistence', 'keep sessions and retained messages in memory only (lost at exit)')
+    .option(
+      '--admin-port <port>',
+      'admin HTTP listener on 127.0.0.1: /metrics, /api, /healthz, /readyz, the dashboard',
+      port,
+    )
+    .option(
+      '--admin-token-file <file>',
+      'the admin listener asks every request for the bearer token in this file',
+    )
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-v, --verbose', 'log every connection step (debug level)')
     .option(
@@ -179,7 +216,7 @@ export function brokerCommand(): Command {
           !(error instanceof AclSyntaxError) &&
           !(error instanceof StoreError) &&
           !(error instanceof BrokerProcessError) &&
-          !/^listener /.test((error as Error).message)
+          !/^(listener|admin:) /.test((error as Error).message)
         )
           throw error;
         console.error(`warden broker: ${(error as Error).message}`);
@@ -208,6 +245,8 @@ export function brokerCommand(): Command {
       process.once('SIGTERM', () => void stop('SIGTERM'));
       for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
       console.error(`warden broker: ${storeLine(broker.store)}`);
+      if (broker.admin)
+        console.error(`warden broker: admin on ${broker.admin.url} (/metrics, /healthz, /readyz)`);
       const dev = broker.developmentCa;
       const tlsListener = broker.listeners.find((l) => l.protocol === 'mqtts');
       if (dev) {

@@ -131,8 +131,38 @@ export const listenerSchema = z.strictObject({
   tls: tlsSchema.optional(),
 });
 
+/** Loopback names and addresses: the admin listener may go without a token and TLS only there. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The admin HTTP listener: /metrics, /api/..., /healthz, /readyz and the dashboard. Off when
+ * absent. Beyond loopback it needs both a token and TLS.
+ */
+export const adminSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 picks a free port (Broker.admin tells which). */
+    port,
+    /** A file holding the bearer token every request must bring (Authorization: Bearer <token>). */
+    tokenFile: z.string().min(1).optional(),
+    /** HTTPS, with a broker listener's TLS settings. */
+    tls: tlsSchema.optional(),
+  })
+  .refine((a) => isLoopback(a.host) || a.tokenFile !== undefined, {
+    message: 'an admin listener beyond loopback needs a tokenFile (every request must bring the token)',
+    path: ['tokenFile'],
+  })
+  .refine((a) => isLoopback(a.host) || a.tls !== undefined, {
+    message:
+      'an admin listener beyond loopback needs tls (the token must not cross the network in the clear)',
+    path: ['tls'],
+  });
+
 export const brokerConfigSchema = z.strictObject({
   listeners: z.array(listenerSchema).min(1, 'at least one listener is needed'),
+  admin: adminSchema.optional(),
   /**
    * Whether clients without credentials may connect. Off unless said (Mosquitto 2.x); the CLI's
    * no-config quick start turns it on for its loopback listeners only.

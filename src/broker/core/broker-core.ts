@@ -56,6 +56,8 @@ export interface CoreOptions {
   readonly checkRetainSource: boolean;
   /** What a wrong password or unknown user is told: 0x04 / 0x86, or 0x05 / 0x87 as mosquitto. */
   readonly refusedLoginCode: 'badUserNameOrPassword' | 'notAuthorized';
+  /** Told how long each store transaction took, seconds (metrics); absent: not measured. */
+  readonly observeCommit?: (seconds: number) => void;
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -99,7 +101,7 @@ export class BrokerCore {
   constructor(options: CoreOptions) {
     this.options = options;
     this.scheduler = new Scheduler(options.clock);
-    this.commits = new GroupCommit(options.store, options.logger, this.stats);
+    this.commits = new GroupCommit(options.store, options.logger, this.stats, options.observeCommit);
     this.durable = new DurableSessions(this.commits);
   }
 
@@ -226,7 +228,9 @@ export class BrokerCore {
         this.durable.retained(message.topic, kept);
       }
     }
-    return this.router.publish(message, origin);
+    const deliveries = this.router.publish(message, origin);
+    if (deliveries === 0) this.stats.messagesNoSubscribers++;
+    return deliveries;
   }
 
   /** Retained messages matching a filter, for a new subscription [MQTT-3.3.1-10]; expired ones are dropped. */

@@ -6,6 +6,9 @@ export interface BrokerStats {
   packetsSent: number;
   publishReceived: number;
   publishSent: number;
+  /** The same, by QoS (index 0, 1, 2). */
+  publishReceivedByQos: [number, number, number];
+  publishSentByQos: [number, number, number];
   bytesReceived: number;
   bytesSent: number;
   /** Clients past CONNECT now, and the most there have been at once. */
@@ -18,17 +21,26 @@ export interface BrokerStats {
   /** Messages discarded because they exceeded the client's Maximum Packet Size. */
   messagesDroppedTooLarge: number;
   messagesExpired: number;
+  /** Messages published where no subscription matched. */
+  messagesNoSubscribers: number;
   /** CONNECTs answered with a refusal. */
   connectionsRefused: number;
   /** CONNECTs whose credentials were refused (a subset of connectionsRefused). */
   loginFailures: number;
-  /** PUBLISHes and SUBSCRIBE filters refused by authorization. */
+  /** The same by listener, then by reason (the refusal's reason code, in words). */
+  loginFailuresByListener: Record<string, Record<string, number>>;
+  /** PUBLISHes and SUBSCRIBE filters refused by authorization, and deliveries withheld by it. */
   authorizationDenials: number;
+  authorizationDenialsByAction: { publish: number; subscribe: number; receive: number };
   /** Store transactions committed, and those that failed (their acknowledgements withheld). */
   storeCommits: number;
   storeWriteFailures: number;
   /** Connections the transport refused before MQTT, by reason (TLS: "unknown CA", "time-out", ...). */
   handshakeFailures: Record<string, number>;
+  /** The same by listener URL, then by reason. */
+  handshakeFailuresByListener: Record<string, Record<string, number>>;
+  /** TLS handshakes that ended with the client admitted, by listener URL. */
+  tlsHandshakes: Record<string, number>;
 }
 
 export function newBrokerStats(): BrokerStats {
@@ -37,6 +49,8 @@ export function newBrokerStats(): BrokerStats {
     packetsSent: 0,
     publishReceived: 0,
     publishSent: 0,
+    publishReceivedByQos: [0, 0, 0],
+    publishSentByQos: [0, 0, 0],
     bytesReceived: 0,
     bytesSent: 0,
     clientsConnected: 0,
@@ -45,13 +59,41 @@ export function newBrokerStats(): BrokerStats {
     messagesDroppedSlowConsumer: 0,
     messagesDroppedTooLarge: 0,
     messagesExpired: 0,
+    messagesNoSubscribers: 0,
     connectionsRefused: 0,
     loginFailures: 0,
+    loginFailuresByListener: {},
     authorizationDenials: 0,
+    authorizationDenialsByAction: { publish: 0, subscribe: 0, receive: 0 },
     storeCommits: 0,
     storeWriteFailures: 0,
     handshakeFailures: {},
+    handshakeFailuresByListener: {},
+    tlsHandshakes: {},
   };
+}
+
+/** Counts a refused login under its listener and reason. */
+export function countLoginFailure(stats: BrokerStats, listener: string, reason: string): void {
+  stats.loginFailures++;
+  countUnder(stats.loginFailuresByListener, listener, reason);
+}
+
+/** One more in a two-level count: by listener, then by reason. */
+export function countUnder(
+  table: Record<string, Record<string, number>>,
+  outer: string,
+  inner: string,
+): void {
+  const row = table[outer] ?? {};
+  table[outer] = row;
+  row[inner] = (row[inner] ?? 0) + 1;
+}
+
+/** Counts an authorization refusal of one kind. */
+export function countDenial(stats: BrokerStats, action: 'publish' | 'subscribe' | 'receive'): void {
+  stats.authorizationDenials++;
+  stats.authorizationDenialsByAction[action]++;
 }
 
 /** Every message the broker let go without delivering it, for $SYS/broker/publish/messages/dropped. */

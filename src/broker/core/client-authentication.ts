@@ -3,9 +3,10 @@
 // failed-login delay; and re-authentication (AUTH 0x19) while connected. The connection turns
 // the answer into a CONNACK; this module never writes one.
 
-import { type ConnectPacket, type Packet, ReasonCode } from '../../protocol/index.js';
+import { type ConnectPacket, type Packet, ReasonCode, reasonCodeName } from '../../protocol/index.js';
 import { AuthExchange } from './auth-exchange.js';
 import type { BrokerCore } from './broker-core.js';
+import { countLoginFailure } from './broker-stats.js';
 import type { ListenerPolicy } from './listener-policy.js';
 import type { AuthenticationRequest, AuthenticationResult, Logger, PacketChannel } from './ports.js';
 
@@ -99,7 +100,7 @@ export class ClientAuthentication {
           connection.logger.info({ method }, 'client re-authenticated');
           return;
         }
-        connection.core.stats.loginFailures++;
+        countLoginFailure(connection.core.stats, connection.listener.name, 're-authentication refused');
         connection.disconnect(
           ReasonCode.NotAuthorized,
           final.kind === 'failure' ? final.reason : `re-authenticated as another user (${final.username})`,
@@ -155,7 +156,12 @@ export class ClientAuthentication {
       delay?.succeeded(channel.remoteAddress);
       return result;
     }
-    core.stats.loginFailures++;
+    const code = result.verdict === 'deny' ? (result.reasonCode ?? ReasonCode.NotAuthorized) : undefined;
+    countLoginFailure(
+      core.stats,
+      listener.name,
+      code === undefined ? 'every authenticator deferred' : reasonCodeName(code),
+    );
     // Answered late, more so for each failure from the same address.
     const ms = delay?.failed(channel.remoteAddress) ?? 0;
     if (ms === 0) return result;

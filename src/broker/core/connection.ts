@@ -135,7 +135,10 @@ export class Connection implements ConnectedContext, SessionOwner {
   #dispatch(packet: Packet): Promise<void> | undefined {
     const stats = this.core.stats;
     stats.packetsReceived++;
-    if (packet.type === 'publish') stats.publishReceived++;
+    if (packet.type === 'publish') {
+      stats.publishReceived++;
+      stats.publishReceivedByQos[packet.qos]++;
+    }
     this.#lastActivity = this.core.options.clock.now();
     if (this.#state === 'awaiting-connect') {
       if (packet.type !== 'connect') {
@@ -257,7 +260,10 @@ export class Connection implements ConnectedContext, SessionOwner {
     if (this.#state === 'closed') return;
     const stats = this.core.stats;
     stats.packetsSent++;
-    if (packet.type === 'publish') stats.publishSent++;
+    if (packet.type === 'publish') {
+      stats.publishSent++;
+      stats.publishSentByQos[packet.qos]++;
+    }
     this.channel.send(packet);
   }
 

@@ -30,10 +30,14 @@ export class GroupCommit {
   #scheduled = false;
   readonly #idleWaiters: Array<() => void> = [];
 
-  constructor(store: Store, logger: Logger, stats: GroupCommitStats) {
+  /** Told how long each transaction took to be durable, seconds (the metrics histogram). */
+  readonly #observe: ((seconds: number) => void) | undefined;
+
+  constructor(store: Store, logger: Logger, stats: GroupCommitStats, observe?: (seconds: number) => void) {
     this.#store = store;
     this.#logger = logger;
     this.#stats = stats;
+    this.#observe = observe;
   }
 
   /** Nothing written and not yet durable: an acknowledgement may go out at once. */
@@ -104,8 +108,10 @@ export class GroupCommit {
     let kept = true;
     if (batch.writes.size > 0) {
       try {
+        const started = performance.now();
         await this.#store.commit([...batch.writes]);
         this.#stats.storeCommits++;
+        this.#observe?.((performance.now() - started) / 1000);
       } catch (error) {
         kept = false;
         this.#stats.storeWriteFailures++;

@@ -8,7 +8,7 @@ import {
   type PublishPacket,
   publishPacketSize,
 } from '../../protocol/index.js';
-import type { BrokerStats } from './broker-stats.js';
+import { type BrokerStats, countDenial } from './broker-stats.js';
 import { type Message, propertiesAt } from './message.js';
 import type { Clock, Logger, PacketChannel } from './ports.js';
 import type { DeliveryOptions, QueuedDelivery, Session } from './session.js';
@@ -69,7 +69,7 @@ export class OutboundFlow {
     }
     if (item !== undefined && this.#session.mayReceive?.(message.topic) === false) {
       // Queued under the rules of its day: a reload since may have taken the read right away.
-      this.#stats.authorizationDenials++;
+      countDenial(this.#stats, 'receive');
       this.#session.discard(item);
       return;
     }

@@ -32,7 +32,16 @@ export interface SocketChannelOptions {
   /** Disables Nagle's algorithm on TCP (Mosquitto's set_tcp_nodelay); writes are batched per tick anyway. */
   readonly tcpNoDelay: boolean;
   readonly logger: Logger;
-  readonly stats: Pick<BrokerStats, 'bytesReceived' | 'bytesSent' | 'handshakeFailures'>;
+  readonly stats: Pick<
+    BrokerStats,
+    'bytesReceived' | 'bytesSent' | 'handshakeFailures' | 'handshakeFailuresByListener' | 'tlsHandshakes'
+  >;
+  /** Told how long each admitted TLS handshake took (for the metrics histogram). */
+  readonly observer?: EdgeObserver;
+}
+
+export interface EdgeObserver {
+  tlsHandshake(listener: string, seconds: number): void;
 }
 
 // Above this a PUBLISH payload goes to the socket as its own buffer instead of being copied.

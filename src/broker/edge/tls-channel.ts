@@ -255,6 +255,14 @@ export class TlsChannel {
     return 'refused' in mapped ? { ...mapped, alert: TlsAlert.accessDenied } : { identity: mapped.identity };
   }
 
+  /** Connected clients whose certificate expires within `ms` from now. */
+  clientCertificatesExpiring(ms: number): number {
+    const limit = this.#clock.now() + ms;
+    let count = 0;
+    for (const { cert } of this.#clients.values()) if (new Date(cert.validTo).getTime() <= limit) count++;
+    return count;
+  }
+
   /** Follows a connected client with a certificate: revocation on reload, its expiry. */
   track(handle: ConnectionHandle, socket: TLSSocket): void {
     const cert = socket.getPeerX509Certificate();

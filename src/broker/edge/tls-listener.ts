@@ -36,15 +36,20 @@ export function guardTlsServer(
   options: SocketChannelOptions,
   admitted: (socket: TLSSocket, identity: PeerIdentity | undefined, remote: string) => void,
 ): NetServer {
-  // The peer's address, kept from the TCP connection: a socket reset during the handshake no
-  // longer knows it (it read "undefined:undefined").
-  const addresses = new WeakMap<object, string>();
-  server.on('connection', (raw: Socket) => addresses.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
+  // The peer's address and when it connected, kept from the TCP connection: a socket reset
+  // during the handshake no longer knows its address (it read "undefined:undefined").
+  const accepted = new WeakMap<object, { remote: string; at: number }>();
+  server.on('connection', (raw: Socket | AlertGate) =>
+    accepted.set(raw, {
+      remote: raw instanceof AlertGate ? raw.remote : `${raw.remoteAddress}:${raw.remotePort}`,
+      at: performance.now(),
+    }),
+  );
+  const connectionOf = (socket: TLSSocket) =>
+    accepted.get(gateOf(socket) ?? (socket as TLSSocket & { _parent?: object })._parent ?? socket);
   const remoteOf = (socket: TLSSocket) =>
-    gateOf(socket)?.remote ??
-    (socket.remoteAddress !== undefined
-      ? `${socket.remoteAddress}:${socket.remotePort}`
-      : (addresses.get((socket as TLSSocket & { _parent?: object })._parent ?? socket) ?? 'unknown'));
+    connectionOf(socket)?.remote ??
+    (socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown');
   const refuse = (socket: TLSSocket, reason: string, code?: string, alert?: string) => {
     const remote = remoteOf(socket);
     const sni = socket.servername || undefined;
@@ -60,6 +65,10 @@ export function guardTlsServer(
     if ('refused' in verdict) refuse(socket, verdict.refused, undefined, tellRefused(socket, verdict.alert));
     else {
       gateOf(socket)?.settle();
+      const since = connectionOf(socket)?.at;
+      const stats = options.stats;
+      stats.tlsHandshakes[where.url] = (stats.tlsHandshakes[where.url] ?? 0) + 1;
+      if (since !== undefined) options.observer?.tlsHandshake(where.url, (performance.now() - since) / 1000);
       admitted(socket, verdict.identity, remoteOf(socket));
     }
   });

@@ -4,6 +4,7 @@
 // 3.1.1, as Mosquitto does; writes to $SYS are always refused.
 
 import { type PublishPacket, ReasonCode, validateTopicName } from '../../../protocol/index.js';
+import { countDenial } from '../broker-stats.js';
 import { forwardedProperties, withExpiry } from '../message.js';
 import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectedContext } from './context.js';
@@ -49,7 +50,7 @@ function decided(ctx: ConnectedContext, p: PublishPacket, topic: string, verdict
 }
 
 function refuse(ctx: ConnectedContext, p: PublishPacket, reason: string): undefined {
-  ctx.core.stats.authorizationDenials++;
+  countDenial(ctx.core.stats, 'publish');
   ctx.logger.debug({ topic: p.topic, reason }, 'publish refused');
   const reasonCode = ctx.version === 5 ? ReasonCode.NotAuthorized : undefined;
   if (p.qos === 1) ctx.acknowledge({ type: 'puback', packetId: p.packetId!, reasonCode });

@@ -10,6 +10,7 @@ import {
   type UnsubscribePacket,
   validateTopicFilter,
 } from '../../../protocol/index.js';
+import { countDenial } from '../broker-stats.js';
 import type { Message } from '../message.js';
 import type { AuthorizationVerdict } from '../ports.js';
 import { exceedsTopicLevels } from '../topic-levels.js';
@@ -60,7 +61,7 @@ function subscribe(
       continue;
     }
     if (verdicts !== undefined && verdicts[index] !== 'allow') {
-      ctx.core.stats.authorizationDenials++;
+      countDenial(ctx.core.stats, 'subscribe');
       ctx.logger.debug({ filter: s.topicFilter }, 'subscription not authorized');
       reasonCodes.push(v5 ? ReasonCode.NotAuthorized : SubackFailure);
       continue;

@@ -1,0 +1,264 @@
+// Prometheus metrics (prom-client), read from what the broker already counts at the moment of a
+// scrape: the hot paths only bump plain numbers (broker-stats.ts), so metrics cost nothing between
+// scrapes. Names follow Prometheus conventions: base units, _total counters, no client id or
+// topic labels. Histograms (TLS handshake and store commit durations) are observed as they happen.
+
+import type { X509Certificate } from 'node:crypto';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BrokerCore } from '../core/broker-core.js';
+import type { BrokerStats } from '../core/broker-stats.js';
+import type { ListenerPolicy } from '../core/listener-policy.js';
+
+/** What a TLS listener shows of its certificates (TlsChannel). */
+export interface CertificateSource {
+  readonly name: string;
+  certificates(): ReadonlyArray<{ readonly certificate: X509Certificate }>;
+  /** The CAs its client certificates are verified against. */
+  readonly material: { readonly trusted: readonly X509Certificate[] };
+  /** Connected clients whose certificate expires within `ms`. */
+  clientCertificatesExpiring(ms: number): number;
+}
+
+export interface MetricsSources {
+  readonly core: BrokerCore;
+  readonly listeners: () => Iterable<{
+    readonly url: string;
+    readonly protocol: string;
+    readonly policy: ListenerPolicy;
+  }>;
+  readonly tls: () => Iterable<CertificateSource>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** A label value without the quoted part some reasons carry (a PSK identity): one series per cause. */
+const reasonLabel = (reason: string) => reason.replace(/\s*"[^"]*"/g, '').trim();
+
+/** A certificate subject on one line, as openssl prints it. */
+const subjectOf = (cert: X509Certificate) => cert.subject.split('\n').join(', ');
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  readonly #handshakeSeconds: Histogram<'listener'>;
+  readonly #commitSeconds: Histogram;
+  #sources: MetricsSources | undefined;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges *_total, which promtool rejects (a _total is a counter);
+    // nodejs_active_handles and _requests say the same without the suffix.
+    for (const misnamed of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      this.registry.removeSingleMetric(misnamed);
+    this.#handshakeSeconds = new Histogram({
+      name: 'warden_tls_handshake_duration_seconds',
+      help: 'Time from TCP accept to an admitted TLS handshake.',
+      labelNames: ['listener'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#commitSeconds = new Histogram({
+      name: 'warden_store_commit_duration_seconds',
+      help: 'Time for one store transaction to be durable (every write of an event-loop turn).',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    });
+    this.#defineGauges();
+    this.#defineCounters();
+  }
+
+  /** The broker to read from, once it exists (the histograms are fed before that). */
+  bind(sources: MetricsSources): void {
+    this.#sources = sources;
+  }
+
+  readonly observeCommit = (seconds: number): void => this.#commitSeconds.observe(seconds);
+
+  readonly edge = {
+    tlsHandshake: (listener: string, seconds: number): void =>
+      this.#handshakeSeconds.observe({ listener }, seconds),
+  };
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #gauge(
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (set: (value: number, labels?: Record<string, string>) => void, s: MetricsSources) => void,
+  ): void {
+    const sources = () => this.#sources;
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s) read((value, labels) => (labels ? this.set(labels, value) : this.set(value)), s);
+      },
+    });
+  }
+
+  /** A counter whose value is a count the broker keeps: set at each scrape (counts only grow). */
+  #counter(
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (add: (value: number, labels?: Record<string, string>) => void, stats: BrokerStats) => void,
+  ): void {
+    const sources = () => this.#sources;
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const s = sources();
+        if (s) read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)), s.core.stats);
+      },
+    });
+  }
+
+  #defineGauges(): void {
+    this.#gauge(
+      'warden_connections',
+      'Clients connected, by listener.',
+      ['listener', 'protocol'],
+      (set, s) => {
+        for (const l of s.listeners()) set(l.policy.connected, { listener: l.url, protocol: l.protocol });
+      },
+    );
+    this.#gauge('warden_sessions', 'Sessions, with a client connected or not.', ['state'], (set, s) => {
+      let connected = 0;
+      let offline = 0;
+      for (const session of s.core.sessions.values()) {
+        if (session.owner === undefined) offline++;
+        else connected++;
+      }
+      set(connected, { state: 'connected' });
+      set(offline, { state: 'offline' });
+    });
+    const sum = (s: MetricsSources, of: (session: import('../core/session.js').Session) => number) => {
+      let total = 0;
+      for (const session of s.core.sessions.values()) total += of(session);
+      return total;
+    };
+    this.#gauge('warden_subscriptions', 'Subscriptions of all sessions.', [], (set, s) =>
+      set(sum(s, (x) => x.subscriptionCount)),
+    );
+    this.#gauge('warden_retained_messages', 'Retained messages held.', [], (set, s) =>
+      set(s.core.retained.size),
+    );
+    this.#gauge('warden_queued_messages', 'Messages waiting in session queues.', [], (set, s) =>
+      set(sum(s, (x) => x.queue.length)),
+    );
+    this.#gauge('warden_inflight_messages', 'QoS 1/2 messages sent and not yet acknowledged.', [], (set, s) =>
+      set(sum(s, (x) => x.outboundCount)),
+    );
+    this.#gauge(
+      'warden_tls_certificate_expiry_timestamp_seconds',
+      'When each certificate a TLS listener serves (its own and SNI ones) or trusts for clients (CA) expires.',
+      ['listener', 'subject', 'role'],
+      (set, s) => {
+        for (const channel of s.tls()) {
+          const at = (cert: X509Certificate) => new Date(cert.validTo).getTime() / 1000;
+          for (const { certificate } of channel.certificates())
+            set(at(certificate), { listener: channel.name, subject: subjectOf(certificate), role: 'server' });
+          for (const ca of channel.material.trusted)
+            set(at(ca), { listener: channel.name, subject: subjectOf(ca), role: 'ca' });
+        }
+      },
+    );
+    this.#gauge(
+      'warden_client_certificates_expiring',
+      'Connected clients whose certificate expires within 7 or 30 days.',
+      ['listener', 'within'],
+      (set, s) => {
+        for (const channel of s.tls()) {
+          set(channel.clientCertificatesExpiring(7 * DAY_MS), { listener: channel.name, within: '7d' });
+          set(channel.clientCertificatesExpiring(30 * DAY_MS), { listener: channel.name, within: '30d' });
+        }
+      },
+    );
+  }
+
+  #defineCounters(): void {
+    const byQos = (add: (v: number, l: Record<string, string>) => void, counts: readonly number[]) => {
+      for (const [qos, n] of counts.entries()) add(n, { qos: String(qos) });
+    };
+    this.#counter('warden_messages_received_total', 'PUBLISH packets received, by QoS.', ['qos'], (add, st) =>
+      byQos(add, st.publishReceivedByQos),
+    );
+    this.#counter('warden_messages_delivered_total', 'PUBLISH packets sent, by QoS.', ['qos'], (add, st) =>
+      byQos(add, st.publishSentByQos),
+    );
+    this.#counter(
+      'warden_messages_dropped_total',
+      'Messages not delivered, by reason.',
+      ['reason'],
+      (add, st) => {
+        add(st.messagesDroppedQueueFull, { reason: 'queue_full' });
+        add(st.messagesDroppedSlowConsumer, { reason: 'slow_consumer' });
+        add(st.messagesDroppedTooLarge, { reason: 'too_large' });
+        add(st.messagesExpired, { reason: 'expired' });
+        add(st.messagesNoSubscribers, { reason: 'no_subscribers' });
+      },
+    );
+    this.#counter('warden_bytes_received_total', 'Bytes received from clients.', [], (add, st) =>
+      add(st.bytesReceived),
+    );
+    this.#counter('warden_bytes_sent_total', 'Bytes sent to clients.', [], (add, st) => add(st.bytesSent));
+    this.#counter(
+      'warden_tls_handshakes_total',
+      'TLS handshakes that admitted a client.',
+      ['listener'],
+      (add, st) => {
+        for (const [listener, n] of Object.entries(st.tlsHandshakes)) add(n, { listener });
+      },
+    );
+    this.#counter(
+      'warden_tls_handshake_failures_total',
+      'Connections refused before MQTT (TLS handshakes and the like), by reason.',
+      ['listener', 'reason'],
+      (add, st) => {
+        for (const [listener, reasons] of Object.entries(st.handshakeFailuresByListener))
+          for (const [reason, n] of Object.entries(reasons))
+            add(n, { listener, reason: reasonLabel(reason) });
+      },
+    );
+    this.#counter(
+      'warden_login_failures_total',
+      'Refused logins, by listener and reason code.',
+      ['listener', 'reason'],
+      (add, st) => {
+        for (const [listener, reasons] of Object.entries(st.loginFailuresByListener))
+          for (const [reason, n] of Object.entries(reasons)) add(n, { listener, reason });
+      },
+    );
+    this.#counter(
+      'warden_authorization_denials_total',
+      'Publishes, subscriptions and deliveries refused by authorization.',
+      ['action'],
+      (add, st) => {
+        for (const [action, n] of Object.entries(st.authorizationDenialsByAction)) add(n, { action });
+      },
+    );
+    this.#counter('warden_store_write_failures_total', 'Store transactions that failed.', [], (add, st) =>
+      add(st.storeWriteFailures),
+    );
+  }
+}

@@ -1,0 +1,171 @@
+// The admin listener over real HTTP: the bearer token (refused without it or with a wrong one,
+// never logged), /healthz and /readyz, and /metrics checked by Debian's promtool, with values
+// that follow what real clients (mosquitto_pub, openssl s_client) did to a real broker.
+
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import type { Broker } from '../../src/broker/index.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
+import { createBroker } from '../support/memory-broker.js';
+import { run } from '../support/processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'warden-admin-'));
+const TOKEN = 'admin-token-5b1f0c7e9d';
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, `${TOKEN}\n`);
+let pki: TestPki;
+let broker: Broker;
+const logLines: string[] = [];
+
+before(async () => {
+  pki = await createTestPki();
+  broker = await createBroker(
+    {
+      listeners: [
+        { host: '127.0.0.1', port: 0 },
+        { host: '127.0.0.1', port: 0, tls: mutualTls(pki, { crlFiles: [pki.crlFile] }) },
+      ],
+      allowAnonymous: true,
+      sysInterval: 0,
+      admin: { port: 0, tokenFile },
+    },
+    pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
+  );
+});
+after(() => broker?.close());
+
+const adminUrl = (path: string) => `${broker.admin!.url}${path}`;
+/** GET with the token, another token, or none (null). */
+const get = (path: string, token: string | null = TOKEN) =>
+  fetch(adminUrl(path), token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
+
+/** The value of one series in a Prometheus text exposition, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labelText = /\{(.*)\}/.exec(line)?.[1] ?? '';
+    const found = Object.fromEntries(
+      [...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(line.split(' ').at(-1));
+  }
+  return undefined;
+}
+
+describe('the admin listener', () => {
+  it('refuses every request without the bearer token, or with a wrong one: 401 JSON', async () => {
+    for (const [path, token] of [
+      ['/metrics', null],
+      ['/healthz', null],
+      ['/metrics', 'wrong'],
+      ['/readyz', `${TOKEN}x`],
+    ] as const) {
+      const response = await get(path, token);
+      assert.equal(response.status, 401, `${path} with ${token}`);
+      assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/);
+      const body = (await response.json()) as { error: { code: string } };
+      assert.equal(body.error.code, 'unauthorized');
+    }
+    assert.ok(!logLines.some((line) => line.includes(TOKEN)), 'the token is in no log line');
+  });
+
+  it('/healthz and /readyz answer once the broker is up; an unknown path is a JSON 404', async () => {
+    assert.deepEqual(await (await get('/healthz')).json(), { status: 'ok' });
+    const ready = await get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' });
+    const missing = await get('/nope');
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found');
+    const wrongMethod = await fetch(adminUrl('/metrics'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.equal(wrongMethod.status, 405);
+  });
+
+  it('/metrics passes promtool check metrics and counts what clients did', async () => {
+    const tlsPort = broker.listeners[1]!.port;
+    const tlsListener = broker.listeners[1]!.url;
+    const plainPort = String(broker.listeners[0]!.port);
+    for (const qos of ['0', '1', '1'])
+      assert.equal(
+        (await run('mosquitto_pub', ['-p', plainPort, '-t', 'm/t', '-m', 'x', '-q', qos])).code,
+        0,
+      );
+    const valid = await run('mosquitto_pub', [
+      ...['-h', 'localhost', '-p', String(tlsPort), '--cafile', pki.caFile, '-t', 'm/tls', '-m', 'x'],
+      ...['--cert', pki.clients.valid.cert, '--key', pki.clients.valid.key],
+    ]);
+    assert.equal(valid.code, 0, valid.stderr);
+    const expired = await run('mosquitto_pub', [
+      ...['-h', 'localhost', '-p', String(tlsPort), '--cafile', pki.caFile, '-t', 'm/tls', '-m', 'x'],
+      ...['--cert', pki.clients.expired.cert, '--key', pki.clients.expired.key],
+    ]);
+    assert.notEqual(expired.code, 0);
+
+    const response = await get('/metrics');
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const checked = await run('promtool', ['check', 'metrics'], 20_000, text);
+    assert.equal(checked.code, 0, `${checked.stdout}${checked.stderr}`);
+    assert.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'no lint findings');
+
+    assert.equal(
+      sample(text, 'warden_messages_received_total', { qos: '0' }),
+      2,
+      'one over TCP, one over TLS',
+    );
+    assert.equal(sample(text, 'warden_messages_received_total', { qos: '1' }), 2);
+    assert.equal(sample(text, 'warden_messages_dropped_total', { reason: 'no_subscribers' }), 4);
+    assert.equal(sample(text, 'warden_tls_handshakes_total', { listener: tlsListener }), 1);
+    assert.equal(
+      sample(text, 'warden_tls_handshake_failures_total', { listener: tlsListener, reason: 'expired' }),
+      1,
+    );
+    assert.equal(sample(text, 'warden_tls_handshake_duration_seconds_count', { listener: tlsListener }), 1);
+    const expiry = sample(text, 'warden_tls_certificate_expiry_timestamp_seconds', {
+      listener: tlsListener,
+      role: 'server',
+    });
+    const served = new X509Certificate(pki.servers.valid.certificatePem);
+    assert.equal(expiry, new Date(served.validTo).getTime() / 1000);
+    assert.ok(
+      sample(text, 'warden_tls_certificate_expiry_timestamp_seconds', { listener: tlsListener, role: 'ca' }),
+    );
+    assert.equal(
+      sample(text, 'warden_connections', { listener: broker.listeners[0]!.url, protocol: 'mqtt' }),
+      0,
+    );
+    assert.equal(sample(text, 'warden_sessions', { state: 'connected' }), 0);
+    assert.ok((sample(text, 'warden_bytes_received_total') ?? 0) > 0);
+    assert.ok(sample(text, 'process_cpu_seconds_total') !== undefined, "Node's default metrics");
+  });
+});
+
+describe('admin listener configuration', () => {
+  it('beyond loopback it needs a token file and TLS; a missing token file is named', async () => {
+    await assert.rejects(
+      createBroker(
+        { listeners: [{ port: 0 }], admin: { host: '0.0.0.0', port: 0 } },
+        pino({ level: 'silent' }),
+      ),
+      (error: Error) =>
+        /admin\.tokenFile: an admin listener beyond loopback needs a tokenFile/.test(error.message) &&
+        /admin\.tls: an admin listener beyond loopback needs tls/.test(error.message),
+    );
+    await assert.rejects(
+      createBroker(
+        { listeners: [{ host: '127.0.0.1', port: 0 }], admin: { port: 0, tokenFile: join(dir, 'missing') } },
+        pino({ level: 'silent' }),
+      ),
+      /admin: token file .*missing: no such file/,
+    );
+  });
+});
