@@ -2,7 +2,9 @@
 // (warden reads it too). The broker runs pinned to core 0 (taskset); run this generator pinned
 // to core 1 (npm run bench:broker does). Broker CPU comes from /proc/<pid>/stat, so CPU per
 // delivered message is valid even when the generator is the bottleneck.
-// Usage: npm run bench:broker [-- --seconds 5 --connections 5000 --only warden|mosquitto]
+// "warden+metrics" is the same broker with its admin listener on and /metrics scraped every
+// second (Prometheus' default is every 15 s): what metrics cost the message paths.
+// Usage: npm run bench:broker [-- --seconds 5 --connections 5000 --only warden,warden+metrics,mosquitto]
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,18 +25,22 @@ import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 
 const SECONDS = Number(arg('seconds', '5'));
 const CONNECTIONS = Number(arg('connections', '5000'));
-const ONLY = arg('only', '');
+type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto';
+const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto'];
+const ONLY = new Set(arg('only', BROKERS.join(',')).split(','));
 const CASES = new Set(arg('cases', 'qos0,qos1,latency,idle,overload').split(','));
 const PUBLISHERS = 10;
 interface BrokerUnderTest {
   readonly name: string;
   readonly process: ChildProcess;
   readonly port: number;
+  /** warden+metrics: stops scraping. */
+  readonly stopScraping?: () => void;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
 
-async function startBroker(name: 'warden' | 'mosquitto'): Promise<BrokerUnderTest> {
+async function startBroker(name: BrokerName): Promise<BrokerUnderTest> {
   const port = await freePort();
   const conf = join(dir, `${name}.conf`);
   // One file for both. Logging only errors, so neither pays for a line per connection.
@@ -52,17 +58,40 @@ async function startBroker(name: 'warden' | 'mosquitto'): Promise<BrokerUnderTes
   );
   // WARDEN_NODE_ARGS="--cpu-prof" profiles our broker under the same load.
   const nodeArgs = process.env.WARDEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const adminPort = name === 'warden+metrics' ? await freePort() : undefined;
   const command =
-    name === 'warden'
-      ? ['node', ...nodeArgs, 'dist/cli/main.js', 'broker', '-c', conf]
-      : ['mosquitto', '-c', conf];
+    name === 'mosquitto'
+      ? ['mosquitto', '-c', conf]
+      : [
+          ...['node', ...nodeArgs, 'dist/cli/main.js', 'broker', '-c', conf],
+          ...(adminPort === undefined ? [] : ['--admin-port', String(adminPort)]),
+        ];
   const child = await startPinned(name, command, async () =>
     (await LoadClient.open(port, 'probe', 1000)).close(),
   );
-  return { name, process: child, port };
+  if (adminPort === undefined) return { name, process: child, port };
+  let scrapes = 0;
+  const timer = setInterval(() => {
+    void fetch(`http://127.0.0.1:${adminPort}/metrics`)
+      .then((r) => r.text())
+      .then(() => scrapes++)
+      .catch(() => undefined);
+  }, 1000);
+  return {
+    name,
+    process: child,
+    port,
+    stopScraping: () => {
+      clearInterval(timer);
+      console.error(`  ${name}: ${scrapes} scrapes of /metrics`);
+    },
+  };
 }
 
-const stopBroker = (b: BrokerUnderTest) => stopProcess(b.process);
+const stopBroker = (b: BrokerUnderTest) => {
+  b.stopScraping?.();
+  return stopProcess(b.process);
+};
 
 interface Window {
   delivered: number;
@@ -253,7 +282,7 @@ async function overload(b: BrokerUnderTest) {
   return { start, peak, end, alive, acceptedMB: sentBytes / 1e6 };
 }
 
-async function runAll(name: 'warden' | 'mosquitto') {
+async function runAll(name: BrokerName) {
   const b = await startBroker(name);
   try {
     const step = <T>(what: string, run: () => Promise<T>) => {
@@ -274,9 +303,9 @@ async function runAll(name: 'warden' | 'mosquitto') {
 }
 
 type Result = Awaited<ReturnType<typeof runAll>>;
-const results: Partial<Record<'warden' | 'mosquitto', Result>> = {};
-for (const name of ['warden', 'mosquitto'] as const) {
-  if (ONLY && ONLY !== name) continue;
+const results: Partial<Record<BrokerName, Result>> = {};
+for (const name of BROKERS) {
+  if (!ONLY.has(name)) continue;
   console.error(`benchmarking ${name} ...`);
   results[name] = await runAll(name);
 }
@@ -336,12 +365,15 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
     'lower',
   ],
 ];
-console.log('| measure | warden | mosquitto | warden / mosquitto |');
-console.log('| --- | ---: | ---: | ---: |');
+console.log('| measure | warden | warden+metrics | mosquitto | warden / mosquitto | metrics on / off |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [label, get, fmt] of rows) {
   const w = results.warden ? get(results.warden) : Number.NaN;
+  const wm = results['warden+metrics'] ? get(results['warden+metrics']) : Number.NaN;
   const m = results.mosquitto ? get(results.mosquitto) : Number.NaN;
-  console.log(`| ${label} | ${fmt(w)} | ${fmt(m)} | ${(w / m).toFixed(2)}x |`);
+  console.log(
+    `| ${label} | ${fmt(w)} | ${fmt(wm)} | ${fmt(m)} | ${(w / m).toFixed(2)}x | ${(wm / w).toFixed(2)}x |`,
+  );
 }
 for (const [name, r] of Object.entries(results)) {
   const notes = [

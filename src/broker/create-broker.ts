@@ -27,10 +27,11 @@ import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
-import { adminRoutes } from './observability/admin-api.js';
+import { type AdminApiOptions, adminRoutes } from './observability/admin-api.js';
 import { brokerLogger } from './observability/broker-logger.js';
+import type { ListenerView } from './observability/broker-view.js';
 import { BrokerMetrics } from './observability/metrics.js';
-import { startSysTopics } from './observability/sys-topics.js';
+import { startSysTopics, sysValues } from './observability/sys-topics.js';
 import { openStore, recoverStore, type StoreReport } from './persistence/open-store.js';
 import { AuthenticationChain } from './security/authentication-chain.js';
 import { LoginThrottle, loginThrottleDefaults } from './security/login-throttle.js';
@@ -104,7 +105,8 @@ export async function createBroker(
   // (recovering a large store takes seconds).
   const readiness: { notReady: string | undefined } = { notReady: 'opening the store' };
   const metrics = config.admin ? new BrokerMetrics() : undefined;
-  const admin = config.admin && metrics ? await startAdmin(config.admin, metrics, readiness, log) : undefined;
+  const api: AdminApiOptions | undefined = metrics && { metrics, readiness };
+  const admin = config.admin && api ? await startAdmin(config.admin, api, log) : undefined;
   let store: Awaited<ReturnType<typeof openStore>>;
   let core: BrokerCore;
   let storeReport: StoreReport;
@@ -141,8 +143,7 @@ export async function createBroker(
   let developmentCa: DevelopmentCertificate | undefined;
   const channels: TlsChannel[] = [];
   const tlsPorts = new Map<TlsChannel, number>();
-  const listenerInfo: Array<{ url: string; protocol: string; policy: ReturnType<typeof listenerPolicy> }> =
-    [];
+  const listenerInfo: ListenerView[] = [];
   const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
     if (l.tls === undefined) return undefined;
     let { certFile, keyFile } = l.tls;
@@ -223,7 +224,7 @@ export async function createBroker(
         tlsPorts.set(tls, running.port);
       }
       listeners.push(running);
-      listenerInfo.push({ url: running.url, protocol: running.protocol, policy });
+      listenerInfo.push({ url: running.url, protocol: running.protocol, policy, tls });
       log.info({ url: running.url, allowAnonymous: policy.allowAnonymous }, 'listening');
     }
   } catch (error) {
@@ -240,7 +241,22 @@ export async function createBroker(
   });
   for (const channel of channels) channel.watch();
   securityFiles.watch();
-  metrics?.bind({ core, listeners: () => listenerInfo, tls: () => channels });
+  const view = {
+    core,
+    listeners: () => listenerInfo,
+    tls: () => (admin?.tls ? [...channels, admin.tls] : channels),
+  };
+  const reloadTls = () =>
+    Promise.all(channels.map(async (c) => ({ listener: c.name, ...(await c.reload()) })));
+  metrics?.bind(view);
+  if (api) {
+    const startedAt = systemClock.now();
+    api.resources = {
+      view,
+      reload: async () => ({ tls: await reloadTls(), security: await securityFiles.reload() }),
+      stats: () => sysValues(core, startedAt, () => process.memoryUsage().heapUsed),
+    };
+  }
   readiness.notReady = undefined;
   if (developmentCa)
     log.info({ caFile: developmentCa.caFile, created: developmentCa.created }, 'TLS from the development CA');
@@ -251,7 +267,7 @@ export async function createBroker(
     developmentCa,
     store: storeReport,
     admin: admin && { url: admin.url, port: admin.port },
-    reloadTls: () => Promise.all(channels.map(async (c) => ({ listener: c.name, ...(await c.reload()) }))),
+    reloadTls,
     reloadSecurity: () => securityFiles.reload(),
     async close() {
       readiness.notReady = 'shutting down';
@@ -271,10 +287,9 @@ export async function createBroker(
 /** The admin listener with its token (read from its file) and, for HTTPS, its TLS channel. */
 async function startAdmin(
   config: NonNullable<BrokerConfig['admin']>,
-  metrics: BrokerMetrics,
-  readiness: { readonly notReady: string | undefined },
+  api: AdminApiOptions,
   log: Logger,
-): Promise<RunningAdmin> {
+): Promise<RunningAdmin & { readonly tls?: TlsChannel }> {
   let token: string | undefined;
   if (config.tokenFile !== undefined) {
     try {
@@ -291,12 +306,13 @@ async function startAdmin(
   const tls = config.tls && (await TlsChannel.open(name, config.tls, config.tls, log));
   const admin = await listenAdmin(
     { host: config.host, port: config.port, token, tls, logger: log },
-    adminRoutes({ metrics, readiness }),
+    adminRoutes(api),
   );
   if (tls) tls.name = admin.url;
   log.info({ url: admin.url, token: token !== undefined }, 'admin listening');
   return {
     ...admin,
+    tls,
     close: async () => {
       tls?.close();
       await admin.close();

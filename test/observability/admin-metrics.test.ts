@@ -8,11 +8,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import pino from 'pino';
 import type { Broker } from '../../src/broker/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
-import { run } from '../support/processes.js';
+import { run, start, until, within } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-admin-'));
 const TOKEN = 'admin-token-5b1f0c7e9d';
@@ -167,5 +168,130 @@ describe('admin listener configuration', () => {
       ),
       /admin: token file .*missing: no such file/,
     );
+  });
+});
+
+describe('the admin API', () => {
+  const json = async (path: string, init: RequestInit = {}) => {
+    const response = await fetch(adminUrl(path), {
+      ...init,
+      headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers as Record<string, string>) },
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+
+  it('lists connected clients with their TLS certificate, pages and filters them, and refuses a bad limit', async () => {
+    const tlsPort = String(broker.listeners[1]!.port);
+    const device = start('mosquitto_sub', [
+      ...[
+        '-h',
+        'localhost',
+        '-p',
+        tlsPort,
+        '--cafile',
+        pki.caFile,
+        '-i',
+        'api-device',
+        '-t',
+        'api/#',
+        '-q',
+        '1',
+      ],
+      ...['--cert', pki.clients.valid.cert, '--key', pki.clients.valid.key],
+    ]);
+    const plain = await Promise.all(
+      ['api-a', 'api-b', 'api-c'].map((clientId) =>
+        within(
+          mqtt.connectAsync(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, {
+            clientId,
+            username: clientId === 'api-b' ? 'bee' : undefined,
+            reconnectPeriod: 0,
+          }),
+          5000,
+          clientId,
+        ),
+      ),
+    );
+    try {
+      await until(
+        'the device subscribed',
+        () => broker.core.sessions.get('api-device')?.subscriptionCount === 1,
+        5000,
+      );
+      const all = await json('/api/clients?prefix=api-');
+      assert.equal(all.status, 200);
+      assert.equal(all.body.total, 4);
+      const dev = all.body.clients.find((c: { clientId: string }) => c.clientId === 'api-device');
+      assert.equal(dev.tls.version, 'TLSv1.3');
+      assert.match(dev.tls.certificate.subject, /CN=device-1/);
+      assert.ok(dev.tls.certificate.daysLeft > 300, String(dev.tls.certificate.daysLeft));
+      assert.equal(dev.subscriptions, 1);
+      const page = await json('/api/clients?prefix=api-&offset=1&limit=2');
+      assert.deepEqual(
+        page.body.clients.map((c: { clientId: string }) => c.clientId),
+        ['api-b', 'api-c'],
+      );
+      assert.equal((await json('/api/clients?user=bee')).body.clients[0].clientId, 'api-b');
+      const one = await json('/api/clients/api-device');
+      assert.deepEqual(one.body.subscriptions, [
+        { filter: 'api/#', qos: 1, noLocal: false, retainAsPublished: false },
+      ]);
+      const bad = await json('/api/clients?limit=lots');
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error.message, /"limit" must be a whole number/);
+      assert.equal((await json('/api/clients/nobody')).status, 404);
+    } finally {
+      await device.stop();
+      await Promise.all(plain.map((c) => c.endAsync()));
+    }
+  });
+
+  it('DELETE /api/clients/:id disconnects it with DISCONNECT 0x98 (administrative action)', async () => {
+    const client = await within(
+      mqtt.connectAsync(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, {
+        clientId: 'to-kick',
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+      }),
+      5000,
+      'to-kick',
+    );
+    const told = new Promise<number>((resolve) =>
+      client.once('disconnect', (packet: { reasonCode?: number }) => resolve(packet.reasonCode ?? -1)),
+    );
+    const kicked = await json('/api/clients/to-kick', { method: 'DELETE' });
+    assert.deepEqual(kicked.body, { disconnected: 'to-kick' });
+    assert.equal(await within(told, 5000, 'the DISCONNECT'), 0x98);
+    client.end(true);
+  });
+
+  it('listeners with their certificates, reload, retained messages and $SYS stats', async () => {
+    const listeners = await json('/api/listeners');
+    const tls = listeners.body.listeners[1].tls;
+    assert.equal(tls.clientCertificates, 'required');
+    assert.match(tls.certificates[0].subject, /CN=localhost/);
+    assert.ok(tls.certificates[0].daysLeft > 300);
+    assert.match(tls.trustedCas[0].subject, /CN=Warden Test Root/);
+    const reloaded = await json('/api/reload', { method: 'POST' });
+    assert.equal(reloaded.status, 200, JSON.stringify(reloaded.body));
+    assert.equal(reloaded.body.tls[0].ok, true);
+    assert.equal((await json('/api/listeners')).body.listeners[1].tls.lastReload.ok, true);
+
+    const plainPort = String(broker.listeners[0]!.port);
+    assert.equal(
+      (await run('mosquitto_pub', ['-p', plainPort, '-t', 'kept/a', '-m', 'hello', '-r'])).code,
+      0,
+    );
+    const retained = await json('/api/retained?filter=kept/%23');
+    assert.equal(retained.body.total, 1);
+    assert.deepEqual(retained.body.messages[0], { topic: 'kept/a', qos: 0, bytes: 5, preview: 'hello' });
+    assert.equal((await json('/api/retained?filter=a/%23/b')).status, 400);
+    assert.deepEqual((await json('/api/retained?topic=kept/a', { method: 'DELETE' })).body, {
+      cleared: 'kept/a',
+    });
+    assert.equal((await json('/api/retained?filter=kept/%23')).body.total, 0);
+    const stats = await json('/api/stats');
+    assert.match(stats.body['$SYS/broker/uptime'], /^\d+ seconds$/);
+    assert.ok(Number(stats.body['$SYS/broker/messages/received']) > 0);
   });
 });

@@ -1,12 +1,13 @@
 // The broker's shared state: sessions by client id, the router, retained messages. Transport
 // neutral: connections reach it through the handlers, sockets never do.
 
-import type { QoS } from '../../protocol/index.js';
+import type { ProtocolVersion, QoS } from '../../protocol/index.js';
 import { newBrokerStats } from './broker-stats.js';
 import { DurableSessions } from './durable-sessions.js';
 import { GroupCommit } from './group-commit.js';
+import type { ListenerPolicy } from './listener-policy.js';
 import { type Message, withExpiry } from './message.js';
-import type { Clock, Logger } from './ports.js';
+import type { Clock, Logger, PacketChannel } from './ports.js';
 import { RetainedIndex } from './retained-index.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
@@ -79,6 +80,21 @@ export const coreDefaults = {
   refusedLoginCode: 'badUserNameOrPassword',
 } as const satisfies Partial<CoreOptions>;
 
+/** A connection as the broker lists it (the admin API): who it is, how it came, what it holds. */
+export interface ClientConnection extends SessionOwner {
+  shutdown(): void;
+  /** v5: DISCONNECT with the reason code, then close; v3: close. */
+  disconnect(reasonCode: number, reason: string): void;
+  readonly connected: boolean;
+  readonly currentSession: Session | undefined;
+  readonly username: string | undefined;
+  readonly connectedAt: number | undefined;
+  readonly keepAlive: number | undefined;
+  readonly version: ProtocolVersion;
+  readonly channel: PacketChannel;
+  readonly listener: ListenerPolicy;
+}
+
 export interface SessionTerms {
   /** Seconds the session outlives the connection; above 0 the session is persistent. */
   readonly expiryInterval: number;
@@ -92,7 +108,8 @@ export class BrokerCore {
   readonly stats = newBrokerStats();
   readonly router = new Router(this.stats);
   readonly retained = new RetainedIndex();
-  readonly owners = new Set<SessionOwner & { shutdown(): void }>();
+  /** Every connection, from its first byte to its close. */
+  readonly owners = new Set<ClientConnection>();
   readonly scheduler: Scheduler;
   /** One store transaction per event-loop turn; acknowledgements wait for theirs. */
   readonly commits: GroupCommit;
@@ -231,6 +248,13 @@ export class BrokerCore {
     const deliveries = this.router.publish(message, origin);
     if (deliveries === 0) this.stats.messagesNoSubscribers++;
     return deliveries;
+  }
+
+  /** Clears a topic's retained message (the admin API); false when there was none. */
+  clearRetained(topic: string): boolean {
+    if (!this.retained.delete(topic)) return false;
+    this.durable.retained(topic, undefined);
+    return true;
   }
 
   /** Retained messages matching a filter, for a new subscription [MQTT-3.3.1-10]; expired ones are dropped. */

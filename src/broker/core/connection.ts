@@ -54,6 +54,9 @@ export class Connection implements ConnectedContext, SessionOwner {
   #deferred: Deferred[] | undefined;
   /** Set by CONNECT: the user name the client is known by, for authorization. */
   username: string | undefined;
+  /** Clock time CONNECT was accepted, and the keep alive in force; undefined before. */
+  connectedAt: number | undefined;
+  keepAlive: number | undefined;
 
   constructor(core: BrokerCore, channel: PacketChannel, listener = listenerPolicy('memory')) {
     this.core = core;
@@ -70,6 +73,16 @@ export class Connection implements ConnectedContext, SessionOwner {
 
   get identity() {
     return this.channel.identity;
+  }
+
+  /** Past CONNECT and not closed: a client the admin API lists. */
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** The session of a connected client (undefined before CONNECT). */
+  get currentSession(): Session | undefined {
+    return this.#session;
   }
 
   get session(): Session {
@@ -322,6 +335,8 @@ export class Connection implements ConnectedContext, SessionOwner {
     this.username = outcome.username;
     this.#will = outcome.will;
     this.#state = 'connected';
+    this.connectedAt = this.core.options.clock.now();
+    this.keepAlive = outcome.keepAlive;
     this.listener.connected++;
     const stats = this.core.stats;
     if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;

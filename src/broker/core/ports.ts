@@ -15,6 +15,19 @@ export interface PeerIdentity {
   readonly requireClientIdMatch: boolean;
 }
 
+/** A TLS connection as the edge saw it at the handshake. */
+export interface PeerTls {
+  readonly protocol: string;
+  readonly cipher: string;
+  /** The client certificate, when one was presented and verified. */
+  readonly certificate?: {
+    readonly subject: string;
+    readonly issuer: string;
+    /** ISO 8601. */
+    readonly notAfter: string;
+  };
+}
+
 /** What an authenticator is asked: everything known of the client at CONNECT. */
 export interface AuthenticationRequest {
   /** The listener's URL. */
@@ -108,6 +121,8 @@ export interface PacketChannel {
   readonly remoteAddress: string;
   /** Set when the transport authenticated the peer (a verified client certificate). */
   readonly identity?: PeerIdentity;
+  /** The TLS session, on mqtts and wss: for the admin API and its dashboard. */
+  readonly tls?: PeerTls;
   /** Queues a packet; the edge encodes it with the version set below and batches writes. */
   send(packet: Packet): void;
   /** The version negotiated by CONNECT; packets are encoded with it from now on. */

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../core/ports.js';
-import { type AdminResponse, type AdminRoutes, jsonError } from '../observability/admin-api.js';
+import { type AdminResponse, type AdminRoutes, jsonError } from '../observability/admin-http.js';
 import { bindServer } from './bind-server.js';
 import type { TlsChannel } from './tls-channel.js';
 

@@ -14,7 +14,7 @@ import {
   type ProtocolVersion,
 } from '../../protocol/index.js';
 import type { BrokerStats } from '../core/broker-stats.js';
-import type { Logger, PacketChannel, PeerIdentity } from '../core/ports.js';
+import type { Logger, PacketChannel, PeerIdentity, PeerTls } from '../core/ports.js';
 
 /** What the core gives back for a channel: where decoded packets and transport events go. */
 export interface ConnectionHandle {
@@ -49,13 +49,14 @@ const ZERO_COPY_PAYLOAD = 2048;
 /** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
 export const OUTBOUND_LIMIT = 1024 * 1024;
 
-/** `remoteAddress` is "address:port" of the peer, for logs; `identity` what TLS established. */
+/** `remoteAddress` is "address:port" of the peer, for logs; `identity` and `tls` what TLS established. */
 export function attachSocket(
   socket: Duplex,
   remoteAddress: string,
   accept: Accept,
   options: SocketChannelOptions,
   identity?: PeerIdentity,
+  tls?: PeerTls,
 ): ConnectionHandle {
   const decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
   let version: ProtocolVersion = 4;
@@ -79,6 +80,7 @@ export function attachSocket(
   const channel: PacketChannel = {
     remoteAddress,
     identity,
+    tls,
     get congested() {
       return socket.writableLength > OUTBOUND_LIMIT;
     },

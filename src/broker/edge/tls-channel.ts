@@ -255,6 +255,16 @@ export class TlsChannel {
     return 'refused' in mapped ? { ...mapped, alert: TlsAlert.accessDenied } : { identity: mapped.identity };
   }
 
+  /** The last reload: when, and its result (the admin API shows it). */
+  lastReload?: { at: string; ok: boolean; error?: string };
+
+  /** Whether OCSP answers are stapled: "off", "stapled", or "no answer yet". */
+  ocspStatus(): string {
+    if (this.config.ocspResponseFile === undefined && this.config.ocspResponderUrl === undefined)
+      return 'off';
+    return (this.#stapler?.current() ?? this.#material.ocspResponse) ? 'stapled' : 'no answer yet';
+  }
+
   /** Connected clients whose certificate expires within `ms` from now. */
   clientCertificatesExpiring(ms: number): number {
     const limit = this.#clock.now() + ms;
@@ -298,6 +308,7 @@ export class TlsChannel {
         { listener: this.name, error: message },
         'TLS reload failed; the old certificate and trust stay',
       );
+      this.lastReload = { at: new Date(this.#clock.now()).toISOString(), ok: false, error: message };
       return { ok: false, error: message };
     }
     this.#material = material;
@@ -307,6 +318,7 @@ export class TlsChannel {
     for (const error of material.errors) this.#logger.error({ listener: this.name }, error);
     const revoked = this.#disconnectRevoked(material);
     this.#logger.info({ listener: this.name, revoked }, 'TLS material reloaded');
+    this.lastReload = { at: new Date(this.#clock.now()).toISOString(), ok: true };
     return { ok: true, revoked };
   }
 

@@ -5,7 +5,7 @@
 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { PeerIdentity } from '../core/ports.js';
+import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { AlertGate, gateOf } from './alert-gate.js';
 import { bindServer } from './bind-server.js';
 import { recordRefusal } from './record-refusal.js';
@@ -89,6 +89,22 @@ export function guardTlsServer(
   });
 }
 
+/** The TLS session of an admitted client, as the admin API shows it. */
+export function peerTls(socket: TLSSocket): PeerTls {
+  const cert = socket.authorized ? socket.getPeerX509Certificate() : undefined;
+  return {
+    protocol: socket.getProtocol() ?? 'unknown',
+    cipher: socket.getCipher().standardName,
+    ...(cert && {
+      certificate: {
+        subject: cert.subject.split('\n').join(', '),
+        issuer: cert.issuer.split('\n').join(', '),
+        notAfter: new Date(cert.validTo).toISOString(),
+      },
+    }),
+  };
+}
+
 /**
  * Sends the client the alert, if its connection allows one; returns what it was told, for the
  * log. TLS 1.2: plaintext, before the server's ChangeCipherSpec (held back by the gate). A resumed
@@ -121,7 +137,7 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
   channel.serve(server, ['mqtt']);
   const front = guardTlsServer(server, where, channel, options, (socket, identity, remote) => {
     socket.setNoDelay(options.tcpNoDelay);
-    channel.track(attachSocket(socket, remote, accept, options, identity), socket);
+    channel.track(attachSocket(socket, remote, accept, options, identity, peerTls(socket)), socket);
   });
   const port = await bindServer(front, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;

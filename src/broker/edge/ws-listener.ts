@@ -6,12 +6,12 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import type { PeerIdentity } from '../core/ports.js';
+import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
-import { guardTlsServer } from './tls-listener.js';
+import { guardTlsServer, peerTls } from './tls-listener.js';
 
 export interface WsListenerOptions extends SocketChannelOptions {
   readonly host: string;
@@ -38,14 +38,14 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     ? createHttpsServer(tls.serverOptions(['http/1.1']), upgradeOnly)
     : createHttpServer(upgradeOnly);
   // Identities and addresses of admitted TLS peers, from the handshake until their WebSocket upgrade.
-  const admitted = new WeakMap<TLSSocket, { identity?: PeerIdentity; remote: string }>();
+  const admitted = new WeakMap<TLSSocket, { identity?: PeerIdentity; remote: string; tls: PeerTls }>();
   let front: import('node:net').Server = http;
   if (tls) {
     const server = http as unknown as import('node:tls').Server;
     tls.serve(server, ['http/1.1']);
     front = guardTlsServer(server, where, tls, options, (socket, identity, remote) => {
       socket.setNoDelay(options.tcpNoDelay);
-      admitted.set(socket, { identity, remote });
+      admitted.set(socket, { identity, remote, tls: peerTls(socket) });
     });
   }
   const wss = new WebSocketServer({
@@ -60,7 +60,14 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     const peer = admitted.get(socket);
     if (!peer) request.socket.setNoDelay(options.tcpNoDelay);
     const remote = peer?.remote ?? `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const handle = attachSocket(createWebSocketStream(ws), remote, accept, options, peer?.identity);
+    const handle = attachSocket(
+      createWebSocketStream(ws),
+      remote,
+      accept,
+      options,
+      peer?.identity,
+      peer?.tls,
+    );
     tls?.track(handle, socket);
   });
   const port = await bindServer(front, options.host, options.port, where.url);

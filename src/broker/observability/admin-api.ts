@@ -1,28 +1,10 @@
 // The admin routes, transport-neutral (the HTTP edge authenticates and parses): liveness,
-// readiness, Prometheus metrics. Errors are JSON with a stable code and a message.
+// readiness, Prometheus metrics and the JSON API (admin-resources.ts). Errors are JSON with a
+// stable code and a message.
 
+import { type AdminRequest, type AdminResponse, type AdminRoutes, jsonError } from './admin-http.js';
+import { AdminResources, type AdminResourcesOptions } from './admin-resources.js';
 import type { BrokerMetrics } from './metrics.js';
-
-export interface AdminRequest {
-  readonly method: string;
-  readonly url: URL;
-  /** The request body, parsed as JSON when it is some; undefined when empty. */
-  readonly body?: unknown;
-}
-
-export interface AdminResponse {
-  readonly status: number;
-  /** A string is sent as is (with `type`); anything else as JSON. */
-  readonly body: unknown;
-  readonly type?: string;
-}
-
-export type AdminRoutes = (request: AdminRequest) => AdminResponse | Promise<AdminResponse>;
-
-export const jsonError = (status: number, code: string, message: string): AdminResponse => ({
-  status,
-  body: { error: { code, message } },
-});
 
 export interface Readiness {
   /** undefined when ready; otherwise what the broker is doing (opening the store, binding listeners...). */
@@ -32,11 +14,24 @@ export interface Readiness {
 export interface AdminApiOptions {
   readonly metrics: BrokerMetrics;
   readonly readiness: Readiness;
+  /** The broker, once it is up (the API answers 503 before). */
+  resources?: AdminResourcesOptions;
 }
 
 type Handler = (request: AdminRequest) => AdminResponse | Promise<AdminResponse>;
 
 export function adminRoutes(options: AdminApiOptions): AdminRoutes {
+  let resources: AdminResources | undefined;
+  /** The API needs the running broker. */
+  const api =
+    (run: (r: AdminResources, request: AdminRequest) => AdminResponse | Promise<AdminResponse>): Handler =>
+    (request) => {
+      if (options.resources === undefined)
+        return jsonError(503, 'not_ready', options.readiness.notReady ?? 'starting');
+      resources ??= new AdminResources(options.resources);
+      const ready = resources;
+      return AdminResources.guarded(() => run(ready, request));
+    };
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     '/healthz': { GET: () => ({ status: 200, body: { status: 'ok' } }) },
     '/readyz': {
@@ -54,17 +49,41 @@ export function adminRoutes(options: AdminApiOptions): AdminRoutes {
         type: options.metrics.contentType,
       }),
     },
+    '/api/clients': { GET: api((r, q) => r.clients(q.url)) },
+    '/api/listeners': { GET: api((r) => r.listeners()) },
+    '/api/reload': { POST: api((r) => r.reload()) },
+    '/api/retained': { GET: api((r, q) => r.retained(q.url)), DELETE: api((r, q) => r.clearRetained(q.url)) },
+    '/api/stats': { GET: api((r) => r.stats()) },
+  };
+  // /api/clients/<client id>: the id percent-encoded, as any character may be in one.
+  const clientRoute: Partial<Record<string, (id: string) => Handler>> = {
+    GET: (id) => api((r) => r.client(id)),
+    DELETE: (id) => api((r) => r.disconnect(id)),
   };
   return (request) => {
-    const route = routes[request.url.pathname];
-    if (route === undefined) return jsonError(404, 'not_found', `no such endpoint: ${request.url.pathname}`);
+    const path = request.url.pathname;
+    let clientId: string | undefined;
+    if (path.startsWith('/api/clients/')) {
+      try {
+        clientId = decodeURIComponent(path.slice('/api/clients/'.length));
+      } catch {
+        return jsonError(400, 'bad_path', 'the client id in the path is not percent-encoded UTF-8');
+      }
+    }
+    const route =
+      clientId === undefined
+        ? routes[path]
+        : Object.fromEntries(
+            Object.entries(clientRoute).map(([method, make]) => [
+              method,
+              make!(decodeURIComponent(clientId)),
+            ]),
+          );
+    if (route === undefined) return jsonError(404, 'not_found', `no such endpoint: ${path}`);
     const handler = route[request.method];
     if (handler === undefined)
-      return jsonError(
-        405,
-        'method_not_allowed',
-        `${request.method} is not allowed on ${request.url.pathname}`,
-      );
+      return jsonError(405, 'method_not_allowed', `${request.method} is not allowed on ${path}`);
     return handler(request);
   };
 }
+

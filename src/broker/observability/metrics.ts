@@ -5,29 +5,10 @@
 
 import type { X509Certificate } from 'node:crypto';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { BrokerCore } from '../core/broker-core.js';
 import type { BrokerStats } from '../core/broker-stats.js';
-import type { ListenerPolicy } from '../core/listener-policy.js';
+import type { BrokerView } from './broker-view.js';
 
-/** What a TLS listener shows of its certificates (TlsChannel). */
-export interface CertificateSource {
-  readonly name: string;
-  certificates(): ReadonlyArray<{ readonly certificate: X509Certificate }>;
-  /** The CAs its client certificates are verified against. */
-  readonly material: { readonly trusted: readonly X509Certificate[] };
-  /** Connected clients whose certificate expires within `ms`. */
-  clientCertificatesExpiring(ms: number): number;
-}
-
-export interface MetricsSources {
-  readonly core: BrokerCore;
-  readonly listeners: () => Iterable<{
-    readonly url: string;
-    readonly protocol: string;
-    readonly policy: ListenerPolicy;
-  }>;
-  readonly tls: () => Iterable<CertificateSource>;
-}
+export type MetricsSources = BrokerView;
 
 const DAY_MS = 86_400_000;
 
