@@ -5,7 +5,8 @@
 // certificates required (warden then runs each connection through its alert gate), and broker CPU
 // per QoS 0 message at a fixed rate, with and without client certificates. Servers pinned to
 // core 0, this generator to core 1 (npm run bench:tls does both).
-// Usage: npm run bench:tls [-- --handshakes 2000 --connections 5000 --messages 100000 --rate 20000]
+// Usage: npm run bench:tls [-- --handshakes 2000 --connections 5000 --messages 100000 --rate 20000
+//        --servers warden,mosquitto,node floor --variants ecdsa,rsa,mtls]
 
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -227,7 +228,13 @@ const put = (row: string, server: Server, value: number) => {
   results[row] ??= {} as Record<Server, number>;
   results[row][server] = value;
 };
-const variants: Variant[] = ['ecdsa', 'rsa', 'ecdsa, client certificate required'];
+const ALL_VARIANTS: Variant[] = ['ecdsa', 'rsa', 'ecdsa, client certificate required'];
+// --variants mtls: only the client-certificate rows.
+const variants = ALL_VARIANTS.filter((v) =>
+  arg('variants', 'ecdsa,rsa,mtls')
+    .split(',')
+    .includes(v.includes('client') ? 'mtls' : v),
+);
 for (const variant of variants) {
   presentCertificate = variant.includes('client certificate');
   for (const server of servers) {

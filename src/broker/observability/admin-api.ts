@@ -86,4 +86,3 @@ export function adminRoutes(options: AdminApiOptions): AdminRoutes {
     return handler(request);
   };
 }
-

@@ -4,7 +4,7 @@
 // topic labels. Histograms (TLS handshake and store commit durations) are observed as they happen.
 
 import type { X509Certificate } from 'node:crypto';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BrokerStats } from '../core/broker-stats.js';
 import type { BrokerView } from './broker-view.js';
 
@@ -26,15 +26,7 @@ export class BrokerMetrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    // prom-client names these gauges *_total, which promtool rejects (a _total is a counter);
-    // nodejs_active_handles and _requests say the same without the suffix.
-    for (const misnamed of [
-      'nodejs_active_handles_total',
-      'nodejs_active_requests_total',
-      'nodejs_active_resources_total',
-    ])
-      this.registry.removeSingleMetric(misnamed);
+    this.#defineProcessMetrics();
     this.#handshakeSeconds = new Histogram({
       name: 'warden_tls_handshake_duration_seconds',
       help: 'Time from TCP accept to an admitted TLS handshake.',
@@ -112,6 +104,57 @@ export class BrokerMetrics {
         if (s) read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)), s.core.stats);
       },
     });
+  }
+
+  /**
+   * The process metrics of prom-client's defaults that cost nothing between scrapes, under their
+   * usual names. collectDefaultMetrics() is not used: its garbage-collection observer and
+   * event-loop monitor work all the time, on every collection and tick, not at scrape time.
+   */
+  #defineProcessMetrics(): void {
+    const registers = [this.registry];
+    const cpu = (name: string, help: string, of: (u: NodeJS.CpuUsage) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(of(process.cpuUsage()) / 1e6);
+        },
+      });
+    cpu('process_cpu_user_seconds_total', 'User CPU time spent, seconds.', (u) => u.user);
+    cpu('process_cpu_system_seconds_total', 'System CPU time spent, seconds.', (u) => u.system);
+    cpu('process_cpu_seconds_total', 'User and system CPU time spent, seconds.', (u) => u.user + u.system);
+    const memory = (name: string, help: string, of: (m: NodeJS.MemoryUsage) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(of(process.memoryUsage()));
+        },
+      });
+    memory('process_resident_memory_bytes', 'Resident memory size, bytes.', (m) => m.rss);
+    memory('nodejs_heap_size_total_bytes', 'V8 heap size, bytes.', (m) => m.heapTotal);
+    memory('nodejs_heap_size_used_bytes', 'V8 heap used, bytes.', (m) => m.heapUsed);
+    memory(
+      'nodejs_external_memory_bytes',
+      'Memory of C++ objects bound to JavaScript, bytes.',
+      (m) => m.external,
+    );
+    const started = Date.now() / 1000 - process.uptime();
+    new Gauge({
+      name: 'process_start_time_seconds',
+      help: 'Start time of the process, seconds since the epoch.',
+      registers,
+    }).set(Math.round(started));
+    new Gauge({
+      name: 'nodejs_version_info',
+      help: 'Node.js version.',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: process.version }, 1);
   }
 
   #defineGauges(): void {
