@@ -12,6 +12,9 @@ export type MetricsSources = BrokerView;
 
 const DAY_MS = 86_400_000;
 
+/** Reads values from `from` and puts each, with its labels, into a metric. */
+type Read<T> = (put: (value: number, labels?: Record<string, string>) => void, from: T) => void;
+
 /** A label value without the quoted part some reasons carry (a PSK identity): one series per cause. */
 const reasonLabel = (reason: string) => reason.replace(/\s*"[^"]*"/g, '').trim();
 
@@ -65,45 +68,46 @@ export class BrokerMetrics {
     return this.registry.contentType;
   }
 
-  #gauge(
+  /**
+   * A metric whose value is read from the broker at each scrape: a gauge is set to it; a counter
+   * (a count the broker keeps, which only grows) is reset and raised to it.
+   */
+  #scraped(
+    kind: 'gauge' | 'counter',
     name: string,
     help: string,
     labelNames: string[],
-    read: (set: (value: number, labels?: Record<string, string>) => void, s: MetricsSources) => void,
+    read: Read<MetricsSources>,
   ): void {
     const sources = () => this.#sources;
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        const s = sources();
-        if (s) read((value, labels) => (labels ? this.set(labels, value) : this.set(value)), s);
-      },
-    });
+    const config = { name, help, labelNames, registers: [this.registry] };
+    if (kind === 'gauge')
+      new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          const s = sources();
+          if (s) read((value, labels) => (labels ? this.set(labels, value) : this.set(value)), s);
+        },
+      });
+    else
+      new Counter({
+        ...config,
+        collect() {
+          this.reset();
+          const s = sources();
+          if (s) read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)), s);
+        },
+      });
   }
 
-  /** A counter whose value is a count the broker keeps: set at each scrape (counts only grow). */
-  #counter(
-    name: string,
-    help: string,
-    labelNames: string[],
-    read: (add: (value: number, labels?: Record<string, string>) => void, stats: BrokerStats) => void,
-  ): void {
-    const sources = () => this.#sources;
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        const s = sources();
-        if (s) read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)), s.core.stats);
-      },
-    });
+  #gauge(name: string, help: string, labelNames: string[], read: Read<MetricsSources>): void {
+    this.#scraped('gauge', name, help, labelNames, read);
+  }
+
+  /** A counter of a count in BrokerStats. */
+  #counter(name: string, help: string, labelNames: string[], read: Read<BrokerStats>): void {
+    this.#scraped('counter', name, help, labelNames, (put, s) => read(put, s.core.stats));
   }
 
   /**
