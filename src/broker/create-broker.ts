@@ -27,7 +27,7 @@ import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
 import { listenWs } from './edge/ws-listener.js';
-import { type AdminApiOptions, adminRoutes } from './observability/admin-api.js';
+import { type AdminApiOptions, adminRoutes, PUBLIC_PATHS } from './observability/admin-api.js';
 import { brokerLogger } from './observability/broker-logger.js';
 import type { ListenerView } from './observability/broker-view.js';
 import { BrokerMetrics } from './observability/metrics.js';
@@ -305,7 +305,7 @@ async function startAdmin(
   const name = `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`;
   const tls = config.tls && (await TlsChannel.open(name, config.tls, config.tls, log));
   const admin = await listenAdmin(
-    { host: config.host, port: config.port, token, tls, logger: log },
+    { host: config.host, port: config.port, token, tls, logger: log, publicPaths: PUBLIC_PATHS },
     adminRoutes(api),
   );
   if (tls) tls.name = admin.url;

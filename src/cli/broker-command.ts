@@ -246,7 +246,9 @@ export function brokerCommand(): Command {
       for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
       console.error(`warden broker: ${storeLine(broker.store)}`);
       if (broker.admin)
-        console.error(`warden broker: admin on ${broker.admin.url} (/metrics, /healthz, /readyz)`);
+        console.error(
+          `warden broker: admin on ${broker.admin.url}: dashboard at /, /metrics, /api, /healthz, /readyz`,
+        );
       const dev = broker.developmentCa;
       const tlsListener = broker.listeners.find((l) => l.protocol === 'mqtts');
       if (dev) {

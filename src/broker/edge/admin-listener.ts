@@ -19,6 +19,11 @@ export interface AdminListenerOptions {
   readonly token?: string;
   readonly tls?: TlsChannel;
   readonly logger: Logger;
+  /**
+   * Paths served without the token: the dashboard's page, which holds no data (its requests
+   * for data bring the token).
+   */
+  readonly publicPaths?: readonly string[];
 }
 
 const MAX_BODY = 64 * 1024;
@@ -44,7 +49,9 @@ export async function listenAdmin(options: AdminListenerOptions, routes: AdminRo
     void answer(request).then(
       (result) => send(response, result),
       (error: Error) => {
-        options.logger.error({ url: request.url, error: error.message }, 'admin request failed');
+        // The path only: a dashboard URL may carry ?token=.
+        const path = (request.url ?? '/').split('?')[0];
+        options.logger.error({ path, error: error.message }, 'admin request failed');
         send(response, jsonError(500, 'internal', 'the request failed; see the broker log'));
       },
     );
@@ -53,8 +60,10 @@ export async function listenAdmin(options: AdminListenerOptions, routes: AdminRo
     const tls = options.tls;
     if (tls?.config.clientCertificates === 'required' && !(request.socket as TLSSocket).authorized)
       return jsonError(401, 'unauthorized', 'a client certificate the admin listener trusts is required');
-    if (!authorized(request)) return jsonError(401, 'unauthorized', 'a valid bearer token is required');
     const url = new URL(request.url ?? '/', 'http://admin');
+    const open = request.method === 'GET' && options.publicPaths?.includes(url.pathname) === true;
+    if (!open && !authorized(request))
+      return jsonError(401, 'unauthorized', 'a valid bearer token is required');
     const body = await readBody(request);
     if (body === INVALID) return jsonError(400, 'bad_request', 'the request body is not JSON');
     if (body === TOO_LARGE) return jsonError(413, 'too_large', `the request body is over ${MAX_BODY} bytes`);
@@ -104,5 +113,5 @@ function send(response: ServerResponse, result: AdminResponse): void {
     'x-content-type-options': 'nosniff',
   };
   if (result.status === 401) headers['www-authenticate'] = 'Bearer realm="warden"';
-  response.writeHead(result.status, headers).end(payload);
+  response.writeHead(result.status, { ...headers, ...result.headers }).end(payload);
 }

@@ -4,6 +4,7 @@
 
 import { type AdminRequest, type AdminResponse, type AdminRoutes, jsonError } from './admin-http.js';
 import { AdminResources, type AdminResourcesOptions } from './admin-resources.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface Readiness {
@@ -19,6 +20,16 @@ export interface AdminApiOptions {
 }
 
 type Handler = (request: AdminRequest) => AdminResponse | Promise<AdminResponse>;
+
+/** The paths anyone who reaches the listener may GET: the dashboard's page, without data. */
+export const PUBLIC_PATHS = ['/', '/dashboard', '/favicon.ico'];
+
+const dashboard: Handler = () => ({
+  status: 200,
+  body: DASHBOARD_HTML,
+  type: 'text/html; charset=utf-8',
+  headers: { 'content-security-policy': DASHBOARD_CSP, 'referrer-policy': 'no-referrer' },
+});
 
 export function adminRoutes(options: AdminApiOptions): AdminRoutes {
   let resources: AdminResources | undefined;
@@ -49,6 +60,11 @@ export function adminRoutes(options: AdminApiOptions): AdminRoutes {
         type: options.metrics.contentType,
       }),
     },
+    '/': { GET: dashboard },
+    '/dashboard': { GET: dashboard },
+    // Browsers ask for it; there is none.
+    '/favicon.ico': { GET: () => ({ status: 204, body: '' }) },
+    '/api/overview': { GET: api((r) => r.overview()) },
     '/api/clients': { GET: api((r, q) => r.clients(q.url)) },
     '/api/listeners': { GET: api((r) => r.listeners()) },
     '/api/reload': { POST: api((r) => r.reload()) },

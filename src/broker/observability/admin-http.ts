@@ -13,6 +13,8 @@ export interface AdminResponse {
   /** A string is sent as is (with `type`); anything else as JSON. */
   readonly body: unknown;
   readonly type?: string;
+  /** More response headers (the dashboard's Content-Security-Policy). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type AdminRoutes = (request: AdminRequest) => AdminResponse | Promise<AdminResponse>;

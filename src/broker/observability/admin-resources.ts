@@ -5,6 +5,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { ReasonCode, validateTopicFilter } from '../../protocol/index.js';
 import type { ClientConnection } from '../core/broker-core.js';
+import { messagesDropped } from '../core/broker-stats.js';
 import { type AdminResponse, jsonError } from './admin-http.js';
 import type { BrokerView, TlsView } from './broker-view.js';
 
@@ -207,6 +208,27 @@ export class AdminResources {
     if (!this.#options.view.core.clearRetained(topic))
       return jsonError(404, 'no_such_retained', `no retained message on "${topic}"`);
     return { status: 200, body: { cleared: topic } };
+  }
+
+  /** GET /api/overview: the counts the dashboard's overview shows. */
+  overview(): AdminResponse {
+    const core = this.#options.view.core;
+    const st = core.stats;
+    const loginFailures = Object.entries(st.loginFailuresByListener).flatMap(([listener, reasons]) =>
+      Object.entries(reasons).map(([reason, count]) => ({ listener, reason, count })),
+    );
+    return {
+      status: 200,
+      body: {
+        connections: st.clientsConnected,
+        sessions: core.sessions.size,
+        messagesReceived: st.publishReceived,
+        messagesSent: st.publishSent,
+        messagesDropped: messagesDropped(st),
+        handshakeFailures: st.handshakeFailures,
+        loginFailures,
+      },
+    };
   }
 
   /** GET /api/stats: what $SYS has. */
