@@ -174,6 +174,42 @@ describe('warden broker', () => {
     }
   });
 
+  it('--admin-port and --admin-token-file: the admin listener, its URL printed, the token asked for', async () => {
+    const tokenFile = join(dir, 'admin-token');
+    writeFileSync(tokenFile, 'cli-admin-token\n');
+    const broker = start('node', [
+      ...[...WARDEN, 'broker', '-p', '0', '--no-persistence'],
+      ...['--admin-port', '0', '--admin-token-file', tokenFile],
+    ]);
+    try {
+      const [, url] = await broker.waitFor(/admin on (http:\/\/127\.0\.0\.1:\d+): dashboard at \//);
+      assert.equal((await fetch(`${url}/healthz`)).status, 401);
+      const ok = await fetch(`${url}/healthz`, { headers: { authorization: 'Bearer cli-admin-token' } });
+      assert.deepEqual(await ok.json(), { status: 'ok' });
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it('logs readable lines on a terminal (util-linux script gives it one) and JSON into a pipe', async () => {
+    const command = ['node', ...WARDEN, 'broker', '-p', '0', '--no-persistence']
+      .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const onTerminal = start('script', ['-qec', command, '/dev/null']);
+    try {
+      await onTerminal.waitFor(/INFO.*: .*listening/, 15_000);
+    } finally {
+      const printed = await onTerminal.stop();
+      assert.doesNotMatch(printed.stdout, /\{"level":/);
+    }
+    const piped = start('node', [...WARDEN, 'broker', '-p', '0', '--no-persistence']);
+    try {
+      await piped.waitFor(/\{"level":30,.*"msg":"listening"\}/, 15_000);
+    } finally {
+      await piped.stop();
+    }
+  });
+
   it('--test-config: the configuration in effect, where each setting came from, warnings; exit 0 or 1', async () => {
     const good = join(dir, 'test-config.conf');
     writeFileSync(

@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { BrokerStats } from '../core/broker-stats.js';
 import type { Logger, PacketChannel, PeerIdentity, PeerTls } from '../core/ports.js';
+import { traces } from './trace-channels.js';
 
 /** What the core gives back for a channel: where decoded packets and transport events go. */
 export interface ConnectionHandle {
@@ -86,6 +87,7 @@ export function attachSocket(
     },
     send(packet) {
       if (socket.destroyed || !socket.writable) return;
+      if (traces.packetOut.hasSubscribers) traces.packetOut.publish({ remote: remoteAddress, packet });
       if (pending.length === 0) process.nextTick(flush);
       if (packet.type === 'publish' && packet.payload.length > ZERO_COPY_PAYLOAD) {
         const header = encodePublishHeader(packet, version);
@@ -112,6 +114,7 @@ export function attachSocket(
   };
 
   const connection = accept(channel);
+  if (traces.connectionOpen.hasSubscribers) traces.connectionOpen.publish({ remote: remoteAddress, tls });
   socket.on('data', (chunk: Buffer) => {
     stats.bytesReceived += chunk.length;
     let packets: Packet[];
@@ -123,7 +126,10 @@ export function attachSocket(
       return;
     }
     try {
-      for (const packet of packets) connection.handle(packet);
+      for (const packet of packets) {
+        if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
+        connection.handle(packet);
+      }
     } catch (error) {
       fail(error);
       return;
@@ -137,7 +143,10 @@ export function attachSocket(
   socket.on('error', (error) =>
     options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
   );
-  socket.on('close', () => connection.closed());
+  socket.on('close', () => {
+    if (traces.connectionClose.hasSubscribers) traces.connectionClose.publish({ remote: remoteAddress });
+    connection.closed();
+  });
 
   return connection;
 

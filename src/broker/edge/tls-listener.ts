@@ -13,6 +13,7 @@ import { type Accept, attachSocket, type SocketChannelOptions } from './socket-c
 import type { RunningListener } from './tcp-listener.js';
 import { alertName, encryptedAlert, plaintextAlert, TlsAlert, type TlsAlertCode } from './tls-alert.js';
 import type { TlsChannel } from './tls-channel.js';
+import { traces } from './trace-channels.js';
 
 export interface TlsListenerOptions extends SocketChannelOptions {
   readonly host: string;
@@ -56,6 +57,8 @@ export function guardTlsServer(
     const protocol = socket.getProtocol() ?? undefined;
     const fields = { listener: where.url, remote, sni, protocol, code, alert };
     recordRefusal(options.stats, options.logger, fields, reason);
+    if (traces.tlsHandshake.hasSubscribers)
+      traces.tlsHandshake.publish({ listener: where.url, remote, admitted: false, reason, alert, protocol });
     // Node leaves a socket whose handshake timed out open; the refusal ends it.
     socket.destroy();
   };
@@ -69,6 +72,13 @@ export function guardTlsServer(
       const stats = options.stats;
       stats.tlsHandshakes[where.url] = (stats.tlsHandshakes[where.url] ?? 0) + 1;
       if (since !== undefined) options.observer?.tlsHandshake(where.url, (performance.now() - since) / 1000);
+      if (traces.tlsHandshake.hasSubscribers)
+        traces.tlsHandshake.publish({
+          listener: where.url,
+          remote: remoteOf(socket),
+          admitted: true,
+          protocol: socket.getProtocol(),
+        });
       admitted(socket, verdict.identity, remoteOf(socket));
     }
   });

@@ -92,8 +92,11 @@ export class LmdbStore implements Store {
     const inbound: Array<{ clientId: string; packetId: number }> = [];
     const retained: MessageRecord[] = [];
     let key: Key | undefined;
+    let read = 0;
     try {
       for (const entry of this.#db.getRange({})) {
+        // A million records take seconds: let the event loop answer /healthz and /readyz meanwhile.
+        if (++read % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
         key = entry.key;
         const value = entry.value;
         // Every key this layout writes is an array; a bare string would pass key[0] as its first letter.
@@ -162,6 +165,9 @@ function entry(w: StoreWrite): [Key, unknown] {
       return [['r', keyString(w.topic)], w.record];
   }
 }
+
+/** Records read between two turns of the event loop while loading. */
+const YIELD_EVERY = 5000;
 
 /** LMDB's meta page: its magic number and data version, 24 bytes in (after the page header). */
 const LMDB_MAGIC = 0xbeefc0de;
