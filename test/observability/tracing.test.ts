@@ -92,6 +92,7 @@ describe('tracing channels', () => {
       [false, 'expired', 'certificate expired'],
     );
     const open = seen.slice(from).find((s) => s.name === 'warden:connection:open');
-    assert.equal((open?.message.tls as { protocol: string }).protocol, 'TLSv1.3');
+    assert.ok(open, 'a connection:open for the admitted client');
+    assert.equal((open.message.tls as { protocol: string }).protocol, 'TLSv1.3');
   });
 });

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 const store = sessionStorage;
 const params = new URLSearchParams(location.search);
 if (params.has('token')) {
