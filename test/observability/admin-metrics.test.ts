@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -294,5 +295,51 @@ describe('the admin API', () => {
     const stats = await json('/api/stats');
     assert.match(stats.body['$SYS/broker/uptime'], /^\d+ seconds$/);
     assert.ok(Number(stats.body['$SYS/broker/messages/received']) > 0);
+  });
+});
+
+describe('the admin listener over HTTPS', () => {
+  it("takes a broker listener's tls block: a client that trusts the CA gets /healthz, the token still asked for", async () => {
+    const secured = await createBroker(
+      {
+        listeners: [{ host: '127.0.0.1', port: 0 }],
+        sysInterval: 0,
+        admin: {
+          port: 0,
+          tokenFile,
+          tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    try {
+      assert.match(secured.admin!.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const ask = (token?: string) =>
+        new Promise<{ status: number; body: string; protocol: string }>((resolve, reject) => {
+          const request = httpsGet(
+            `${secured.admin!.url.replace('127.0.0.1', 'localhost')}/healthz`,
+            {
+              ca: readFileSync(pki.caFile),
+              agent: false,
+              headers: token ? { authorization: `Bearer ${token}` } : {},
+            },
+            (response) => {
+              const protocol = (response.socket as import('node:tls').TLSSocket).getProtocol() ?? '';
+              let body = '';
+              response.on('data', (chunk) => (body += chunk));
+              response.on('end', () => resolve({ status: response.statusCode ?? 0, body, protocol }));
+            },
+          );
+          request.on('error', reject);
+        });
+      const refused = await ask();
+      assert.equal(refused.status, 401);
+      const answered = await ask(TOKEN);
+      assert.equal(answered.status, 200);
+      assert.deepEqual(JSON.parse(answered.body), { status: 'ok' });
+      assert.match(answered.protocol, /^TLSv1\.[23]$/);
+    } finally {
+      await secured.close();
+    }
   });
 });
