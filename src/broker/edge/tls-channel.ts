@@ -44,6 +44,8 @@ export class TlsChannel {
   readonly #clients = new Map<ConnectionHandle, { cert: X509Certificate; timer?: Timer }>();
   #unwatch: () => void = () => undefined;
   #stapler?: OcspStapler;
+  /** The client certificate of each handshake, parsed once: a parse costs about 120 µs. */
+  readonly #peerCertificates = new WeakMap<TLSSocket, X509Certificate | undefined>();
   /** PSK identity each handshake used, known or not (for the identity, or the refusal reason). */
   readonly #pskIdentities = new WeakMap<TLSSocket, { identity: string; known: boolean }>();
 
@@ -201,6 +203,14 @@ export class TlsChannel {
     }
   }
 
+  /** The certificate the client presented, if any (parsed once per connection). */
+  peerCertificate(socket: TLSSocket): X509Certificate | undefined {
+    if (this.#peerCertificates.has(socket)) return this.#peerCertificates.get(socket);
+    const cert = this.asksForCertificates ? socket.getPeerX509Certificate() : undefined;
+    this.#peerCertificates.set(socket, cert);
+    return cert;
+  }
+
   /** Whether the listener asks clients for certificates (optional or required). */
   get asksForCertificates(): boolean {
     return this.config.clientCertificates !== 'none';
@@ -224,7 +234,7 @@ export class TlsChannel {
       };
     }
     if (config.clientCertificates === 'none') return {};
-    const cert = socket.getPeerX509Certificate();
+    const cert = this.peerCertificate(socket);
     if (cert === undefined)
       return config.clientCertificates === 'required'
         ? { refused: 'no certificate', alert: TlsAlert.certificateRequired }
@@ -275,7 +285,7 @@ export class TlsChannel {
 
   /** Follows a connected client with a certificate: revocation on reload, its expiry. */
   track(handle: ConnectionHandle, socket: TLSSocket): void {
-    const cert = socket.getPeerX509Certificate();
+    const cert = this.peerCertificate(socket);
     if (cert === undefined || !socket.authorized) return;
     const entry: { cert: X509Certificate; timer?: Timer } = { cert };
     this.#clients.set(handle, entry);

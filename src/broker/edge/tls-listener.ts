@@ -100,8 +100,8 @@ export function guardTlsServer(
 }
 
 /** The TLS session of an admitted client, as the admin API shows it. */
-export function peerTls(socket: TLSSocket): PeerTls {
-  const cert = socket.authorized ? socket.getPeerX509Certificate() : undefined;
+export function peerTls(socket: TLSSocket, channel: TlsChannel): PeerTls {
+  const cert = socket.authorized ? channel.peerCertificate(socket) : undefined;
   return {
     protocol: socket.getProtocol() ?? 'unknown',
     cipher: socket.getCipher().standardName,
@@ -147,7 +147,7 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
   channel.serve(server, ['mqtt']);
   const front = guardTlsServer(server, where, channel, options, (socket, identity, remote) => {
     socket.setNoDelay(options.tcpNoDelay);
-    channel.track(attachSocket(socket, remote, accept, options, identity, peerTls(socket)), socket);
+    channel.track(attachSocket(socket, remote, accept, options, identity, peerTls(socket, channel)), socket);
   });
   const port = await bindServer(front, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;

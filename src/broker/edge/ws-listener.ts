@@ -45,7 +45,7 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     tls.serve(server, ['http/1.1']);
     front = guardTlsServer(server, where, tls, options, (socket, identity, remote) => {
       socket.setNoDelay(options.tcpNoDelay);
-      admitted.set(socket, { identity, remote, tls: peerTls(socket) });
+      admitted.set(socket, { identity, remote, tls: peerTls(socket, tls) });
     });
   }
   const wss = new WebSocketServer({
