@@ -80,6 +80,7 @@ export async function createBroker(
   const config = validateConfig(input);
   const log = logger ?? brokerLogger(config);
   for (const note of config.notes) log.warn({}, note);
+  // What is not the core's options, taken out of them (the listeners and security are wired below).
   const {
     listeners: _listeners,
     logLevel: _level,
@@ -88,15 +89,15 @@ export async function createBroker(
     user: _user,
     notes: _notes,
     autoIdPrefix,
-    allowAnonymous,
+    allowAnonymous: _allowAnonymous,
     useUsernameAsClientId,
-    refuseUnreadableSubscriptions,
+    refuseUnreadableSubscriptions: _refuseUnreadableSubscriptions,
     sysInterval,
     tcpNoDelay,
-    passwordFile,
-    aclFile,
-    authHookTimeoutMs,
-    failedLoginDelay,
+    passwordFile: _passwordFile,
+    aclFile: _aclFile,
+    authHookTimeoutMs: _authHookTimeoutMs,
+    failedLoginDelay: _failedLoginDelay,
     persistence,
     dataDir: _dataDir,
     ...limits
@@ -140,68 +141,13 @@ export async function createBroker(
     observer: metrics?.edge,
   };
   const listeners: RunningListener[] = [];
-  let developmentCa: DevelopmentCertificate | undefined;
-  const channels: TlsChannel[] = [];
+  const tlsFactory = tlsChannelFactory(config, log);
+  const channels = tlsFactory.channels;
+  const tlsChannel = tlsFactory.open;
   const tlsPorts = new Map<TlsChannel, number>();
   const listenerInfo: ListenerView[] = [];
-  const tlsChannel = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
-    if (l.tls === undefined) return undefined;
-    let { certFile, keyFile } = l.tls;
-    // No certificate: PKCS#12, PSK or anonymous if so configured, else the development CA's.
-    const otherIdentity =
-      l.tls.pfxFile !== undefined || l.tls.pskFile !== undefined || l.tls.anonymousCiphers;
-    if ((certFile === undefined || keyFile === undefined) && !otherIdentity) {
-      const hosts = developmentHosts(config.listeners.map((x) => x.host));
-      developmentCa ??= await developmentCertificate(config.dataDir, hosts);
-      ({ certFile, keyFile } = developmentCa);
-    }
-    const name = `${l.protocol === 'ws' ? 'wss' : 'mqtts'}://${l.host}:${l.port}`;
-    const channel = await TlsChannel.open(name, l.tls, { certFile, keyFile }, log);
-    channels.push(channel);
-    return channel;
-  };
   const securityFiles = new SecurityFiles(log);
-  const throttle = new LoginThrottle({
-    ...loginThrottleDefaults,
-    baseDelayMs: failedLoginDelay.baseMs,
-    maxDelayMs: failedLoginDelay.maxMs,
-  });
-  /** Who may connect through a listener and what they may do: hooks, then its files. */
-  const security = async (l: BrokerConfig['listeners'][number]) => {
-    const passwordPath = l.passwordFile ?? passwordFile;
-    const aclPath = l.aclFile ?? aclFile;
-    const passwords = passwordPath ? await securityFiles.passwordFile(passwordPath) : undefined;
-    const acl = aclPath ? await securityFiles.aclFile(aclPath) : undefined;
-    const authorizeHooks = hooks.authorize ?? [];
-    const anonymous = l.allowAnonymous ?? allowAnonymous;
-    // SCRAM-SHA-256 is offered wherever a password file is: its SCRAM entries answer it.
-    const methods = [
-      ...(passwords ? [scramSha256((user) => passwords.scram(user))] : []),
-      ...(hooks.enhancedAuth ?? []),
-    ];
-    return {
-      enhancedAuth: new Map(methods.map((m) => [m.method, m])),
-      allowAnonymous: anonymous,
-      authenticator: new AuthenticationChain({
-        hooks: hooks.authenticate ?? [],
-        passwords,
-        allowAnonymous: anonymous,
-        hookTimeoutMs: authHookTimeoutMs,
-        logger: log,
-      }),
-      authorizer:
-        acl || authorizeHooks.length > 0
-          ? new TopicAuthorizer({
-              hooks: authorizeHooks,
-              acl,
-              hookTimeoutMs: authHookTimeoutMs,
-              logger: log,
-              aclJudgesSubscribe: refuseUnreadableSubscriptions,
-            })
-          : undefined,
-      failedLoginDelay: throttle,
-    };
-  };
+  const security = listenerSecurity(config, hooks, securityFiles, log);
   try {
     for (const l of config.listeners) {
       const policy = listenerPolicy(`${l.protocol}://${l.host}:${l.port}`, {
@@ -258,13 +204,14 @@ export async function createBroker(
     };
   }
   readiness.notReady = undefined;
+  const developmentCa = tlsFactory.developmentCa();
   if (developmentCa)
     log.info({ caFile: developmentCa.caFile, created: developmentCa.created }, 'TLS from the development CA');
   return {
     config,
     listeners,
     core,
-    developmentCa,
+    developmentCa: tlsFactory.developmentCa(),
     store: storeReport,
     admin: admin && { url: admin.url, port: admin.port },
     reloadTls,
@@ -335,4 +282,77 @@ function* certificateSysValues(ports: ReadonlyMap<TlsChannel, number>): Iterable
       yield [`${topic}/status`, words[health.status]];
     }
   }
+}
+
+/** Opens each TLS listener's channel; a listener without a certificate gets the development CA's. */
+function tlsChannelFactory(config: BrokerConfig, log: Logger) {
+  let developmentCa: DevelopmentCertificate | undefined;
+  const channels: TlsChannel[] = [];
+  const open = async (l: BrokerConfig['listeners'][number]): Promise<TlsChannel | undefined> => {
+    if (l.tls === undefined) return undefined;
+    let { certFile, keyFile } = l.tls;
+    // No certificate: PKCS#12, PSK or anonymous if so configured, else the development CA's.
+    const otherIdentity =
+      l.tls.pfxFile !== undefined || l.tls.pskFile !== undefined || l.tls.anonymousCiphers;
+    if ((certFile === undefined || keyFile === undefined) && !otherIdentity) {
+      const hosts = developmentHosts(config.listeners.map((x) => x.host));
+      developmentCa ??= await developmentCertificate(config.dataDir, hosts);
+      ({ certFile, keyFile } = developmentCa);
+    }
+    const name = `${l.protocol === 'ws' ? 'wss' : 'mqtts'}://${l.host}:${l.port}`;
+    const channel = await TlsChannel.open(name, l.tls, { certFile, keyFile }, log);
+    channels.push(channel);
+    return channel;
+  };
+  return { open, channels, developmentCa: () => developmentCa };
+}
+
+/** Who may connect through a listener and what they may do: hooks, then its files. */
+function listenerSecurity(
+  config: BrokerConfig,
+  hooks: SecurityHooks,
+  securityFiles: SecurityFiles,
+  log: Logger,
+) {
+  const throttle = new LoginThrottle({
+    ...loginThrottleDefaults,
+    baseDelayMs: config.failedLoginDelay.baseMs,
+    maxDelayMs: config.failedLoginDelay.maxMs,
+  });
+  const { authHookTimeoutMs } = config;
+  return async (l: BrokerConfig['listeners'][number]) => {
+    const passwordPath = l.passwordFile ?? config.passwordFile;
+    const aclPath = l.aclFile ?? config.aclFile;
+    const passwords = passwordPath ? await securityFiles.passwordFile(passwordPath) : undefined;
+    const acl = aclPath ? await securityFiles.aclFile(aclPath) : undefined;
+    const authorizeHooks = hooks.authorize ?? [];
+    const anonymous = l.allowAnonymous ?? config.allowAnonymous;
+    // SCRAM-SHA-256 is offered wherever a password file is: its SCRAM entries answer it.
+    const methods = [
+      ...(passwords ? [scramSha256((user) => passwords.scram(user))] : []),
+      ...(hooks.enhancedAuth ?? []),
+    ];
+    return {
+      enhancedAuth: new Map(methods.map((m) => [m.method, m])),
+      allowAnonymous: anonymous,
+      authenticator: new AuthenticationChain({
+        hooks: hooks.authenticate ?? [],
+        passwords,
+        allowAnonymous: anonymous,
+        hookTimeoutMs: authHookTimeoutMs,
+        logger: log,
+      }),
+      authorizer:
+        acl || authorizeHooks.length > 0
+          ? new TopicAuthorizer({
+              hooks: authorizeHooks,
+              acl,
+              hookTimeoutMs: authHookTimeoutMs,
+              logger: log,
+              aclJudgesSubscribe: config.refuseUnreadableSubscriptions,
+            })
+          : undefined,
+      failedLoginDelay: throttle,
+    };
+  };
 }
