@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import type { Broker } from '../../src/broker/index.js';
+import { issueCertificate } from '../../src/pki/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
 import { run, start, until, within } from '../support/processes.js';
@@ -245,6 +246,33 @@ describe('the admin API', () => {
     } finally {
       await device.stop();
       await Promise.all(plain.map((c) => c.endAsync()));
+    }
+  });
+
+  it('counts connected devices whose certificate expires within 7 and 30 days', async () => {
+    const soon = await issueCertificate(pki.intermediate, { name: 'device-soon', kind: 'client', days: 3 });
+    const cert = join(dir, 'soon.crt');
+    const key = join(dir, 'soon.key');
+    writeFileSync(cert, soon.fullChainPem);
+    writeFileSync(key, soon.privateKeyPem);
+    const device = start('mosquitto_sub', [
+      ...['-h', 'localhost', '-p', String(broker.listeners[1]!.port), '--cafile', pki.caFile],
+      ...['--cert', cert, '--key', key, '-i', 'soon-device', '-t', 'soon/#'],
+    ]);
+    try {
+      await until(
+        'the device subscribed',
+        () => broker.core.sessions.get('soon-device')?.subscriptionCount === 1,
+        5000,
+      );
+      const text = await (await get('/metrics')).text();
+      const listener = broker.listeners[1]!.url;
+      assert.equal(sample(text, 'warden_client_certificates_expiring', { listener, within: '7d' }), 1);
+      assert.equal(sample(text, 'warden_client_certificates_expiring', { listener, within: '30d' }), 1);
+      const listed = await json('/api/clients/soon-device');
+      assert.ok(listed.body.tls.certificate.daysLeft <= 3, String(listed.body.tls.certificate.daysLeft));
+    } finally {
+      await device.stop();
     }
   });
 
