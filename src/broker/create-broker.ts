@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
+import { RedisBus, redactUrl } from './cluster/redis-bus.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
 import { validateConfig } from './config/validate-config.js';
 import { BrokerCore } from './core/broker-core.js';
@@ -100,6 +101,7 @@ export async function createBroker(
     failedLoginDelay: _failedLoginDelay,
     persistence,
     dataDir: _dataDir,
+    cluster: _cluster,
     ...limits
   } = config;
   // The admin listener comes first, so that /readyz can say what the broker is waiting for
@@ -111,8 +113,14 @@ export async function createBroker(
   let store: Awaited<ReturnType<typeof openStore>>;
   let core: BrokerCore;
   let storeReport: StoreReport;
+  let bus: RedisBus | undefined;
   try {
-    store = await openStore(config, log);
+    if (config.cluster) {
+      bus = await RedisBus.open(config.cluster.redis, config.cluster.nodeId ?? `node-${randomUUID()}`, log);
+      log.info({ redis: redactUrl(config.cluster.redis), nodeId: bus.nodeId }, 'cluster: joined');
+    }
+    const local = await openStore(config, log);
+    store = bus ? bus.wrap(local) : local;
     core = new BrokerCore({
       ...limits,
       clock: systemClock,
@@ -120,13 +128,17 @@ export async function createBroker(
       logger: log,
       newClientId: () => `${autoIdPrefix}${randomUUID()}`,
       observeCommit: metrics?.observeCommit,
+      clustered: bus !== undefined,
     });
     readiness.notReady = 'recovering the store';
     storeReport = await recoverStore(core, store, log);
   } catch (error) {
+    await bus?.close();
     await admin?.close();
     throw error;
   }
+  const readyCore = core;
+  bus?.start((message) => readyCore.publishRemote(message));
   readiness.notReady = 'binding listeners';
   if (persistence.autosave)
     log.info(
@@ -226,6 +238,7 @@ export async function createBroker(
       // What the shutdown itself wrote (sessions now disconnected, their expiry running) goes too.
       await core.commits.drained();
       await store.close();
+      await bus?.close();
       await admin?.close();
     },
   };

@@ -32,6 +32,20 @@ interface BrokerOptions {
   testConfig?: boolean;
   adminPort?: number;
   adminTokenFile?: string;
+  cluster?: string;
+  nodeId?: string;
+}
+
+/** --cluster / --node-id over the file's cluster block. */
+function clusterFromFlags(
+  options: BrokerOptions,
+  file?: BrokerConfigInput['cluster'],
+): Pick<BrokerConfigInput, 'cluster'> {
+  if (options.cluster === undefined && options.nodeId === undefined) return file ? { cluster: file } : {};
+  const redis = options.cluster ?? file?.redis;
+  if (redis === undefined)
+    throw new ConfigError(['--node-id needs --cluster (or cluster.redis in the file)']);
+  return { cluster: { ...file, redis, ...(options.nodeId !== undefined && { nodeId: options.nodeId }) } };
 }
 
 /** --admin-port / --admin-token-file over the file's admin block (loopback unless the file says otherwise). */
@@ -86,6 +100,7 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
       ...memory,
       ...verbose,
       ...adminFromFlags(options, file.admin),
+      ...clusterFromFlags(options, file.cluster),
     };
   }
   // As `mosquitto -p`: a port named on the command line means that listener only; the three
@@ -109,6 +124,7 @@ async function configFromFlags(options: BrokerOptions): Promise<BrokerConfigInpu
     allowAnonymous: isLoopback(options.host),
     ...verbose,
     ...adminFromFlags(options),
+    ...clusterFromFlags(options),
   };
 }
 
@@ -175,6 +191,11 @@ export function brokerCommand(): Command {
       port,
     )
     .option(
+      '--cluster <url>',
+      'join a cluster on Redis: redis://[user:password@]host:port (rediss:// for TLS)',
+    )
+    .option('--node-id <name>', "this node's name in the cluster (default: a random one)")
+    .option(
       '--admin-token-file <file>',
       'the admin listener asks every request for the bearer token in this file',
     )
@@ -216,7 +237,7 @@ export function brokerCommand(): Command {
           !(error instanceof AclSyntaxError) &&
           !(error instanceof StoreError) &&
           !(error instanceof BrokerProcessError) &&
-          !/^(listener|admin:) /.test((error as Error).message)
+          !/^(listener|admin:|cluster:) /.test((error as Error).message)
         )
           throw error;
         console.error(`warden broker: ${(error as Error).message}`);

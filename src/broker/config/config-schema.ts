@@ -160,9 +160,21 @@ export const adminSchema = z
     path: ['tls'],
   });
 
+/**
+ * One node of a cluster on Redis: what is published on any node reaches the subscribers of
+ * every node, and retained messages are shared. (Sessions stay with their node for now.)
+ */
+export const clusterSchema = z.strictObject({
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
+  redis: z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL'),
+  /** This node's name, unique in the cluster; a random one when absent. */
+  nodeId: z.string().min(1).optional(),
+});
+
 export const brokerConfigSchema = z.strictObject({
   listeners: z.array(listenerSchema).min(1, 'at least one listener is needed'),
   admin: adminSchema.optional(),
+  cluster: clusterSchema.optional(),
   /**
    * Whether clients without credentials may connect. Off unless said (Mosquitto 2.x); the CLI's
    * no-config quick start turns it on for its loopback listeners only.

@@ -59,6 +59,8 @@ export interface CoreOptions {
   readonly refusedLoginCode: 'badUserNameOrPassword' | 'notAuthorized';
   /** Told how long each store transaction took, seconds (metrics); absent: not measured. */
   readonly observeCommit?: (seconds: number) => void;
+  /** One node of a cluster: what is published here is also written for the other nodes. */
+  readonly clustered?: boolean;
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -227,8 +229,23 @@ export class BrokerCore {
     this.publish(withExpiry(message, this.options.clock.now()), undefined);
   }
 
-  /** Stores or clears a retained message, then routes the message to subscribers. */
+  /**
+   * Stores or clears a retained message, then routes the message to subscribers; in a cluster,
+   * also writes it for the other nodes ($SYS excepted: each node has its own).
+   */
   publish(message: Message, origin: Session | undefined): number {
+    const deliveries = this.#publishHere(message, origin);
+    if (this.options.clustered && !message.topic.startsWith('$SYS/'))
+      this.commits.write({ kind: 'forward', message });
+    return deliveries;
+  }
+
+  /** A message another node of the cluster published: retained and routed here, not sent on. */
+  publishRemote(message: Message): void {
+    this.#publishHere(message, undefined);
+  }
+
+  #publishHere(message: Message, origin: Session | undefined): number {
     if (message.retain) {
       // An empty retained payload deletes [MQTT-3.3.1-6]. A stored payload is copied so it does
       // not pin the whole socket chunk it was sliced from.

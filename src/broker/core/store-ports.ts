@@ -56,6 +56,12 @@ export interface QueuedRecord {
 
 /** A write; `record: undefined` deletes. */
 export type StoreWrite =
+  /**
+   * A message published here, for the other nodes of a cluster (the cluster store sends it to
+   * the bus; a local store has nothing to do with it). Its publisher's acknowledgement waits
+   * for it like for any write.
+   */
+  | { readonly kind: 'forward'; readonly message: Message }
   | { readonly kind: 'session'; readonly clientId: string; readonly record: SessionRecord | undefined }
   | { readonly kind: 'message'; readonly id: number; readonly record: MessageRecord | undefined }
   | {

@@ -132,11 +132,11 @@ export class LmdbStore implements Store {
 
   commit(writes: readonly StoreWrite[]): Promise<void> {
     return this.#db.transaction(() => {
-      for (const w of writes) this.#apply(w);
+      for (const w of writes) if (w.kind !== 'forward') this.#apply(w);
     }) as Promise<void>;
   }
 
-  #apply(w: StoreWrite): void {
+  #apply(w: Exclude<StoreWrite, { kind: 'forward' }>): void {
     const db = this.#db;
     const [key, value] = entry(w);
     if (value === undefined) db.removeSync(key);
@@ -148,7 +148,7 @@ export class LmdbStore implements Store {
   }
 }
 
-function entry(w: StoreWrite): [Key, unknown] {
+function entry(w: Exclude<StoreWrite, { kind: 'forward' }>): [Key, unknown] {
   switch (w.kind) {
     case 'session':
       return [['s', keyString(w.clientId)], w.record];

@@ -31,13 +31,13 @@ export class MemoryStore implements Store {
   }
 
   commit(writes: readonly StoreWrite[]): undefined {
-    for (const w of writes) this.#apply(w);
+    for (const w of writes) if (w.kind !== 'forward') this.#apply(w);
     return undefined;
   }
 
   async close(): Promise<void> {}
 
-  #apply(w: StoreWrite): void {
+  #apply(w: Exclude<StoreWrite, { kind: 'forward' }>): void {
     switch (w.kind) {
       case 'session':
         put(this.#sessions, w.clientId, w.record);

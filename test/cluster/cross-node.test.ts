@@ -1,0 +1,139 @@
+// Two warden nodes on a real redis-server (the first step of the cluster): a message published
+// on one node reaches subscribers on the other at its QoS with its properties, retained messages
+// are shared, and a publisher's PUBACK waits until Redis has the message (with Redis gone it
+// gets none, and its connection is closed with 0x80 so that it resends).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { freePort } from '../../bench/bench-process.js';
+import type { Broker } from '../../src/broker/index.js';
+import { createBroker } from '../support/memory-broker.js';
+import { runWarden, until, within } from '../support/processes.js';
+import { type RunningRedis, startRedis } from '../support/redis.js';
+
+let redis: RunningRedis;
+let a: Broker;
+let b: Broker;
+
+const node = (nodeId: string) =>
+  createBroker(
+    {
+      listeners: [{ host: '127.0.0.1', port: 0 }],
+      allowAnonymous: true,
+      sysInterval: 0,
+      cluster: { redis: redis.url, nodeId },
+    },
+    pino({ level: 'silent' }),
+  );
+const client = (broker: Broker, clientId: string) =>
+  within(
+    mqtt.connectAsync(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, {
+      clientId,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    }),
+    5000,
+    clientId,
+  );
+
+before(async () => {
+  redis = await startRedis();
+  a = await node('node-a');
+  b = await node('node-b');
+});
+after(async () => {
+  await a?.close();
+  await b?.close();
+  await redis?.stop();
+});
+
+describe('two nodes on Redis', () => {
+  it('a message published on node A reaches a subscriber on node B at QoS 0, 1 and 2, with its properties', async () => {
+    const subscriber = await client(b, 'sub-on-b');
+    const got: Array<{ topic: string; qos: number; payload: string; user?: unknown; correlation?: string }> =
+      [];
+    subscriber.on('message', (topic, payload, packet) =>
+      got.push({
+        topic,
+        qos: packet.qos,
+        payload: payload.toString(),
+        user: { ...packet.properties?.userProperties },
+        correlation: packet.properties?.correlationData?.toString(),
+      }),
+    );
+    await subscriber.subscribeAsync('x/#', { qos: 2 });
+    const publisher = await client(a, 'pub-on-a');
+    for (const qos of [0, 1, 2] as const)
+      await publisher.publishAsync(`x/${qos}`, `at ${qos}`, {
+        qos,
+        properties: { userProperties: { site: 'north' }, correlationData: Buffer.from(`c${qos}`) },
+      });
+    await until('three messages on B', () => got.length === 3, 5000);
+    assert.deepEqual(
+      got.sort((x, y) => x.topic.localeCompare(y.topic)),
+      [0, 1, 2].map((qos) => ({
+        topic: `x/${qos}`,
+        qos,
+        payload: `at ${qos}`,
+        user: { site: 'north' },
+        correlation: `c${qos}`,
+      })),
+    );
+    await publisher.endAsync();
+    await subscriber.endAsync();
+  });
+
+  it('a message retained through node A is sent by node B to a new subscriber', async () => {
+    const publisher = await client(a, 'retainer');
+    await publisher.publishAsync('r/shared', 'kept', { qos: 1, retain: true });
+    await publisher.endAsync();
+    await until('B has it', () => b.core.retained.match('r/shared').length === 1, 5000);
+    const subscriber = await client(b, 'late-on-b');
+    const got: string[] = [];
+    subscriber.on('message', (topic, payload) => got.push(`${topic} ${payload}`));
+    await subscriber.subscribeAsync('r/#', { qos: 1 });
+    await until('the retained message', () => got.length === 1, 5000);
+    assert.deepEqual(got, ['r/shared kept']);
+    await subscriber.endAsync();
+  });
+
+  it('with Redis gone a QoS 1 publish gets no PUBACK and is closed with 0x80; local QoS 0 still flows', async () => {
+    const local = await client(a, 'local-sub');
+    const seen: string[] = [];
+    local.on('message', (topic) => seen.push(topic));
+    await local.subscribeAsync('y/#', { qos: 0 });
+    await redis.stop();
+    const publisher = await client(a, 'pub-no-redis');
+    const closed = new Promise<number>((resolve) =>
+      publisher.once('disconnect', (packet: { reasonCode?: number }) => resolve(packet.reasonCode ?? -1)),
+    );
+    publisher.publish('y/q1', 'must not be acknowledged', { qos: 1 });
+    assert.equal(await within(closed, 10_000, 'the DISCONNECT'), 0x80);
+    publisher.end(true);
+    const other = await client(a, 'pub-qos0');
+    other.publish('y/q0', 'local', { qos: 0 });
+    await until('the local QoS 0 delivery', () => seen.includes('y/q0'), 5000);
+    assert.ok(seen.includes('y/q1'), 'delivered locally, only its acknowledgement withheld');
+    other.end(true);
+    local.end(true);
+  });
+});
+
+describe('joining a cluster', () => {
+  it('warden broker --cluster with no Redis there: exit 1 naming the URL, its password hidden', async () => {
+    const port = await freePort();
+    const result = await runWarden(
+      'broker',
+      ...['-p', '0', '--no-persistence', '--cluster', `redis://warden:s3cret-pw@127.0.0.1:${port}`],
+      ...['--node-id', 'lonely'],
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`warden broker: cluster: Redis redis://warden:\\*\\*\\*@127\\.0\\.0\\.1:${port}`),
+    );
+    assert.doesNotMatch(result.stdout + result.stderr, /s3cret-pw/);
+  });
+});
