@@ -106,14 +106,24 @@ export async function createBroker(
   } = config;
   // The admin listener comes first, so that /readyz can say what the broker is waiting for
   // (recovering a large store takes seconds).
-  const readiness: { notReady: string | undefined } = { notReady: 'opening the store' };
+  // What the broker waits for; once it is up, a cluster node is not ready while Redis is away.
+  let starting: string | undefined = 'opening the store';
+  let bus: RedisBus | undefined;
+  const readiness = {
+    get notReady(): string | undefined {
+      if (starting !== undefined) return starting;
+      return bus !== undefined && !bus.up ? 'Redis unreachable' : undefined;
+    },
+    set notReady(value: string | undefined) {
+      starting = value;
+    },
+  };
   const metrics = config.admin ? new BrokerMetrics() : undefined;
   const api: AdminApiOptions | undefined = metrics && { metrics, readiness };
   const admin = config.admin && api ? await startAdmin(config.admin, api, log) : undefined;
   let store: Awaited<ReturnType<typeof openStore>>;
   let core: BrokerCore;
   let storeReport: StoreReport;
-  let bus: RedisBus | undefined;
   try {
     if (config.cluster) {
       bus = await RedisBus.open(config.cluster.redis, config.cluster.nodeId ?? `node-${randomUUID()}`, log);
@@ -201,6 +211,7 @@ export async function createBroker(
   securityFiles.watch();
   const view = {
     core,
+    cluster: bus,
     listeners: () => listenerInfo,
     tls: () => (admin?.tls ? [...channels, admin.tls] : channels),
   };

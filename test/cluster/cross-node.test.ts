@@ -1,7 +1,8 @@
 // Two warden nodes on a real redis-server (the first step of the cluster): a message published
 // on one node reaches subscribers on the other at its QoS with its properties, retained messages
 // are shared, and a publisher's PUBACK waits until Redis has the message (with Redis gone it
-// gets none, and its connection is closed with 0x80 so that it resends).
+// gets none, and its connection is closed with 0x80 so that it resends; /readyz and the
+// warden_cluster_redis_up metric say so).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -24,9 +25,18 @@ const node = (nodeId: string) =>
       allowAnonymous: true,
       sysInterval: 0,
       cluster: { redis: redis.url, nodeId },
+      admin: { port: 0 },
     },
     pino({ level: 'silent' }),
   );
+const readyz = async (broker: Broker) => {
+  const response = await fetch(`${broker.admin!.url}/readyz`);
+  return `${response.status} ${((await response.json()) as { reason?: string }).reason ?? 'ready'}`;
+};
+const redisUp = async (broker: Broker, nodeId: string) =>
+  (await (await fetch(`${broker.admin!.url}/metrics`)).text()).match(
+    new RegExp(`^warden_cluster_redis_up\\{node="${nodeId}"\\} (\\d)$`, 'm'),
+  )?.[1];
 const client = (broker: Broker, clientId: string) =>
   within(
     mqtt.connectAsync(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, {
@@ -104,7 +114,15 @@ describe('two nodes on Redis', () => {
     const seen: string[] = [];
     local.on('message', (topic) => seen.push(topic));
     await local.subscribeAsync('y/#', { qos: 0 });
+    assert.equal(await readyz(a), '200 ready');
+    assert.equal(await redisUp(a, 'node-a'), '1');
     await redis.stop();
+    const deadline = Date.now() + 10_000;
+    while ((await readyz(a)) !== '503 Redis unreachable') {
+      assert.ok(Date.now() < deadline, '/readyz did not report Redis unreachable within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(await redisUp(a, 'node-a'), '0');
     const publisher = await client(a, 'pub-no-redis');
     const closed = new Promise<number>((resolve) =>
       publisher.once('disconnect', (packet: { reasonCode?: number }) => resolve(packet.reasonCode ?? -1)),

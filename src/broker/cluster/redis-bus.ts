@@ -59,6 +59,8 @@ export class RedisBus {
   readonly #reader: Redis;
   readonly #logger: Logger;
   #reading = false;
+  /** Whether the writer connection is up: acknowledgements can be given (readiness, metrics). */
+  #up = false;
 
   private constructor(url: string, nodeId: string, logger: Logger) {
     this.nodeId = nodeId;
@@ -66,6 +68,18 @@ export class RedisBus {
     const options = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
     this.#writer = new Redis(url, options);
     this.#reader = new Redis(url, { ...options, maxRetriesPerRequest: null });
+    this.#writer.on('ready', () => {
+      if (!this.#up) logger.info({ redis: redactUrl(url) }, 'cluster: Redis reachable');
+      this.#up = true;
+    });
+    this.#writer.on('close', () => {
+      if (this.#up)
+        logger.error(
+          { redis: redactUrl(url) },
+          'cluster: Redis unreachable; acknowledgements are withheld until it is back',
+        );
+      this.#up = false;
+    });
     for (const [name, connection] of [
       ['writer', this.#writer],
       ['reader', this.#reader],
@@ -90,6 +104,11 @@ export class RedisBus {
       throw new Error(`cluster: Redis ${redactUrl(url)}: ${(error as Error).message}`);
     }
     return bus;
+  }
+
+  /** Whether Redis can be written to now. */
+  get up(): boolean {
+    return this.#up;
   }
 
   /** The node's store, with its forwarded messages written to the stream in the same commit. */

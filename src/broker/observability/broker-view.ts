@@ -37,4 +37,6 @@ export interface BrokerView {
   readonly listeners: () => Iterable<ListenerView>;
   /** Every TLS channel (the admin listener's too). */
   readonly tls: () => Iterable<TlsView>;
+  /** A cluster node: its bus to Redis. */
+  readonly cluster?: { readonly nodeId: string; readonly up: boolean };
 }

@@ -212,6 +212,14 @@ export class BrokerMetrics {
       },
     );
     this.#gauge(
+      'warden_cluster_redis_up',
+      'A cluster node: 1 while its Redis can be written to (acknowledgements wait for it).',
+      ['node'],
+      (set, s) => {
+        if (s.cluster) set(s.cluster.up ? 1 : 0, { node: s.cluster.nodeId });
+      },
+    );
+    this.#gauge(
       'warden_client_certificates_expiring',
       'Connected clients whose certificate expires within 7 or 30 days.',
       ['listener', 'within'],
