@@ -243,6 +243,9 @@ describe('the admin API', () => {
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /"limit" must be a whole number/);
       assert.equal((await json('/api/clients/nobody')).status, 404);
+      // The id in the path is decoded once: "%2525" is a client id holding "%25".
+      const encoded = await json('/api/clients/api%2525x');
+      assert.equal(encoded.body.error.message, 'no connected client "api%25x"');
     } finally {
       await device.stop();
       await Promise.all(plain.map((c) => c.endAsync()));

@@ -72,29 +72,20 @@ export function adminRoutes(options: AdminApiOptions): AdminRoutes {
     '/api/stats': { GET: api((r) => r.stats()) },
   };
   // /api/clients/<client id>: the id percent-encoded, as any character may be in one.
-  const clientRoute: Partial<Record<string, (id: string) => Handler>> = {
-    GET: (id) => api((r) => r.client(id)),
-    DELETE: (id) => api((r) => r.disconnect(id)),
-  };
+  const clientRoutes = (id: string): Partial<Record<string, Handler>> => ({
+    GET: api((r) => r.client(id)),
+    DELETE: api((r) => r.disconnect(id)),
+  });
   return (request) => {
     const path = request.url.pathname;
-    let clientId: string | undefined;
+    let route = routes[path];
     if (path.startsWith('/api/clients/')) {
       try {
-        clientId = decodeURIComponent(path.slice('/api/clients/'.length));
+        route = clientRoutes(decodeURIComponent(path.slice('/api/clients/'.length)));
       } catch {
         return jsonError(400, 'bad_path', 'the client id in the path is not percent-encoded UTF-8');
       }
     }
-    const route =
-      clientId === undefined
-        ? routes[path]
-        : Object.fromEntries(
-            Object.entries(clientRoute).map(([method, make]) => [
-              method,
-              make!(decodeURIComponent(clientId)),
-            ]),
-          );
     if (route === undefined) return jsonError(404, 'not_found', `no such endpoint: ${path}`);
     const handler = route[request.method];
     if (handler === undefined)
