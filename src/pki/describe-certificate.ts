@@ -17,8 +17,11 @@ export interface CertificateSummary {
   readonly fingerprintSha256: string;
 }
 
-export function describeCertificate(pem: string | Buffer, now: Date = new Date()): CertificateSummary {
-  const cert = new X509Certificate(pem);
+export function describeCertificate(
+  certificate: string | Buffer | X509Certificate,
+  now: Date = new Date(),
+): CertificateSummary {
+  const cert = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
   const notAfter = new Date(cert.validTo);
   const keyType = describeKey(cert.publicKey);
   return {

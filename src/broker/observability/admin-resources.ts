@@ -3,6 +3,7 @@
 // the $SYS values. A bad query parameter is a 400 that names it.
 
 import type { X509Certificate } from 'node:crypto';
+import { describeCertificate } from '../../pki/index.js';
 import { ReasonCode, validateTopicFilter } from '../../protocol/index.js';
 import type { ClientConnection } from '../core/broker-core.js';
 import { messagesDropped } from '../core/broker-stats.js';
@@ -152,14 +153,17 @@ export class AdminResources {
   }
 
   #tls(tls: TlsView) {
-    const describe = (cert: X509Certificate, extra: Record<string, unknown> = {}) => ({
-      subject: cert.subject.split('\n').join(', '),
-      subjectAltName: cert.subjectAltName ?? null,
-      issuer: cert.issuer.split('\n').join(', '),
-      notAfter: new Date(cert.validTo).toISOString(),
-      daysLeft: Math.floor((new Date(cert.validTo).getTime() - this.#now()) / DAY_MS),
-      ...extra,
-    });
+    const describe = (cert: X509Certificate, extra: Record<string, unknown> = {}) => {
+      const summary = describeCertificate(cert, new Date(this.#now()));
+      return {
+        subject: summary.subject,
+        subjectAltName: summary.subjectAltNames.length > 0 ? summary.subjectAltNames.join(', ') : null,
+        issuer: summary.issuer,
+        notAfter: summary.notAfter.toISOString(),
+        daysLeft: summary.daysLeft,
+        ...extra,
+      };
+    };
     return {
       clientCertificates: tls.config.clientCertificates,
       certificates: tls
