@@ -8,10 +8,9 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { endWithin } from './socket-channel.js';
 
 const APPLICATION_DATA_RECORD = 0x17;
-/** How long a refused connection may take to deliver its alert before it is cut. */
-const REFUSAL_LINGER_MS = 2000;
 
 /** Follows TLS record boundaries across chunks and reports each record's content type. */
 class RecordScanner {
@@ -85,17 +84,13 @@ export class AlertGate extends Duplex {
 
   /**
    * Drops whatever TLS writes from now on, sends `record` (the alert) and closes. The TCP
-   * connection outlives the TLS socket's destruction until the alert is out, at most
-   * REFUSAL_LINGER_MS for a peer that does not read.
+   * connection outlives the TLS socket's destruction until the alert is out (bounded for a peer
+   * that does not read, as every ended connection is).
    */
   refuse(record: Buffer | undefined): void {
     this.settle();
     this.#muted = true;
-    if (record) this.#raw.end(record);
-    else this.#raw.end();
-    const linger = setTimeout(() => this.#raw.destroy(), REFUSAL_LINGER_MS);
-    linger.unref();
-    this.#raw.once('close', () => clearTimeout(linger));
+    endWithin(this.#raw, record);
   }
 
   override _read(): void {

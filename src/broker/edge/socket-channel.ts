@@ -50,6 +50,17 @@ const ZERO_COPY_PAYLOAD = 2048;
 /** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
 export const OUTBOUND_LIMIT = 1024 * 1024;
 
+/** How long an ended socket may take to flush what was written last before it is cut. */
+const LINGER_MS = 2000;
+
+/** Ends `socket` after `last`; a peer that never reads does not keep it half-open past LINGER_MS. */
+export function endWithin(socket: Duplex, last?: Buffer): void {
+  if (last) socket.end(last);
+  else socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /** `remoteAddress` is "address:port" of the peer, for logs; `identity` and `tls` what TLS established. */
 export function attachSocket(
   socket: Duplex,
@@ -106,10 +117,7 @@ export function attachSocket(
       flush();
       // Closed by the peer already: nothing to end, and no timer to keep the socket alive for.
       if (socket.destroyed) return;
-      socket.end();
-      // A peer that never reads must not keep the socket half-open.
-      const timer = setTimeout(() => socket.destroy(), 2000).unref();
-      socket.once('close', () => clearTimeout(timer));
+      endWithin(socket);
     },
   };
 
