@@ -9,6 +9,7 @@ import { RedisBus, redactUrl } from './cluster/redis-bus.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
 import { validateConfig } from './config/validate-config.js';
 import { BrokerCore } from './core/broker-core.js';
+import { CoreClusterMember } from './core/cluster-member.js';
 import { Connection } from './core/connection.js';
 import { listenerPolicy } from './core/listener-policy.js';
 import {
@@ -129,8 +130,8 @@ export async function createBroker(
       bus = await RedisBus.open(config.cluster.redis, config.cluster.nodeId ?? `node-${randomUUID()}`, log);
       log.info({ redis: redactUrl(config.cluster.redis), nodeId: bus.nodeId }, 'cluster: joined');
     }
-    const local = await openStore(config, log);
-    store = bus ? bus.wrap(local) : local;
+    // A cluster node keeps its sessions and retained messages in Redis, where every node has them.
+    store = bus ? bus.store : await openStore(config, log);
     core = new BrokerCore({
       ...limits,
       clock: systemClock,
@@ -138,7 +139,7 @@ export async function createBroker(
       logger: log,
       newClientId: () => `${autoIdPrefix}${randomUUID()}`,
       observeCommit: metrics?.observeCommit,
-      clustered: bus !== undefined,
+      ...(bus && { cluster: bus }),
     });
     readiness.notReady = 'recovering the store';
     storeReport = await recoverStore(core, store, log);
@@ -148,7 +149,7 @@ export async function createBroker(
     throw error;
   }
   const readyCore = core;
-  bus?.start((message) => readyCore.publishRemote(message));
+  bus?.start(new CoreClusterMember(readyCore));
   readiness.notReady = 'binding listeners';
   if (persistence.autosave)
     log.info(

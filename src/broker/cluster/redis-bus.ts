@@ -1,66 +1,71 @@
-// The cluster bus on Redis (ioredis: maintained, Streams and TLS, reconnects with backoff).
-// Every message published on a node is appended to one Redis Stream, in the same turn's commit
-// as the node's own writes, so its publisher's PUBACK/PUBREC waits until Redis has it; every
-// node reads the stream from where it joined and routes what the others wrote. Redis Streams
-// keep what was written (pub/sub would drop it while a reader is busy or reconnecting).
-//
-// First step of the cluster (issue 15): cross-node delivery and shared retained messages.
-// Sessions still belong to the node a client is connected to.
+// The cluster bus on Redis (ioredis: maintained, Streams, scripts and TLS, reconnects with
+// backoff). Every message published on any node is appended to one Redis Stream, the log, in
+// the same transaction as the node's other writes (so its PUBACK waits until Redis has it), and
+// every node, its publisher's included, routes the log in its order. Sessions live in Redis
+// (redis-cluster-store.ts); a node that gets a CONNECT claims the client id: a live owner sees
+// the claim in the log, takes its connection over (0x8E) and hands the session over; a dead
+// owner's sessions are taken at once. Either way the new owner routes to the session what the
+// log held since its last owner stopped routing to it, so nothing is lost or routed twice.
+// A node's heartbeat key says it is alive.
 
 import { Redis } from 'ioredis';
-import type { Message } from '../core/message.js';
+import type { ClusterMember, ClusterPort } from '../core/cluster-ports.js';
 import type { Logger } from '../core/ports.js';
-import type { Store, StoreWrite } from '../core/store-ports.js';
+import {
+  CURSORS,
+  compareIds,
+  HEARTBEAT_MS,
+  HEARTBEAT_TTL_MS,
+  LOG,
+  LOG_MAX_ENTRIES,
+  nodeKey,
+  tokenNode,
+} from './cluster-keys.js';
+import { CLAIM_SCRIPT } from './cluster-scripts.js';
+import { decodeFrame } from './message-frame.js';
+import { RedisClusterStore } from './redis-cluster-store.js';
 
-const STREAM = 'warden:messages';
-/** The stream is trimmed to about this many entries: the bus, not an archive. */
-const MAX_ENTRIES = 100_000;
+/** How long a CONNECT waits for another node to hand its session over. */
+const CLAIM_TIMEOUT_MS = 10_000;
 
-/** One stream entry: [u32 header length][JSON header][payload bytes]. */
-function encode(node: string, m: Message): Buffer {
-  const header = Buffer.from(
-    JSON.stringify({ n: node, t: m.topic, q: m.qos, r: m.retain, p: m.properties, e: m.expiresAt }),
-  );
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(header.length);
-  return Buffer.concat([length, header, m.payload]);
+type Entry = [id: string, fields: Buffer[]];
+type Handover = 'installed' | 'superseded' | 'timeout';
+
+/** A claim waiting for the owner to hand the session over. */
+interface PendingClaim {
+  /** The first claim's place in the log: the old owner stopped routing to the session there. */
+  readonly from: string;
+  /** A later claim by another node, to hand the session on to once it is here. */
+  next?: string;
+  settle?: (outcome: Handover) => void;
 }
 
-/** Buffers inside the properties (correlation data, authentication data) survive JSON as {type, data}. */
-const revive = (_key: string, value: unknown) =>
-  typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer'
-    ? Buffer.from((value as { data: number[] }).data)
-    : value;
-
-function decode(frame: Buffer): { node: string; message: Message } {
-  const length = frame.readUInt32BE(0);
-  const h = JSON.parse(frame.subarray(4, 4 + length).toString('utf8'), revive) as {
-    n: string;
-    t: string;
-    q: 0 | 1 | 2;
-    r: boolean;
-    p?: Message['properties'];
-    e?: number;
-  };
-  const message: Message = {
-    topic: h.t,
-    payload: Buffer.from(frame.subarray(4 + length)),
-    qos: h.q,
-    retain: h.r,
-    ...(h.p !== undefined && { properties: h.p }),
-    ...(h.e !== undefined && { expiresAt: h.e }),
-  };
-  return { node: h.n, message };
+interface Control {
+  readonly t: 'claim' | 'released';
+  /** Client id. */
+  readonly c: string;
+  /** The token of the node the session goes to. */
+  readonly o: string;
+  /** claim: the token of the owner it is claimed from. */
+  readonly f?: string;
 }
 
-export class RedisBus {
+export class RedisBus implements ClusterPort {
   readonly nodeId: string;
+  readonly store: RedisClusterStore;
   readonly #writer: Redis;
   readonly #reader: Redis;
   readonly #logger: Logger;
+  #member: ClusterMember | undefined;
   #reading = false;
   /** Whether the writer connection is up: acknowledgements can be given (readiness, metrics). */
   #up = false;
+  /** The last log entry routed here. */
+  #routed = '0-0';
+  readonly #pending = new Map<string, PendingClaim>();
+  /** Sessions being installed: the log position is not advanced past what they still miss. */
+  #installing = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(url: string, nodeId: string, logger: Logger) {
     this.nodeId = nodeId;
@@ -68,6 +73,12 @@ export class RedisBus {
     const options = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
     this.#writer = new Redis(url, options);
     this.#reader = new Redis(url, { ...options, maxRetriesPerRequest: null });
+    this.#writer.defineCommand('wardenClaim', { numberOfKeys: 0, lua: CLAIM_SCRIPT });
+    this.store = new RedisClusterStore(this.#writer, nodeId, redactUrl(url));
+    this.store.onFenced = (clientId) => {
+      logger.warn({ clientId }, 'cluster: another node owns this session now; dropped here');
+      this.#member?.dropSession(clientId);
+    };
     this.#writer.on('ready', () => {
       if (!this.#up) logger.info({ redis: redactUrl(url) }, 'cluster: Redis reachable');
       this.#up = true;
@@ -93,16 +104,19 @@ export class RedisBus {
     }
   }
 
-  /** Connects both connections; fails naming the Redis URL (without its password). */
+  /** Connects and starts the heartbeat; fails naming the Redis URL (without its password). */
   static async open(url: string, nodeId: string, logger: Logger): Promise<RedisBus> {
     const bus = new RedisBus(url, nodeId, logger);
     try {
       await Promise.all([bus.#writer.connect(), bus.#reader.connect()]);
+      await bus.#beat();
     } catch (error) {
       bus.#writer.disconnect();
       bus.#reader.disconnect();
       throw new Error(`cluster: Redis ${redactUrl(url)}: ${(error as Error).message}`);
     }
+    bus.#heartbeat = setInterval(() => void bus.#beat().catch(() => undefined), HEARTBEAT_MS);
+    bus.#heartbeat.unref();
     return bus;
   }
 
@@ -111,46 +125,81 @@ export class RedisBus {
     return this.#up;
   }
 
-  /** The node's store, with its forwarded messages written to the stream in the same commit. */
-  wrap(local: Store): Store {
-    return {
-      durable: true,
-      location: local.location,
-      load: () => local.load(),
-      close: () => local.close(),
-      commit: async (writes: readonly StoreWrite[]) => {
-        const forwards = writes.filter((w) => w.kind === 'forward');
-        const own = forwards.length === writes.length ? undefined : local.commit(writes);
-        if (forwards.length > 0) {
-          const pipeline = this.#writer.pipeline();
-          for (const f of forwards)
-            pipeline.xadd(
-              STREAM,
-              'MAXLEN',
-              '~',
-              String(MAX_ENTRIES),
-              '*',
-              'm',
-              encode(this.nodeId, f.message),
-            );
-          const results = await pipeline.exec();
-          const failed = results?.find(([error]) => error !== null)?.[0];
-          if (results === null || failed)
-            throw new Error(`cluster: Redis refused the write: ${failed?.message ?? 'no answer'}`);
-        }
-        await own;
-      },
-    };
+  get reachable(): boolean {
+    return this.#up;
   }
 
-  /** Reads what the other nodes publish from now on, and hands each message to `deliver`. */
-  start(deliver: (message: Message) => void): void {
+  /** Routes the log from where this node stopped (or joined) on, into `member`. */
+  start(member: ClusterMember): void {
+    this.#member = member;
     this.#reading = true;
-    void this.#read(deliver);
+    this.#routed = this.store.startId;
+    void this.#read();
   }
 
-  async #read(deliver: (message: Message) => void): Promise<void> {
-    let last = '$';
+  async claim(clientId: string): Promise<string | undefined> {
+    const deadline = Date.now() + CLAIM_TIMEOUT_MS;
+    try {
+      // A write that gives the client id up (a session that just ended here) lands first.
+      await this.#member?.settled();
+      for (;;) {
+        const run = (this.#writer as unknown as { wardenClaim: (...a: string[]) => Promise<string[]> })
+          .wardenClaim;
+        const [kind, token, at] = (await run.call(
+          this.#writer,
+          clientId,
+          this.nodeId,
+          String(LOG_MAX_ENTRIES),
+        )) as ['mine' | 'new' | 'taken' | 'wait', string, string];
+        if (kind !== 'wait') {
+          this.store.tokens.set(clientId, token);
+          this.#pending.delete(clientId);
+          if (kind === 'taken') {
+            this.#logger.info({ clientId, from: at }, 'cluster: session taken from a node that stopped');
+            await this.#install(clientId, at);
+          }
+          return undefined;
+        }
+        const outcome = await this.#handover(
+          clientId,
+          at,
+          Math.min(deadline - Date.now(), HEARTBEAT_TTL_MS + 1000),
+        );
+        if (outcome === 'installed') return undefined;
+        if (outcome === 'superseded')
+          return 'a newer connection with this client id took the session meanwhile';
+        if (Date.now() >= deadline) return 'the node holding the session did not hand it over in time';
+      }
+    } catch (error) {
+      return `cluster: Redis: ${(error as Error).message}`;
+    }
+  }
+
+  /** Waits for the owner to hand the session over (the log says so), at most `ms`. */
+  #handover(clientId: string, at: string, ms: number): Promise<Handover> {
+    let pending = this.#pending.get(clientId);
+    if (pending === undefined) {
+      pending = { from: at };
+      this.#pending.set(clientId, pending);
+    }
+    const claim = pending;
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => {
+          claim.settle = undefined;
+          resolve('timeout');
+        },
+        Math.max(ms, 0),
+      );
+      claim.settle = (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+    });
+  }
+
+  async #read(): Promise<void> {
+    let last = this.#routed;
     while (this.#reading) {
       try {
         const answer = (await this.#reader.xreadBuffer(
@@ -159,29 +208,116 @@ export class RedisBus {
           'BLOCK',
           1000,
           'STREAMS',
-          STREAM,
+          LOG,
           last,
         )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
-        for (const [, entries] of answer ?? []) {
+        if (answer === null) continue;
+        for (const [, entries] of answer) {
           for (const [id, fields] of entries) {
             last = id.toString();
-            const frame = fields[1];
-            if (frame === undefined) continue;
-            const { node, message } = decode(frame);
-            if (node !== this.nodeId) deliver(message);
+            this.#apply(last, fields);
+            this.#routed = last;
           }
         }
+        if (this.#installing === 0) this.#member!.logPosition(last);
       } catch (error) {
         if (!this.#reading) return;
-        this.#logger.warn({ error: (error as Error).message }, 'cluster: reading the bus failed; retrying');
+        this.#logger.warn({ error: (error as Error).message }, 'cluster: reading the log failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
   }
 
+  #apply(id: string, fields: Buffer[]): void {
+    const [name, value] = fields;
+    if (value === undefined) return;
+    if (name?.toString() === 'm') {
+      const { origin, message } = decodeFrame(value);
+      this.#member!.routeFromLog(message, origin);
+      return;
+    }
+    const control = JSON.parse(value.toString()) as Control;
+    if (control.t === 'claim') this.#claimed(control);
+    else if (tokenNode(control.o) === this.nodeId) this.#released(id, control);
+  }
+
+  /** Another node claims a client id: handed over when this node owns it. */
+  #claimed(control: Control): void {
+    if (control.f !== undefined && this.store.tokens.get(control.c) === control.f) {
+      this.#logger.info({ clientId: control.c, to: tokenNode(control.o) }, 'cluster: session handed over');
+      this.#member!.releaseSession(control.c, control.o);
+      return;
+    }
+    const pending = this.#pending.get(control.c);
+    if (pending !== undefined && tokenNode(control.o) !== this.nodeId) pending.next = control.o;
+  }
+
+  /** A session was handed to this node: installed, then given to a later claimer if there is one. */
+  #released(id: string, control: Control): void {
+    const clientId = control.c;
+    const pending = this.#pending.get(clientId);
+    this.#pending.delete(clientId);
+    this.store.tokens.set(clientId, control.o);
+    void this.#install(clientId, pending?.from ?? id).then(
+      () => {
+        if (pending?.next !== undefined) {
+          pending.settle?.('superseded');
+          this.#member!.releaseSession(clientId, pending.next);
+        } else pending?.settle?.('installed');
+      },
+      (error: Error) => {
+        this.#logger.error({ clientId, error: error.message }, 'cluster: installing a session failed');
+        pending?.settle?.('timeout');
+      },
+    );
+  }
+
+  /**
+   * Makes the session live here from its records, then routes to it what the log held after
+   * `from` up to what this node has routed (later entries reach it as they are routed).
+   */
+  async #install(clientId: string, from: string): Promise<void> {
+    this.#installing++;
+    try {
+      const state = await this.store.loadSessions([clientId]);
+      const missed: Entry[] = [];
+      let end = from;
+      for (;;) {
+        const batch = (await this.#writer.xrangeBuffer(LOG, `(${end}`, '+', 'COUNT', 1000)) as Array<
+          [Buffer, Buffer[]]
+        >;
+        for (const [id, fields] of batch) missed.push([id.toString(), fields]);
+        if (batch.length > 0) end = missed[missed.length - 1]![0];
+        // Synchronous from the check on: the reader is not between two entries.
+        if (batch.length === 0 || compareIds(end, this.#routed) >= 0) break;
+      }
+      this.#member!.installSession(state);
+      for (const [id, [name, value]] of missed) {
+        if (compareIds(id, this.#routed) > 0) break;
+        if (name?.toString() !== 'm' || value === undefined) continue;
+        const { origin, message } = decodeFrame(value);
+        this.#member!.replayTo(clientId, message, origin);
+      }
+    } finally {
+      this.#installing--;
+    }
+  }
+
+  /** The heartbeat; and the log trimmed to what every node has routed. */
+  async #beat(): Promise<void> {
+    await this.#writer.set(nodeKey(this.nodeId), String(Date.now()), 'PX', HEARTBEAT_TTL_MS);
+    const cursors = Object.values(await this.#writer.hgetall(CURSORS));
+    const oldest = cursors.sort(compareIds)[0];
+    if (oldest !== undefined) await this.#writer.xtrim(LOG, 'MINID', '~', oldest);
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#heartbeat);
     this.#reading = false;
     this.#reader.disconnect();
+    for (const pending of this.#pending.values()) pending.settle?.('timeout');
+    // This node is gone: its sessions may be taken by the others at once.
+    await this.#writer.del(nodeKey(this.nodeId)).catch(() => undefined);
     // QUIT when Redis is there; either way no reconnection keeps the process alive.
     await this.#writer.quit().catch(() => undefined);
     this.#writer.disconnect();

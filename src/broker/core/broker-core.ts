@@ -3,6 +3,7 @@
 
 import type { ProtocolVersion, QoS } from '../../protocol/index.js';
 import { newBrokerStats } from './broker-stats.js';
+import type { ClusterPort } from './cluster-ports.js';
 import { DurableSessions } from './durable-sessions.js';
 import { GroupCommit } from './group-commit.js';
 import type { ListenerPolicy } from './listener-policy.js';
@@ -59,8 +60,11 @@ export interface CoreOptions {
   readonly refusedLoginCode: 'badUserNameOrPassword' | 'notAuthorized';
   /** Told how long each store transaction took, seconds (metrics); absent: not measured. */
   readonly observeCommit?: (seconds: number) => void;
-  /** One node of a cluster: what is published here is also written for the other nodes. */
-  readonly clustered?: boolean;
+  /**
+   * One node of a cluster: what is published here goes to the cluster's log and is routed when it
+   * comes back from it (on every node); sessions are claimed from the cluster before they open.
+   */
+  readonly cluster?: ClusterPort;
 }
 
 /** The defaults, as Mosquitto's where it has the same setting. */
@@ -81,6 +85,19 @@ export const coreDefaults = {
   checkRetainSource: true,
   refusedLoginCode: 'badUserNameOrPassword',
 } as const satisfies Partial<CoreOptions>;
+
+/**
+ * Who published a retained message, for check_retain_source (no undefined field: the store keeps
+ * records as written). A message from the cluster's log carries it already.
+ */
+function withSource(message: Message, origin: Session | undefined): Message {
+  if (!message.retain || origin === undefined) return message;
+  const source = {
+    clientId: origin.clientId,
+    ...(origin.username !== undefined && { username: origin.username }),
+  };
+  return { ...message, source };
+}
 
 /** A connection as the broker lists it (the admin API): who it is, how it came, what it holds. */
 export interface ClientConnection extends SessionOwner {
@@ -179,6 +196,41 @@ export class BrokerCore {
   }
 
   /**
+   * A session ended for good (its connection or its expiry ended it, not a newer connection): in
+   * a cluster, no node owns its client id any more.
+   */
+  #sessionGone(session: Session): void {
+    this.endSession(session);
+    if (this.options.cluster && !session.handedOver)
+      this.commits.write({ kind: 'disown', clientId: session.clientId });
+  }
+
+  /**
+   * Another node takes the session (the cluster): its connection here is taken over (its will
+   * published, as for any takeover [MQTT-3.1.4-3]), and the session leaves this node as stored,
+   * its records kept for the new owner, which also takes over a will still waiting its delay.
+   */
+  handOver(clientId: string, toToken: string): void {
+    const session = this.sessions.get(clientId);
+    if (session !== undefined) this.forgetHere(session);
+    this.commits.write({ kind: 'handover', clientId, to: toToken });
+  }
+
+  /**
+   * Drops a session from this node only: its connection is taken over (what that writes of the
+   * session, it writes first), and then nothing of it is written or deleted here.
+   */
+  forgetHere(session: Session): void {
+    session.handedOver = true;
+    session.owner?.takeover();
+    if (this.sessions.get(session.clientId) !== session) return;
+    session.stopTimers();
+    this.router.unsubscribeAll(session);
+    this.sessions.delete(session.clientId);
+    session.journal = undefined;
+  }
+
+  /**
    * The session's connection is gone. `will` is set when it closed abnormally: published now, or
    * after its Will Delay Interval, or when the session ends, whichever comes first.
    */
@@ -192,7 +244,7 @@ export class BrokerCore {
       else this.holdWill(session, will, now + delay * 1000);
     }
     if (session.expiryInterval === 0) {
-      this.endSession(session);
+      this.#sessionGone(session);
       return;
     }
     if (session.expiryInterval !== NEVER_EXPIRES) this.expireAt(session, now + session.expiryInterval * 1000);
@@ -202,8 +254,8 @@ export class BrokerCore {
   /** The session ends at `deadline` unless its client comes back (absolute: survives a restart). */
   expireAt(session: Session, deadline: number): void {
     session.expiresAt = deadline;
-    if (deadline <= this.options.clock.now()) this.endSession(session);
-    else session.expiryTimer = this.scheduler.at(deadline, () => this.endSession(session));
+    if (deadline <= this.options.clock.now()) this.#sessionGone(session);
+    else session.expiryTimer = this.scheduler.at(deadline, () => this.#sessionGone(session));
   }
 
   /**
@@ -230,41 +282,47 @@ export class BrokerCore {
   }
 
   /**
-   * Stores or clears a retained message, then routes the message to subscribers; in a cluster,
-   * also writes it for the other nodes ($SYS excepted: each node has its own).
+   * Stores or clears a retained message, then routes the message to subscribers. In a cluster
+   * the message goes to the cluster's log instead and is routed when it comes back ($SYS
+   * excepted: each node has its own); how many it reached is not known here then (-1).
    */
   publish(message: Message, origin: Session | undefined): number {
-    const deliveries = this.#publishHere(message, origin);
-    if (this.options.clustered && !message.topic.startsWith('$SYS/'))
-      this.commits.write({ kind: 'forward', message });
-    return deliveries;
+    const cluster = this.options.cluster;
+    if (cluster === undefined || message.topic.startsWith('$SYS/'))
+      return this.#publishHere(message, origin, true);
+    if (!cluster.reachable && message.qos === 0) return this.#publishHere(message, origin, false);
+    if (message.retain) this.#retain(message, origin, true);
+    this.commits.write({ kind: 'forward', message: withSource(message, origin), origin: origin?.clientId });
+    return -1;
   }
 
-  /** A message another node of the cluster published: retained and routed here, not sent on. */
-  publishRemote(message: Message): void {
-    this.#publishHere(message, undefined);
+  /**
+   * A message from the cluster's log: retained (in memory: its publisher's node stored it) and
+   * routed here. Its own node sets the retained message again, so every node ends in log order.
+   */
+  routeFromLog(message: Message, originClientId: string | undefined): void {
+    const origin = originClientId === undefined ? undefined : this.sessions.get(originClientId);
+    if (message.retain) this.#retain(message, origin, false);
+    if (this.router.publish(message, origin) === 0) this.stats.messagesNoSubscribers++;
   }
 
-  #publishHere(message: Message, origin: Session | undefined): number {
-    if (message.retain) {
-      // An empty retained payload deletes [MQTT-3.3.1-6]. A stored payload is copied so it does
-      // not pin the whole socket chunk it was sliced from.
-      if (message.payload.length === 0) {
-        if (this.retained.delete(message.topic)) this.durable.retained(message.topic, undefined);
-      } else {
-        // Who published it, for check_retain_source (no undefined field: the store keeps records as written).
-        const source = origin && {
-          clientId: origin.clientId,
-          ...(origin.username !== undefined && { username: origin.username }),
-        };
-        const kept = { ...message, payload: Buffer.from(message.payload), source };
-        this.retained.set(message.topic, kept);
-        this.durable.retained(message.topic, kept);
-      }
-    }
+  #publishHere(message: Message, origin: Session | undefined, durable: boolean): number {
+    if (message.retain) this.#retain(message, origin, durable);
     const deliveries = this.router.publish(message, origin);
     if (deliveries === 0) this.stats.messagesNoSubscribers++;
     return deliveries;
+  }
+
+  /** An empty retained payload deletes [MQTT-3.3.1-6]. */
+  #retain(message: Message, origin: Session | undefined, durable: boolean): void {
+    if (message.payload.length === 0) {
+      if (this.retained.delete(message.topic) && durable) this.durable.retained(message.topic, undefined);
+      return;
+    }
+    // A stored payload is copied so it does not pin the whole socket chunk it was sliced from.
+    const kept = { ...withSource(message, origin), payload: Buffer.from(message.payload) };
+    this.retained.set(message.topic, kept);
+    if (durable) this.durable.retained(message.topic, kept);
   }
 
   /** Clears a topic's retained message (the admin API); false when there was none. */

@@ -7,7 +7,7 @@ import type { BrokerCore } from './broker-core.js';
 import { ClientAuthentication } from './client-authentication.js';
 import { handleAck } from './handlers/acks.js';
 import { handleConnect } from './handlers/connect.js';
-import type { ConnectedContext } from './handlers/context.js';
+import type { ConnectedContext, ConnectOutcome } from './handlers/context.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { type ListenerPolicy, listenerPolicy } from './listener-policy.js';
@@ -314,14 +314,22 @@ export class Connection implements ConnectedContext, SessionOwner {
     const answer = this.#authentication.connect(packet);
     if (!(answer instanceof Promise)) return this.#accept(packet, answer);
     return answer.then((result) => {
-      if (!this.isClosed()) this.#accept(packet, result); // else gone while it was decided
+      if (!this.isClosed()) return this.#accept(packet, result); // else gone while it was decided
     });
   }
 
   /** The CONNECT steps with the authenticator's answer: CONNACK, accepted or refused. */
-  #accept(packet: Packet & { type: 'connect' }, authentication: AuthenticationResult): undefined {
+  #accept(
+    packet: Packet & { type: 'connect' },
+    authentication: AuthenticationResult,
+  ): Promise<void> | undefined {
     this.#timer?.cancel();
     const outcome = handleConnect(this, packet, this, authentication);
+    if (outcome instanceof Promise) return outcome.then((settled) => this.#connected(packet, settled));
+    return this.#connected(packet, outcome);
+  }
+
+  #connected(packet: Packet & { type: 'connect' }, outcome: ConnectOutcome | undefined): undefined {
     if (outcome === undefined) {
       this.#close('connection refused');
       return;

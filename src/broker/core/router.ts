@@ -64,11 +64,15 @@ export class Router {
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
   }
 
-  /** Routes a message; returns the number of deliveries made. */
-  publish(message: Message, origin: Session | undefined): number {
+  /**
+   * Routes a message; returns the number of deliveries made. `only`: to that session alone (a
+   * session that missed the message while it moved between cluster nodes).
+   */
+  publish(message: Message, origin: Session | undefined, only?: Session): number {
     const deliveries = new Map<Session, Delivery>();
     const shared: Array<[Session, SubscriptionOptions]> = [];
     this.tree.match(message.topic, (subscriber, options) => {
+      if (only !== undefined && subscriber !== only) return;
       if (subscriber instanceof SharedGroup) {
         const member = subscriber.pick();
         if (member) shared.push(member);

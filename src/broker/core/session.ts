@@ -126,6 +126,8 @@ export class Session {
   will: Message | undefined;
   /** A will waiting out its Will Delay Interval [MQTT-3.1.3-9]. */
   pendingWill: { readonly message: Message; readonly at: number; readonly timer: Timer } | undefined;
+  /** The session left for another node of the cluster: its end here is not its end. */
+  handedOver = false;
   #nextPacketId = 1;
 
   /** QoS 0 messages wait in the queue too while the client is away. */

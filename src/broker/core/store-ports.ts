@@ -54,14 +54,30 @@ export interface QueuedRecord {
   readonly awaiting?: AwaitedAck;
 }
 
+/**
+ * What only a cluster's shared store acts on (a node's own store has nothing to do with them;
+ * they ride the same transaction as the node's other writes, so they commit in their order):
+ * - forward: a message published here, for every node's subscribers (the publisher's
+ *   acknowledgement waits for it like for any write); `origin` is the publisher's client id.
+ * - handover: this node gives a session to the node holding the fencing token `to`.
+ * - disown: the session ended here; no node owns the client id any more.
+ * - position: how far this node has routed the cluster's message log.
+ */
+export type ClusterWrite =
+  | { readonly kind: 'forward'; readonly message: Message; readonly origin?: string }
+  | { readonly kind: 'handover'; readonly clientId: string; readonly to: string }
+  | { readonly kind: 'disown'; readonly clientId: string }
+  | { readonly kind: 'position'; readonly id: string };
+
+export const isClusterWrite = (w: StoreWrite): w is ClusterWrite =>
+  w.kind === 'forward' || w.kind === 'handover' || w.kind === 'disown' || w.kind === 'position';
+
+/** A record a node's own store keeps. */
+export type RecordWrite = Exclude<StoreWrite, ClusterWrite>;
+
 /** A write; `record: undefined` deletes. */
 export type StoreWrite =
-  /**
-   * A message published here, for the other nodes of a cluster (the cluster store sends it to
-   * the bus; a local store has nothing to do with it). Its publisher's acknowledgement waits
-   * for it like for any write.
-   */
-  | { readonly kind: 'forward'; readonly message: Message }
+  | ClusterWrite
   | { readonly kind: 'session'; readonly clientId: string; readonly record: SessionRecord | undefined }
   | { readonly kind: 'message'; readonly id: number; readonly record: MessageRecord | undefined }
   | {

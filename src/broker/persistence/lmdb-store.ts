@@ -8,13 +8,15 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open } from 'lmdb';
-import type {
-  MessageRecord,
-  QueuedRecord,
-  SessionRecord,
-  Store,
-  StoredState,
-  StoreWrite,
+import {
+  isClusterWrite,
+  type MessageRecord,
+  type QueuedRecord,
+  type RecordWrite,
+  type SessionRecord,
+  type Store,
+  type StoredState,
+  type StoreWrite,
 } from '../core/store-ports.js';
 import { checkRecord } from './check-record.js';
 import { StoreError } from './store-error.js';
@@ -132,11 +134,11 @@ export class LmdbStore implements Store {
 
   commit(writes: readonly StoreWrite[]): Promise<void> {
     return this.#db.transaction(() => {
-      for (const w of writes) if (w.kind !== 'forward') this.#apply(w);
+      for (const w of writes) if (!isClusterWrite(w)) this.#apply(w);
     }) as Promise<void>;
   }
 
-  #apply(w: Exclude<StoreWrite, { kind: 'forward' }>): void {
+  #apply(w: RecordWrite): void {
     const db = this.#db;
     const [key, value] = entry(w);
     if (value === undefined) db.removeSync(key);
@@ -148,7 +150,7 @@ export class LmdbStore implements Store {
   }
 }
 
-function entry(w: Exclude<StoreWrite, { kind: 'forward' }>): [Key, unknown] {
+function entry(w: RecordWrite): [Key, unknown] {
   switch (w.kind) {
     case 'session':
       return [['s', keyString(w.clientId)], w.record];

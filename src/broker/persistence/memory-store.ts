@@ -1,13 +1,15 @@
 // The memory store (persistence off): the same records as the embedded store, in maps, applied
 // at once. Nothing survives the process; a core reopened on it within one process recovers.
 
-import type {
-  MessageRecord,
-  QueuedRecord,
-  SessionRecord,
-  Store,
-  StoredState,
-  StoreWrite,
+import {
+  isClusterWrite,
+  type MessageRecord,
+  type QueuedRecord,
+  type RecordWrite,
+  type SessionRecord,
+  type Store,
+  type StoredState,
+  type StoreWrite,
 } from '../core/store-ports.js';
 
 export class MemoryStore implements Store {
@@ -31,13 +33,13 @@ export class MemoryStore implements Store {
   }
 
   commit(writes: readonly StoreWrite[]): undefined {
-    for (const w of writes) if (w.kind !== 'forward') this.#apply(w);
+    for (const w of writes) if (!isClusterWrite(w)) this.#apply(w);
     return undefined;
   }
 
   async close(): Promise<void> {}
 
-  #apply(w: Exclude<StoreWrite, { kind: 'forward' }>): void {
+  #apply(w: RecordWrite): void {
     switch (w.kind) {
       case 'session':
         put(this.#sessions, w.clientId, w.record);

@@ -228,6 +228,7 @@ const fitConnack: ConnectStep = (c) => {
   };
 };
 
+/** Up to the session: in a cluster, the client id is claimed from the other nodes after these. */
 const connectSteps: readonly ConnectStep[] = [
   admit,
   authenticate,
@@ -237,7 +238,6 @@ const connectSteps: readonly ConnectStep[] = [
   acceptWill,
   negotiateKeepAlive,
   fitConnack,
-  openSession,
 ];
 
 /** What a v5 CONNACK tells the client about this server [MQTT-3.2.2.3]. */
@@ -264,13 +264,16 @@ function peerLimits(c: ConnectStepContext): PeerLimits {
   };
 }
 
-/** Runs the steps; returns the outcome, or undefined after refusing the client. */
+/**
+ * Runs the steps; returns the outcome, or undefined after refusing the client. In a cluster, a
+ * Promise of them: the session opens once this node owns the client id.
+ */
 export function handleConnect(
   ctx: ConnectionContext,
   packet: ConnectPacket,
   owner: SessionOwner,
   authentication: AuthenticationResult,
-): ConnectOutcome | undefined {
+): ConnectOutcome | undefined | Promise<ConnectOutcome | undefined> {
   const c: ConnectStepContext = {
     ctx,
     packet,
@@ -285,21 +288,38 @@ export function handleConnect(
   };
   for (const step of connectSteps) {
     const refusal = step(c);
-    if (refusal) {
-      ctx.core.stats.connectionsRefused++;
-      ctx.logger.info({ clientId: packet.clientId, reason: refusal.reason }, 'connection refused');
-      const reasonCode = packet.protocolVersion === 5 ? refusal.v5 : refusal.v3;
-      if (reasonCode !== 'close') ctx.send({ type: 'connack', sessionPresent: false, reasonCode });
-      return undefined;
-    }
+    if (refusal) return refuse(c, refusal);
   }
-  const properties = c.connackProperties;
-  // Once the session as opened (a clean start's discarding included) is durable.
-  // MQTT 3.1 (level 3) has no Session Present flag: that byte is reserved there.
-  const sessionPresent = packet.protocolVersion !== 3 && c.sessionPresent;
-  ctx.acknowledge({ type: 'connack', sessionPresent, reasonCode: 0, properties });
+  const cluster = ctx.core.options.cluster;
+  if (cluster === undefined) return accept(c);
+  return cluster.claim(c.clientId).then((problem) => {
+    if (ctx.isClosed()) return undefined; // gone while the cluster answered
+    if (problem === undefined) return accept(c);
+    return refuse(c, {
+      v5: ReasonCode.ServerUnavailable,
+      v3: ConnectReturnCode.ServerUnavailable,
+      reason: problem,
+    });
+  });
+}
+
+function refuse(c: ConnectStepContext, refusal: Refusal): undefined {
+  c.ctx.core.stats.connectionsRefused++;
+  c.ctx.logger.info({ clientId: c.packet.clientId, reason: refusal.reason }, 'connection refused');
+  const reasonCode = c.packet.protocolVersion === 5 ? refusal.v5 : refusal.v3;
+  if (reasonCode !== 'close') c.ctx.send({ type: 'connack', sessionPresent: false, reasonCode });
+  return undefined;
+}
+
+/** Opens the session and answers CONNACK once the session as opened is durable. */
+function accept(c: ConnectStepContext): ConnectOutcome {
+  openSession(c);
+  // A clean start's discarding included. MQTT 3.1 (level 3) has no Session Present flag: that
+  // byte is reserved there.
+  const sessionPresent = c.packet.protocolVersion !== 3 && c.sessionPresent;
+  c.ctx.acknowledge({ type: 'connack', sessionPresent, reasonCode: 0, properties: c.connackProperties });
   return {
-    version: packet.protocolVersion,
+    version: c.packet.protocolVersion,
     session: c.session!,
     username: c.username,
     keepAlive: c.keepAlive,

@@ -31,6 +31,8 @@ export interface ConnectionContext {
   readonly inboundAliases: Map<number, string>;
   /** An acknowledgement freed a place in the in-flight window. */
   acknowledged(): void;
+  /** The connection is gone (checked after an await). */
+  isClosed(): boolean;
 }
 
 /** The handlers' view after CONNECT succeeded. */

@@ -1,0 +1,56 @@
+// The core as one member of a cluster: what the bus tells it, applied to the broker's state.
+// A session installed here is recovered from the records its last owner left, as at a restart.
+
+import type { BrokerCore } from './broker-core.js';
+import type { ClusterMember } from './cluster-ports.js';
+import type { Message } from './message.js';
+import { recover } from './recovery.js';
+import type { StoredState, StoreWrite } from './store-ports.js';
+
+export class CoreClusterMember implements ClusterMember {
+  readonly #core: BrokerCore;
+  /** The position write still waiting in the open transaction: a newer one replaces it. */
+  #position: StoreWrite | undefined;
+
+  constructor(core: BrokerCore) {
+    this.#core = core;
+  }
+
+  routeFromLog(message: Message, originClientId: string | undefined): void {
+    this.#core.routeFromLog(message, originClientId);
+  }
+
+  replayTo(clientId: string, message: Message, originClientId: string | undefined): void {
+    const session = this.#core.sessions.get(clientId);
+    if (session === undefined) return;
+    const origin = originClientId === undefined ? undefined : this.#core.sessions.get(originClientId);
+    this.#core.router.publish(message, origin, session);
+  }
+
+  releaseSession(clientId: string, toToken: string): void {
+    this.#core.handOver(clientId, toToken);
+  }
+
+  installSession(state: StoredState): void {
+    for (const record of state.sessions) {
+      const stale = this.#core.sessions.get(record.clientId);
+      if (stale !== undefined) this.#core.forgetHere(stale);
+    }
+    recover(this.#core, state);
+  }
+
+  dropSession(clientId: string): void {
+    const session = this.#core.sessions.get(clientId);
+    if (session !== undefined) this.#core.forgetHere(session);
+  }
+
+  logPosition(id: string): void {
+    if (this.#position !== undefined) this.#core.commits.cancel(this.#position);
+    this.#position = { kind: 'position', id };
+    this.#core.commits.write(this.#position);
+  }
+
+  settled(): Promise<void> {
+    return new Promise((resolve) => this.#core.commits.afterCommit(() => resolve()));
+  }
+}
