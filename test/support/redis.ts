@@ -1,4 +1,4 @@
-// A real redis-server for the cluster tests: on a free loopback port, nothing saved to disk,
+// A real redis-server for the cluster tests: on a free loopback port, nothing saved to disk unless asked,
 // stopped by the test (and killed with the test process if it is not).
 
 import { freePort } from '../../bench/bench-process.js';
@@ -11,8 +11,16 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(port?: number): Promise<RunningRedis> {
+/**
+ * `durableIn`: Redis keeps an append-only file there, fsynced before every reply
+ * (appendfsync always), so that a restart (even after SIGKILL) loses nothing it acknowledged.
+ */
+export async function startRedis(port?: number, durableIn?: string): Promise<RunningRedis> {
   const chosen = port ?? (await freePort());
+  const persistence =
+    durableIn === undefined
+      ? ['--appendonly', 'no']
+      : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', durableIn];
   const redis = start('redis-server', [
     '--port',
     String(chosen),
@@ -20,8 +28,7 @@ export async function startRedis(port?: number): Promise<RunningRedis> {
     '127.0.0.1',
     '--save',
     '',
-    '--appendonly',
-    'no',
+    ...persistence,
   ]);
   await redis.waitFor(/Ready to accept connections/, 10_000);
   return {

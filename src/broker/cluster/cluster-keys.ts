@@ -4,6 +4,7 @@
 //   warden:log                 stream: every message published, and claims and hand-overs
 //   warden:cursors             hash node -> last log entry the node routed and committed
 //   warden:epoch               counter for fencing tokens
+//   warden:nodes               set of the nodes that joined (and have not been forgotten)
 //   warden:node:<node>         the node's heartbeat, expires when the node stops beating
 //   warden:owned:<node>        set of client ids the node owns
 //   warden:owner:<clientId>    the token of the node that owns the client id
@@ -15,6 +16,7 @@
 
 export const LOG = 'warden:log';
 export const CURSORS = 'warden:cursors';
+export const NODES = 'warden:nodes';
 export const RETAINED = 'warden:retained';
 export const nodeKey = (node: string) => `warden:node:${node}`;
 export const ownedKey = (node: string) => `warden:owned:${node}`;

@@ -90,12 +90,14 @@ return fenced
 `;
 
 /**
- * ARGV: client id, node, max log length. Returns [kind, token, at]:
+ * ARGV: client id, node, max log length, '1' when a dead owner's sessions may be taken (not just
+ * after Redis came back: every heartbeat has expired then). Returns [kind, token, at]:
  *   mine   this node owns it already
  *   new    nobody did: this node does now
  *   taken  its owner is dead: this node owns it now, and must route to it what the log holds
  *          after `at` (the dead node's cursor)
  *   wait   a live node owns it: a claim is in the log at `at`; that node hands it over
+ *   later  its owner looks dead, but too soon after Redis came back to tell
  */
 export const CLAIM_SCRIPT = `
 local cid, node, maxlen = ARGV[1], ARGV[2], ARGV[3]
@@ -110,6 +112,7 @@ if current then
       cjson.encode({ t = 'claim', c = cid, o = token, f = current }))
     return { 'wait', token, id }
   end
+  if ARGV[4] ~= '1' then return { 'later', '', '' } end
   redis.call('SET', okey, token)
   redis.call('SREM', 'warden:owned:' .. owner, cid)
   redis.call('SADD', 'warden:owned:' .. node, cid)
@@ -119,4 +122,34 @@ local token = redis.call('INCR', 'warden:epoch') .. '@' .. node
 redis.call('SET', okey, token)
 redis.call('SADD', 'warden:owned:' .. node, cid)
 return { 'new', token, '' }
+`;
+
+/**
+ * ARGV: a node, this node. When that node's heartbeat has expired, every session it owned is
+ * this node's now. Returns [its cursor, cid, token, cid, token...], or [] (alive, or nothing
+ * left: then it is forgotten, so that its cursor no longer holds the log back).
+ */
+export const ADOPT_SCRIPT = `
+local dead, me = ARGV[1], ARGV[2]
+if redis.call('EXISTS', 'warden:node:' .. dead) == 1 then return {} end
+local cids = redis.call('SMEMBERS', 'warden:owned:' .. dead)
+if #cids == 0 then
+  redis.call('SREM', 'warden:nodes', dead)
+  redis.call('HDEL', 'warden:cursors', dead)
+  return {}
+end
+local out = { redis.call('HGET', 'warden:cursors', dead) or '0-0' }
+for _, cid in ipairs(cids) do
+  local okey = 'warden:owner:' .. cid
+  local current = redis.call('GET', okey)
+  if current and string.match(current, '@(.*)$') == dead then
+    local token = redis.call('INCR', 'warden:epoch') .. '@' .. me
+    redis.call('SET', okey, token)
+    redis.call('SADD', 'warden:owned:' .. me, cid)
+    out[#out + 1] = cid
+    out[#out + 1] = token
+  end
+end
+redis.call('DEL', 'warden:owned:' .. dead)
+return out
 `;

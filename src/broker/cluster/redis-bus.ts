@@ -18,10 +18,11 @@ import {
   HEARTBEAT_TTL_MS,
   LOG,
   LOG_MAX_ENTRIES,
+  NODES,
   nodeKey,
   tokenNode,
 } from './cluster-keys.js';
-import { CLAIM_SCRIPT } from './cluster-scripts.js';
+import { ADOPT_SCRIPT, CLAIM_SCRIPT } from './cluster-scripts.js';
 import { decodeFrame } from './message-frame.js';
 import { RedisClusterStore } from './redis-cluster-store.js';
 
@@ -66,6 +67,10 @@ export class RedisBus implements ClusterPort {
   /** Sessions being installed: the log position is not advanced past what they still miss. */
   #installing = 0;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Set while this node takes over the sessions of nodes that stopped. */
+  #adopting = false;
+  /** When the writer connected: every node needs a heartbeat's time to be seen alive again. */
+  #upSince = 0;
 
   private constructor(url: string, nodeId: string, logger: Logger) {
     this.nodeId = nodeId;
@@ -74,6 +79,7 @@ export class RedisBus implements ClusterPort {
     this.#writer = new Redis(url, options);
     this.#reader = new Redis(url, { ...options, maxRetriesPerRequest: null });
     this.#writer.defineCommand('wardenClaim', { numberOfKeys: 0, lua: CLAIM_SCRIPT });
+    this.#writer.defineCommand('wardenAdopt', { numberOfKeys: 0, lua: ADOPT_SCRIPT });
     this.store = new RedisClusterStore(this.#writer, nodeId, redactUrl(url));
     this.store.onFenced = (clientId) => {
       logger.warn({ clientId }, 'cluster: another node owns this session now; dropped here');
@@ -82,6 +88,7 @@ export class RedisBus implements ClusterPort {
     this.#writer.on('ready', () => {
       if (!this.#up) logger.info({ redis: redactUrl(url) }, 'cluster: Redis reachable');
       this.#up = true;
+      this.#upSince = Date.now();
     });
     this.#writer.on('close', () => {
       if (this.#up)
@@ -156,7 +163,7 @@ export class RedisBus implements ClusterPort {
           this.#pending.delete(clientId);
           if (kind === 'taken') {
             this.#logger.info({ clientId, from: at }, 'cluster: session taken from a node that stopped');
-            await this.#install(clientId, at);
+            await this.#install([clientId], at);
           }
           return undefined;
         }
@@ -258,7 +265,7 @@ export class RedisBus implements ClusterPort {
     const pending = this.#pending.get(clientId);
     this.#pending.delete(clientId);
     this.store.tokens.set(clientId, control.o);
-    void this.#install(clientId, pending?.from ?? id).then(
+    void this.#install([clientId], pending?.from ?? id).then(
       () => {
         if (pending?.next !== undefined) {
           pending.settle?.('superseded');
@@ -273,13 +280,13 @@ export class RedisBus implements ClusterPort {
   }
 
   /**
-   * Makes the session live here from its records, then routes to it what the log held after
-   * `from` up to what this node has routed (later entries reach it as they are routed).
+   * Makes the sessions live here from their records, then routes to them what the log held after
+   * `from` up to what this node has routed (later entries reach them as they are routed).
    */
-  async #install(clientId: string, from: string): Promise<void> {
+  async #install(clientIds: readonly string[], from: string): Promise<void> {
     this.#installing++;
     try {
-      const state = await this.store.loadSessions([clientId]);
+      const state = await this.store.loadSessions(clientIds);
       const missed: Entry[] = [];
       let end = from;
       for (;;) {
@@ -292,20 +299,67 @@ export class RedisBus implements ClusterPort {
         if (batch.length === 0 || compareIds(end, this.#routed) >= 0) break;
       }
       this.#member!.installSession(state);
+      const only = new Set(clientIds);
       for (const [id, [name, value]] of missed) {
         if (compareIds(id, this.#routed) > 0) break;
         if (name?.toString() !== 'm' || value === undefined) continue;
         const { origin, message } = decodeFrame(value);
-        this.#member!.replayTo(clientId, message, origin);
+        this.#member!.replayTo(only, message, origin);
       }
     } finally {
       this.#installing--;
     }
   }
 
+  /**
+   * The sessions of every node whose heartbeat expired become this node's (the script lets one
+   * node have them): their wills are published (after their delay, counted from now), their
+   * persistent sessions wait here for their clients, and what the log held after the dead
+   * node's cursor is routed to them.
+   */
+  async #adoptDead(): Promise<void> {
+    const run = (this.#writer as unknown as { wardenAdopt: (...a: string[]) => Promise<string[]> })
+      .wardenAdopt;
+    for (const node of await this.#writer.smembers(NODES)) {
+      if (node === this.nodeId) continue;
+      const [from, ...pairs] = (await run.call(this.#writer, node, this.nodeId)) as string[];
+      if (from === undefined) continue;
+      const clientIds: string[] = [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        this.store.tokens.set(pairs[i]!, pairs[i + 1]!);
+        clientIds.push(pairs[i]!);
+      }
+      this.#logger.warn(
+        { node, sessions: clientIds.length },
+        'cluster: a node stopped beating; its sessions are taken over here',
+      );
+      await this.#install(clientIds, from);
+    }
+  }
+
+  /**
+   * A node whose heartbeat is missing is dead, unless Redis has just come back (a restarted Redis
+   * lets every heartbeat expire): then every node gets the time to beat again first.
+   */
+  #mayTakeFromTheDead(): boolean {
+    return Date.now() - this.#upSince > HEARTBEAT_TTL_MS + HEARTBEAT_MS;
+  }
+
   /** The heartbeat; and the log trimmed to what every node has routed. */
   async #beat(): Promise<void> {
-    await this.#writer.set(nodeKey(this.nodeId), String(Date.now()), 'PX', HEARTBEAT_TTL_MS);
+    await this.#writer
+      .multi()
+      .set(nodeKey(this.nodeId), String(Date.now()), 'PX', HEARTBEAT_TTL_MS)
+      .sadd(NODES, this.nodeId)
+      .exec();
+    if (this.#member !== undefined && !this.#adopting && this.#mayTakeFromTheDead()) {
+      this.#adopting = true;
+      try {
+        await this.#adoptDead();
+      } finally {
+        this.#adopting = false;
+      }
+    }
     const cursors = Object.values(await this.#writer.hgetall(CURSORS));
     const oldest = cursors.sort(compareIds)[0];
     if (oldest !== undefined) await this.#writer.xtrim(LOG, 'MINID', '~', oldest);

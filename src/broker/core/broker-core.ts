@@ -152,12 +152,16 @@ export class BrokerCore {
     terms: SessionTerms,
   ): { session: Session; present: boolean } {
     const existing = this.sessions.get(clientId);
-    if (existing?.owner !== undefined && existing.owner !== owner) existing.owner.takeover();
+    if (existing?.owner !== undefined && existing.owner !== owner) {
+      existing.handedOver = true; // to the new connection: the client id stays this node's
+      existing.owner.takeover();
+    }
     let session: Session;
     const present = existing !== undefined && !clean && this.sessions.get(clientId) === existing;
     if (present) {
       // The client came back within the Will Delay Interval: no will [MQTT-3.1.3-9].
       session = existing;
+      session.handedOver = false;
       session.stopTimers();
     } else {
       if (existing !== undefined) this.endSession(existing);
@@ -171,6 +175,11 @@ export class BrokerCore {
     if (terms.expiryInterval === 0) this.durable.forget(session);
     else if (session.journal === undefined) this.durable.attach(session);
     else this.durable.save(session);
+    if (terms.expiryInterval === 0 && terms.will !== undefined && this.options.cluster) {
+      // So that another node publishes the will if this one dies with the connection.
+      this.durable.save(session);
+      session.willRecorded = true;
+    }
     return { session, present };
   }
 
@@ -201,8 +210,9 @@ export class BrokerCore {
    */
   #sessionGone(session: Session): void {
     this.endSession(session);
-    if (this.options.cluster && !session.handedOver)
-      this.commits.write({ kind: 'disown', clientId: session.clientId });
+    const clientId = session.clientId;
+    if (session.willRecorded) this.commits.write({ kind: 'session', clientId, record: undefined });
+    if (this.options.cluster && !session.handedOver) this.commits.write({ kind: 'disown', clientId });
   }
 
   /**

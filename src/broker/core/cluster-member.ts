@@ -5,6 +5,7 @@ import type { BrokerCore } from './broker-core.js';
 import type { ClusterMember } from './cluster-ports.js';
 import type { Message } from './message.js';
 import { recover } from './recovery.js';
+import type { Session } from './session.js';
 import type { StoredState, StoreWrite } from './store-ports.js';
 
 export class CoreClusterMember implements ClusterMember {
@@ -20,11 +21,15 @@ export class CoreClusterMember implements ClusterMember {
     this.#core.routeFromLog(message, originClientId);
   }
 
-  replayTo(clientId: string, message: Message, originClientId: string | undefined): void {
-    const session = this.#core.sessions.get(clientId);
-    if (session === undefined) return;
+  replayTo(clientIds: ReadonlySet<string>, message: Message, originClientId: string | undefined): void {
+    const sessions = new Set<Session>();
+    for (const clientId of clientIds) {
+      const session = this.#core.sessions.get(clientId);
+      if (session !== undefined) sessions.add(session);
+    }
+    if (sessions.size === 0) return;
     const origin = originClientId === undefined ? undefined : this.#core.sessions.get(originClientId);
-    this.#core.router.publish(message, origin, session);
+    this.#core.router.publish(message, origin, sessions);
   }
 
   releaseSession(clientId: string, toToken: string): void {

@@ -26,10 +26,10 @@ export interface ClusterMember {
   /** A message from the cluster's log (published on any node): retained and routed here. */
   routeFromLog(message: Message, originClientId: string | undefined): void;
   /**
-   * A message of the log that a session installed here missed while it moved: routed to that
-   * session only.
+   * A message of the log that sessions installed here missed while they moved: routed to those
+   * sessions only.
    */
-  replayTo(clientId: string, message: Message, originClientId: string | undefined): void;
+  replayTo(clientIds: ReadonlySet<string>, message: Message, originClientId: string | undefined): void;
   /** Another node claims the client id: its connection here is taken over and the session given up. */
   releaseSession(clientId: string, toToken: string): void;
   /** A session given to this node (by its last owner, or from a dead node): made live here. */

@@ -65,14 +65,14 @@ export class Router {
   }
 
   /**
-   * Routes a message; returns the number of deliveries made. `only`: to that session alone (a
-   * session that missed the message while it moved between cluster nodes).
+   * Routes a message; returns the number of deliveries made. `only`: to those sessions alone
+   * (sessions that missed the message while they moved between cluster nodes).
    */
-  publish(message: Message, origin: Session | undefined, only?: Session): number {
+  publish(message: Message, origin: Session | undefined, only?: ReadonlySet<Session>): number {
     const deliveries = new Map<Session, Delivery>();
     const shared: Array<[Session, SubscriptionOptions]> = [];
     this.tree.match(message.topic, (subscriber, options) => {
-      if (only !== undefined && subscriber !== only) return;
+      if (only !== undefined && !only.has(subscriber as Session)) return;
       if (subscriber instanceof SharedGroup) {
         const member = subscriber.pick();
         if (member) shared.push(member);

@@ -128,6 +128,8 @@ export class Session {
   pendingWill: { readonly message: Message; readonly at: number; readonly timer: Timer } | undefined;
   /** The session left for another node of the cluster: its end here is not its end. */
   handedOver = false;
+  /** A cluster keeps the record of a session that ends with its connection, for its will only. */
+  willRecorded = false;
   #nextPacketId = 1;
 
   /** QoS 0 messages wait in the queue too while the client is away. */
