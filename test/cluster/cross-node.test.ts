@@ -109,6 +109,40 @@ describe('two nodes on Redis', () => {
     await subscriber.endAsync();
   });
 
+  it('a shared subscription spreads across its members on both nodes, each message to exactly one of them', async () => {
+    const members = [await client(a, 'worker-a'), await client(b, 'worker-b1'), await client(b, 'worker-b2')];
+    const got = members.map(() => [] as string[]);
+    members.forEach((m, n) => {
+      m.on('message', (_topic, payload) => got[n]!.push(payload.toString()));
+    });
+    for (const m of members) await m.subscribeAsync('$share/workers/job/#', { qos: 1 });
+    const publisher = await client(a, 'job-publisher');
+    const total = () => got.reduce((sum, g) => sum + g.length, 0);
+    for (let n = 0; n < 90; n++) await publisher.publishAsync(`job/${n}`, String(n), { qos: 1 });
+    await until('90 deliveries', () => total() >= 90, 5000);
+    // A sentinel through a plain subscription published after them: any duplicate would be in by then.
+    const sentinel = await client(b, 'job-sentinel');
+    let sentinelSeen = false;
+    sentinel.on('message', () => {
+      sentinelSeen = true;
+    });
+    await sentinel.subscribeAsync('job/sentinel', { qos: 1 });
+    await publisher.publishAsync('job/sentinel', 'end', { qos: 1 });
+    await until('the sentinel', () => sentinelSeen, 5000);
+    const all = got.flat().filter((p) => p !== 'end');
+    assert.equal(all.length, 90, 'each message went to one member only');
+    assert.equal(new Set(all).size, 90);
+    for (const [n, g] of got.entries()) assert.ok(g.length > 0, `member ${n} got a share`);
+    // A member that leaves gets no more; the others share what follows.
+    await members[1]!.unsubscribeAsync('$share/workers/job/#');
+    const before = got[1]!.length;
+    const others = got[0]!.length + got[2]!.length;
+    for (let n = 90; n < 120; n++) await publisher.publishAsync(`job/${n}`, String(n), { qos: 1 });
+    await until('30 more deliveries', () => got[0]!.length + got[2]!.length - others === 30, 5000);
+    assert.equal(got[1]!.length, before);
+    for (const c of [...members, publisher, sentinel]) await c.endAsync();
+  });
+
   it('with Redis gone: no PUBACK for QoS 1 (closed with 0x80), local QoS 0 still flows, a new CONNECT gets 0x88', async () => {
     const local = await client(a, 'local-sub');
     const seen: string[] = [];

@@ -13,11 +13,12 @@
 //   warden:inbound:<clientId>  set of QoS 2 packet ids received and not released
 //   warden:msg:<key>           hash f: frame, r: how many kept messages refer to it
 //   warden:retained            hash topic -> frame
+//   warden:shares              set of the shared groups with members ("<share name>/<filter>")
+//   warden:share:<group>       set of the group's members' client ids
 
 export const LOG = 'warden:log';
 export const CURSORS = 'warden:cursors';
 export const NODES = 'warden:nodes';
-export const RETAINED = 'warden:retained';
 export const nodeKey = (node: string) => `warden:node:${node}`;
 export const ownedKey = (node: string) => `warden:owned:${node}`;
 export const ownerKey = (clientId: string) => `warden:owner:${clientId}`;

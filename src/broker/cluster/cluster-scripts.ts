@@ -15,6 +15,7 @@
  *   h cid token newToken      hand the session to newToken's node; tells the log
  *   d cid token               the session ended: the client id is nobody's
  *   c id                      the node's log cursor
+ *   g group cid '1'|'0'       a member joins or leaves a shared group; a change is told in the log
  * Returns the client ids whose writes were fenced off.
  */
 export const COMMIT_SCRIPT = `
@@ -80,6 +81,19 @@ for i = 3, #ARGV, 5 do
     end
   elseif op == 'c' then
     redis.call('HSET', 'warden:cursors', node, a)
+  elseif op == 'g' then
+    local sk = 'warden:share:' .. a
+    local changed
+    if c == '1' then
+      changed = redis.call('SADD', sk, b)
+      redis.call('SADD', 'warden:shares', a)
+    else
+      changed = redis.call('SREM', sk, b)
+      if redis.call('SCARD', sk) == 0 then redis.call('SREM', 'warden:shares', a) end
+    end
+    if changed == 1 then
+      redis.call('XADD', 'warden:log', 'MAXLEN', '~', maxlen, '*', 'c', cjson.encode({ t = 'share', g = a, c = b, m = c }))
+    end
   end
 end
 for _, key in ipairs(messages) do
@@ -152,4 +166,22 @@ for _, cid in ipairs(cids) do
 end
 redis.call('DEL', 'warden:owned:' .. dead)
 return out
+`;
+
+/**
+ * ARGV: node. What a node starts from, as of one moment of the log: [the log's last id, the
+ * node's cursor or '', the retained messages (topic, frame...), the shared groups (group,
+ * [members]...)].
+ */
+export const SNAPSHOT_SCRIPT = `
+local last = redis.call('XREVRANGE', 'warden:log', '+', '-', 'COUNT', 1)
+local id = '0-0'
+if #last > 0 then id = last[1][1] end
+local shares = {}
+for _, g in ipairs(redis.call('SMEMBERS', 'warden:shares')) do
+  shares[#shares + 1] = g
+  shares[#shares + 1] = redis.call('SMEMBERS', 'warden:share:' .. g)
+end
+local cursor = redis.call('HGET', 'warden:cursors', ARGV[1]) or ''
+return { id, cursor, redis.call('HGETALL', 'warden:retained'), shares }
 `;

@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import type { ClusterMember, ClusterPort } from '../core/cluster-ports.js';
 import type { Logger } from '../core/ports.js';
+import type { StoreWrite } from '../core/store-ports.js';
 import {
   CURSORS,
   compareIds,
@@ -42,13 +43,16 @@ interface PendingClaim {
 }
 
 interface Control {
-  readonly t: 'claim' | 'released';
+  readonly t: 'claim' | 'released' | 'share';
   /** Client id. */
   readonly c: string;
   /** The token of the node the session goes to. */
   readonly o: string;
   /** claim: the token of the owner it is claimed from. */
   readonly f?: string;
+  /** share: the group, and '1' when the client joined it, '0' when it left. */
+  readonly g?: string;
+  readonly m?: '1' | '0';
 }
 
 export class RedisBus implements ClusterPort {
@@ -240,12 +244,30 @@ export class RedisBus implements ClusterPort {
     if (value === undefined) return;
     if (name?.toString() === 'm') {
       const { origin, message } = decodeFrame(value);
-      this.#member!.routeFromLog(message, origin);
+      this.#member!.routeFromLog(message, origin, id);
       return;
     }
     const control = JSON.parse(value.toString()) as Control;
     if (control.t === 'claim') this.#claimed(control);
+    else if (control.t === 'share') this.#shareChanged(control.g!, control.c, control.m === '1');
     else if (tokenNode(control.o) === this.nodeId) this.#released(id, control);
+  }
+
+  /** Every node keeps every shared group's members, in the same order, from the log. */
+  #shareChanged(group: string, clientId: string, joined: boolean): void {
+    const members = this.store.shares.get(group) ?? [];
+    const at = sortedIndex(members, clientId);
+    const present = members[at] === clientId;
+    if (joined && !present) members.splice(at, 0, clientId);
+    else if (!joined && present) members.splice(at, 1);
+    if (members.length === 0) this.store.shares.delete(group);
+    else this.store.shares.set(group, members);
+  }
+
+  chooseShared(group: string, entryId: string): string | undefined {
+    const members = this.store.shares.get(group);
+    if (members === undefined || members.length === 0) return undefined;
+    return members[fnv1a(`${entryId} ${group}`) % members.length];
   }
 
   /** Another node claims a client id: handed over when this node owns it. */
@@ -304,11 +326,26 @@ export class RedisBus implements ClusterPort {
         if (compareIds(id, this.#routed) > 0) break;
         if (name?.toString() !== 'm' || value === undefined) continue;
         const { origin, message } = decodeFrame(value);
-        this.#member!.replayTo(only, message, origin);
+        this.#member!.replayTo(only, message, origin, id);
       }
+      await this.#leaveSharesOfEnded(clientIds);
     } finally {
       this.#installing--;
     }
+  }
+
+  /**
+   * Client ids whose session did not survive the move (it ended with a dead node's connection,
+   * or had expired) leave their shared groups, so that no message is chosen for them.
+   */
+  async #leaveSharesOfEnded(clientIds: readonly string[]): Promise<void> {
+    const leaves: StoreWrite[] = [];
+    for (const clientId of clientIds) {
+      if (this.#member!.holds(clientId)) continue;
+      for (const [group, members] of this.store.shares)
+        if (members.includes(clientId)) leaves.push({ kind: 'share', group, clientId, member: false });
+    }
+    if (leaves.length > 0) await this.store.commit(leaves);
   }
 
   /**
@@ -376,6 +413,28 @@ export class RedisBus implements ClusterPort {
     await this.#writer.quit().catch(() => undefined);
     this.#writer.disconnect();
   }
+}
+
+/** Where `value` is or would go in a sorted array. */
+function sortedIndex(sorted: readonly string[], value: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** FNV-1a: a spread-out hash that every node computes the same. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 /** A Redis URL without its password, for logs and errors. */

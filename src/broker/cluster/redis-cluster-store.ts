@@ -15,19 +15,16 @@ import type {
   StoreWrite,
 } from '../core/store-ports.js';
 import {
-  CURSORS,
   inboundKey,
-  LOG,
   LOG_MAX_ENTRIES,
   messageKey,
   ownedKey,
   ownerKey,
   queuedKey,
-  RETAINED,
   sessionKey,
   tokenNode,
 } from './cluster-keys.js';
-import { COMMIT_SCRIPT } from './cluster-scripts.js';
+import { COMMIT_SCRIPT, SNAPSHOT_SCRIPT } from './cluster-scripts.js';
 import { decodeFrame, encodeFrame, reviveBuffers } from './message-frame.js';
 
 /** A kept message as Redis holds it: the record, with its message named by a cluster-wide key. */
@@ -44,6 +41,7 @@ interface StoredQueued {
 type Op = [string, string | Buffer, string | Buffer, string | Buffer, string | Buffer];
 
 type CommitCommand = (...args: Array<string | Buffer>) => Promise<string[]>;
+type SnapshotCommand = (node: string) => Promise<[Buffer, Buffer, Buffer[], Array<Buffer | Buffer[]>]>;
 
 export class RedisClusterStore implements Store {
   readonly durable = true;
@@ -54,6 +52,8 @@ export class RedisClusterStore implements Store {
   onFenced: (clientId: string) => void = () => undefined;
   /** Where this node's reading of the log starts: its cursor, or the log's end when it has none. */
   startId = '0-0';
+  /** Shared group -> its members' client ids, sorted, as of startId (the bus keeps it from there). */
+  readonly shares = new Map<string, string[]>();
   readonly #redis: Redis;
   readonly #node: string;
   /** Message ids this node gives its own messages are unique per start: keys carry the start. */
@@ -68,26 +68,27 @@ export class RedisClusterStore implements Store {
     this.location = location;
     this.#prefix = `${node}:${randomUUID().slice(0, 8)}:`;
     redis.defineCommand('wardenCommit', { numberOfKeys: 0, lua: COMMIT_SCRIPT });
+    redis.defineCommand('wardenSnapshot', { numberOfKeys: 0, lua: SNAPSHOT_SCRIPT });
   }
 
   /** The sessions this node owned when it stopped, the retained messages, where to read the log from. */
   async load(): Promise<StoredState> {
     const owned = await this.#redis.smembers(ownedKey(this.#node));
-    const [sessions, shared] = await Promise.all([
+    const snapshot = (this.#redis as unknown as { wardenSnapshotBuffer: SnapshotCommand })
+      .wardenSnapshotBuffer;
+    const [sessions, [last, cursor, retained, shares]] = await Promise.all([
       this.loadSessions(owned),
-      this.#redis
-        .multi()
-        .hgetallBuffer(RETAINED)
-        .hget(CURSORS, this.#node)
-        .xrevrange(LOG, '+', '-', 'COUNT', 1)
-        .exec(),
+      snapshot.call(this.#redis, this.#node),
     ]);
-    const [retained, cursor, last] = (shared ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [Record<string, Buffer>, string | null, Array<[string, string[]]>];
-    this.startId = cursor ?? last[0]?.[0] ?? '0-0';
-    return { ...sessions, retained: Object.values(retained).map((frame) => decodeFrame(frame).message) };
+    this.startId = cursor.length > 0 ? cursor.toString() : last.toString();
+    for (let i = 0; i + 1 < shares.length; i += 2)
+      this.shares.set(
+        (shares[i] as Buffer).toString(),
+        (shares[i + 1] as Buffer[]).map((m) => m.toString()).sort(),
+      );
+    const messages: MessageRecord[] = [];
+    for (let i = 1; i < retained.length; i += 2) messages.push(decodeFrame(retained[i]!).message);
+    return { ...sessions, retained: messages };
   }
 
   /** The stored state of the given sessions, those this node holds the token of. */
@@ -194,6 +195,9 @@ export class RedisClusterStore implements Store {
           break;
         case 'position':
           ops.push(['c', w.id, '', '', '']);
+          break;
+        case 'share':
+          ops.push(['g', w.group, w.clientId, w.member ? '1' : '0', '']);
           break;
       }
     }

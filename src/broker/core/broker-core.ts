@@ -1,7 +1,7 @@
 // The broker's shared state: sessions by client id, the router, retained messages. Transport
 // neutral: connections reach it through the handlers, sockets never do.
 
-import type { ProtocolVersion, QoS } from '../../protocol/index.js';
+import { type ProtocolVersion, parseSharedSubscription, type QoS } from '../../protocol/index.js';
 import { newBrokerStats } from './broker-stats.js';
 import type { ClusterPort } from './cluster-ports.js';
 import { DurableSessions } from './durable-sessions.js';
@@ -10,7 +10,7 @@ import type { ListenerPolicy } from './listener-policy.js';
 import { type Message, withExpiry } from './message.js';
 import type { Clock, Logger, PacketChannel } from './ports.js';
 import { RetainedIndex } from './retained-index.js';
-import { Router } from './router.js';
+import { Router, type SharedPicker } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { NEVER_EXPIRES, Session, type SessionOwner, type SubscriptionOptions } from './session.js';
 import type { Store } from './store-ports.js';
@@ -186,18 +186,31 @@ export class BrokerCore {
   subscribe(session: Session, filter: string, options: SubscriptionOptions): boolean {
     const isNew = this.router.subscribe(session, filter, options);
     if (session.journal !== undefined) this.durable.save(session);
+    if (isNew) this.#shareChanged(session, filter, true);
     return isNew;
   }
 
   unsubscribe(session: Session, filter: string): boolean {
     const existed = this.router.unsubscribe(session, filter);
     if (existed && session.journal !== undefined) this.durable.save(session);
+    if (existed) this.#shareChanged(session, filter, false);
     return existed;
+  }
+
+  /** In a cluster, every node counts the members of every shared group. */
+  #shareChanged(session: Session, filter: string, member: boolean): void {
+    if (this.options.cluster === undefined) return;
+    const shared = parseSharedSubscription(filter);
+    if (!shared) return;
+    const group = `${shared.shareName}/${shared.topicFilter}`;
+    this.commits.write({ kind: 'share', group, clientId: session.clientId, member });
   }
 
   /** Ends a session: a will still waiting for its delay is published now [MQTT-3.1.3-9]. */
   endSession(session: Session): void {
     const will = session.stopTimers();
+    if (this.options.cluster !== undefined && session.subscriptionCount > 0)
+      for (const filter of session.subscriptions.keys()) this.#shareChanged(session, filter, false);
     this.router.unsubscribeAll(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     this.durable.forget(session);
@@ -310,10 +323,21 @@ export class BrokerCore {
    * A message from the cluster's log: retained (in memory: its publisher's node stored it) and
    * routed here. Its own node sets the retained message again, so every node ends in log order.
    */
-  routeFromLog(message: Message, originClientId: string | undefined): void {
+  routeFromLog(message: Message, originClientId: string | undefined, entryId: string): void {
     const origin = originClientId === undefined ? undefined : this.sessions.get(originClientId);
     if (message.retain) this.#retain(message, origin, false);
-    if (this.router.publish(message, origin) === 0) this.stats.messagesNoSubscribers++;
+    const routed = this.router.publish(message, origin, undefined, this.sharedPicker(entryId));
+    if (routed === 0) this.stats.messagesNoSubscribers++;
+  }
+
+  /** Who of a shared group gets the log entry: the cluster's choice, when it is a member here. */
+  sharedPicker(entryId: string): SharedPicker | undefined {
+    const cluster = this.options.cluster;
+    if (cluster === undefined) return undefined;
+    return (group) => {
+      const chosen = cluster.chooseShared(group.key, entryId);
+      return chosen === undefined ? undefined : group.member(chosen);
+    };
   }
 
   #publishHere(message: Message, origin: Session | undefined, durable: boolean): number {

@@ -17,11 +17,16 @@ export class CoreClusterMember implements ClusterMember {
     this.#core = core;
   }
 
-  routeFromLog(message: Message, originClientId: string | undefined): void {
-    this.#core.routeFromLog(message, originClientId);
+  routeFromLog(message: Message, originClientId: string | undefined, entryId: string): void {
+    this.#core.routeFromLog(message, originClientId, entryId);
   }
 
-  replayTo(clientIds: ReadonlySet<string>, message: Message, originClientId: string | undefined): void {
+  replayTo(
+    clientIds: ReadonlySet<string>,
+    message: Message,
+    originClientId: string | undefined,
+    entryId: string,
+  ): void {
     const sessions = new Set<Session>();
     for (const clientId of clientIds) {
       const session = this.#core.sessions.get(clientId);
@@ -29,7 +34,7 @@ export class CoreClusterMember implements ClusterMember {
     }
     if (sessions.size === 0) return;
     const origin = originClientId === undefined ? undefined : this.#core.sessions.get(originClientId);
-    this.#core.router.publish(message, origin, sessions);
+    this.#core.router.publish(message, origin, sessions, this.#core.sharedPicker(entryId));
   }
 
   releaseSession(clientId: string, toToken: string): void {
@@ -53,6 +58,10 @@ export class CoreClusterMember implements ClusterMember {
     if (this.#position !== undefined) this.#core.commits.cancel(this.#position);
     this.#position = { kind: 'position', id };
     this.#core.commits.write(this.#position);
+  }
+
+  holds(clientId: string): boolean {
+    return this.#core.sessions.has(clientId);
   }
 
   settled(): Promise<void> {

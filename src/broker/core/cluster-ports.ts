@@ -19,17 +19,27 @@ export interface ClusterPort {
    * only (at most once allows it), so its connected clients are still served.
    */
   readonly reachable: boolean;
+  /**
+   * The client id, among every member on every node, that gets the log entry `entryId` through
+   * the shared subscription group `group`: the same answer on every node.
+   */
+  chooseShared(group: string, entryId: string): string | undefined;
 }
 
 /** The bus's side: what it tells the core. */
 export interface ClusterMember {
   /** A message from the cluster's log (published on any node): retained and routed here. */
-  routeFromLog(message: Message, originClientId: string | undefined): void;
+  routeFromLog(message: Message, originClientId: string | undefined, entryId: string): void;
   /**
    * A message of the log that sessions installed here missed while they moved: routed to those
    * sessions only.
    */
-  replayTo(clientIds: ReadonlySet<string>, message: Message, originClientId: string | undefined): void;
+  replayTo(
+    clientIds: ReadonlySet<string>,
+    message: Message,
+    originClientId: string | undefined,
+    entryId: string,
+  ): void;
   /** Another node claims the client id: its connection here is taken over and the session given up. */
   releaseSession(clientId: string, toToken: string): void;
   /** A session given to this node (by its last owner, or from a dead node): made live here. */
@@ -40,4 +50,6 @@ export interface ClusterMember {
   logPosition(id: string): void;
   /** Resolves once everything written so far is durable. */
   settled(): Promise<void>;
+  /** Whether a session of this client id is live here. */
+  holds(clientId: string): boolean;
 }

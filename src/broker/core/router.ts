@@ -15,6 +15,9 @@ interface Delivery {
   identifiers: number[] | undefined;
 }
 
+/** The member of a shared group that gets a message, when the choice is not the group's own. */
+export type SharedPicker = (group: SharedGroup) => [Session, SubscriptionOptions] | undefined;
+
 /** A tree entry: a session's own subscription, or a shared group standing for its members. */
 type Subscriber = Session | SharedGroup;
 
@@ -66,18 +69,24 @@ export class Router {
 
   /**
    * Routes a message; returns the number of deliveries made. `only`: to those sessions alone
-   * (sessions that missed the message while they moved between cluster nodes).
+   * (sessions that missed the message while they moved between cluster nodes). `pickShared`: who
+   * of a shared group gets it, when a cluster decides (undefined: a member on another node).
    */
-  publish(message: Message, origin: Session | undefined, only?: ReadonlySet<Session>): number {
+  publish(
+    message: Message,
+    origin: Session | undefined,
+    only?: ReadonlySet<Session>,
+    pickShared?: SharedPicker,
+  ): number {
     const deliveries = new Map<Session, Delivery>();
     const shared: Array<[Session, SubscriptionOptions]> = [];
     this.tree.match(message.topic, (subscriber, options) => {
-      if (only !== undefined && !only.has(subscriber as Session)) return;
       if (subscriber instanceof SharedGroup) {
-        const member = subscriber.pick();
-        if (member) shared.push(member);
+        const member = pickShared === undefined ? subscriber.pick() : pickShared(subscriber);
+        if (member && (only === undefined || only.has(member[0]))) shared.push(member);
         return;
       }
+      if (only !== undefined && !only.has(subscriber)) return;
       if (options!.noLocal && subscriber === origin) return; // [MQTT-3.8.3-3]
       merge(deliveries, subscriber, options!);
     });

@@ -14,6 +14,17 @@ export class SharedGroup {
     this.topicFilter = topicFilter;
   }
 
+  /** "<share name>/<filter>": the group's name across a cluster. */
+  get key(): string {
+    return `${this.shareName}/${this.topicFilter}`;
+  }
+
+  /** The member with this client id, if it is one here. */
+  member(clientId: string): [Session, SubscriptionOptions] | undefined {
+    for (const entry of this.members) if (entry[0].clientId === clientId) return entry;
+    return undefined;
+  }
+
   /** The member for the next message: the next connected one in turn, else the next in turn. */
   pick(): [Session, SubscriptionOptions] | undefined {
     const members = [...this.members];

@@ -62,15 +62,22 @@ export interface QueuedRecord {
  * - handover: this node gives a session to the node holding the fencing token `to`.
  * - disown: the session ended here; no node owns the client id any more.
  * - position: how far this node has routed the cluster's message log.
+ * - share: a client joined or left a shared subscription group ("<share name>/<filter>"): every
+ *   node counts the members of every group, so that one of them, on whichever node, gets a message.
  */
 export type ClusterWrite =
   | { readonly kind: 'forward'; readonly message: Message; readonly origin?: string }
   | { readonly kind: 'handover'; readonly clientId: string; readonly to: string }
   | { readonly kind: 'disown'; readonly clientId: string }
-  | { readonly kind: 'position'; readonly id: string };
+  | { readonly kind: 'position'; readonly id: string }
+  | { readonly kind: 'share'; readonly group: string; readonly clientId: string; readonly member: boolean };
 
 export const isClusterWrite = (w: StoreWrite): w is ClusterWrite =>
-  w.kind === 'forward' || w.kind === 'handover' || w.kind === 'disown' || w.kind === 'position';
+  w.kind === 'forward' ||
+  w.kind === 'handover' ||
+  w.kind === 'disown' ||
+  w.kind === 'position' ||
+  w.kind === 'share';
 
 /** A record a node's own store keeps. */
 export type RecordWrite = Exclude<StoreWrite, ClusterWrite>;
