@@ -206,7 +206,10 @@ export async function createBroker(
     intervalSeconds: sysInterval,
     version: `warden version ${version}`,
     heapBytes: () => process.memoryUsage().heapUsed,
-    more: () => certificateSysValues(tlsPorts),
+    more: function* () {
+      yield* certificateSysValues(tlsPorts);
+      if (bus) yield* clusterSysValues(bus);
+    },
   });
   for (const channel of channels) channel.watch();
   securityFiles.watch();
@@ -297,6 +300,14 @@ async function startAdmin(
  * 30 days, expired, not yet valid) for each certificate a TLS listener serves: 0 its own, then
  * its SNI ones in the order configured.
  */
+/** $SYS/broker/cluster/...: this node's name, and every node's state (1 alive, 0 stopped beating). */
+function* clusterSysValues(bus: RedisBus): Iterable<readonly [string, string]> {
+  yield ['$SYS/broker/cluster/node_id', bus.nodeId];
+  yield ['$SYS/broker/cluster/nodes', String(bus.nodes.filter((n) => n.alive).length)];
+  for (const { node, alive } of bus.nodes)
+    yield [`$SYS/broker/cluster/node/${node}/state`, alive ? '1' : '0'];
+}
+
 function* certificateSysValues(ports: ReadonlyMap<TlsChannel, number>): Iterable<readonly [string, string]> {
   const words = { ok: 'ok', expiring: 'expiring', expired: 'expired', notYetValid: 'not yet valid' };
   for (const [channel, port] of ports) {

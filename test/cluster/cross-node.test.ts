@@ -11,7 +11,7 @@ import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
 import type { Broker } from '../../src/broker/index.js';
 import { createBroker } from '../support/memory-broker.js';
-import { runWarden, until, within } from '../support/processes.js';
+import { run, runWarden, until, within } from '../support/processes.js';
 import { type RunningRedis, startRedis } from '../support/redis.js';
 
 let redis: RunningRedis;
@@ -23,7 +23,7 @@ const node = (nodeId: string) =>
     {
       listeners: [{ host: '127.0.0.1', port: 0 }],
       allowAnonymous: true,
-      sysInterval: 0,
+      sysInterval: 1,
       cluster: { redis: redis.url, nodeId },
       admin: { port: 0 },
     },
@@ -107,6 +107,36 @@ describe('two nodes on Redis', () => {
     await until('the retained message', () => got.length === 1, 5000);
     assert.deepEqual(got, ['r/shared kept']);
     await subscriber.endAsync();
+  });
+
+  it('every node reports the nodes: /metrics (promtool-clean), /api/overview and $SYS', async () => {
+    const metrics = async () => (await fetch(`${a.admin!.url}/metrics`)).text();
+    const deadline = Date.now() + 5000;
+    while (!/^warden_cluster_node_up\{node="node-b"\} 1$/m.test(await metrics())) {
+      assert.ok(Date.now() < deadline, 'node A did not see node B within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const text = await metrics();
+    assert.match(text, /^warden_cluster_node_up\{node="node-a"\} 1$/m);
+    const checked = await run('promtool', ['check', 'metrics'], 20_000, text);
+    assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+    const overview = (await (await fetch(`${b.admin!.url}/api/overview`)).json()) as {
+      cluster: { nodeId: string; nodes: Array<{ node: string; alive: boolean }> };
+    };
+    assert.equal(overview.cluster.nodeId, 'node-b');
+    assert.deepEqual(overview.cluster.nodes, [
+      { node: 'node-a', alive: true },
+      { node: 'node-b', alive: true },
+    ]);
+    const sys = await client(a, 'sys-reader');
+    const values = new Map<string, string>();
+    sys.on('message', (topic, payload) => values.set(topic, payload.toString()));
+    await sys.subscribeAsync('$SYS/broker/cluster/#');
+    await until('$SYS/broker/cluster', () => values.has('$SYS/broker/cluster/node/node-b/state'), 5000);
+    assert.equal(values.get('$SYS/broker/cluster/node_id'), 'node-a');
+    assert.equal(values.get('$SYS/broker/cluster/nodes'), '2');
+    assert.equal(values.get('$SYS/broker/cluster/node/node-b/state'), '1');
+    await sys.endAsync();
   });
 
   it('a shared subscription spreads across its members on both nodes, each message to exactly one of them', async () => {

@@ -75,6 +75,7 @@ export class RedisBus implements ClusterPort {
   #adopting = false;
   /** When the writer connected: every node needs a heartbeat's time to be seen alive again. */
   #upSince = 0;
+  #nodes: ReadonlyArray<{ readonly node: string; readonly alive: boolean }> = [];
 
   private constructor(url: string, nodeId: string, logger: Logger) {
     this.nodeId = nodeId;
@@ -138,6 +139,11 @@ export class RedisBus implements ClusterPort {
 
   get reachable(): boolean {
     return this.#up;
+  }
+
+  /** The nodes that joined and are not forgotten, as of the last heartbeat ($SYS, metrics, the API). */
+  get nodes(): ReadonlyArray<{ readonly node: string; readonly alive: boolean }> {
+    return this.#nodes;
   }
 
   /** Routes the log from where this node stopped (or joined) on, into `member`. */
@@ -357,8 +363,8 @@ export class RedisBus implements ClusterPort {
   async #adoptDead(): Promise<void> {
     const run = (this.#writer as unknown as { wardenAdopt: (...a: string[]) => Promise<string[]> })
       .wardenAdopt;
-    for (const node of await this.#writer.smembers(NODES)) {
-      if (node === this.nodeId) continue;
+    for (const { node, alive } of this.#nodes) {
+      if (node === this.nodeId || alive) continue;
       const [from, ...pairs] = (await run.call(this.#writer, node, this.nodeId)) as string[];
       if (from === undefined) continue;
       const clientIds: string[] = [];
@@ -389,6 +395,11 @@ export class RedisBus implements ClusterPort {
       .set(nodeKey(this.nodeId), String(Date.now()), 'PX', HEARTBEAT_TTL_MS)
       .sadd(NODES, this.nodeId)
       .exec();
+    const known = (await this.#writer.smembers(NODES)).sort();
+    const check = this.#writer.pipeline();
+    for (const node of known) check.exists(nodeKey(node));
+    const alive = (await check.exec()) ?? [];
+    this.#nodes = known.map((node, n) => ({ node, alive: alive[n]?.[1] === 1 }));
     if (this.#member !== undefined && !this.#adopting && this.#mayTakeFromTheDead()) {
       this.#adopting = true;
       try {

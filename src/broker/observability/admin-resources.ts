@@ -231,6 +231,9 @@ export class AdminResources {
         messagesDropped: messagesDropped(st),
         handshakeFailures: st.handshakeFailures,
         loginFailures,
+        ...(this.#options.view.cluster && {
+          cluster: { nodeId: this.#options.view.cluster.nodeId, nodes: this.#options.view.cluster.nodes },
+        }),
       },
     };
   }

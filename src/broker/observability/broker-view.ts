@@ -38,5 +38,10 @@ export interface BrokerView {
   /** Every TLS channel (the admin listener's too). */
   readonly tls: () => Iterable<TlsView>;
   /** A cluster node: its bus to Redis. */
-  readonly cluster?: { readonly nodeId: string; readonly up: boolean };
+  readonly cluster?: {
+    readonly nodeId: string;
+    readonly up: boolean;
+    /** Every node that joined, as of this node's last heartbeat. */
+    readonly nodes: ReadonlyArray<{ readonly node: string; readonly alive: boolean }>;
+  };
 }

@@ -220,6 +220,14 @@ export class BrokerMetrics {
       },
     );
     this.#gauge(
+      'warden_cluster_node_up',
+      'Every node of the cluster, as this node saw it at its last heartbeat: 1 alive, 0 stopped beating.',
+      ['node'],
+      (set, s) => {
+        for (const { node, alive } of s.cluster?.nodes ?? []) set(alive ? 1 : 0, { node });
+      },
+    );
+    this.#gauge(
       'warden_client_certificates_expiring',
       'Connected clients whose certificate expires within 7 or 30 days.',
       ['listener', 'within'],
