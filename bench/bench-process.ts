@@ -47,13 +47,16 @@ export async function freePort(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
-/** Runs `command` pinned to core 0 and resolves once `probe` succeeds (10 s at most). */
+/** Runs `command` pinned to a core (0 unless told) and resolves once `probe` succeeds (10 s at most). */
 export async function startPinned(
   name: string,
   command: string[],
   probe: () => Promise<void>,
+  core = 0,
 ): Promise<ChildProcess> {
-  const child = spawn('taskset', ['-c', '0', ...command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('taskset', ['-c', String(core), ...command], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   for (let tries = 0; tries < 100; tries++) {
     try {
       await probe();

@@ -1,5 +1,5 @@
 // The load generator's MQTT 3.1.1 clients: raw sockets and our codec, so the generator costs as
-// little as it can and treats every broker the same. Used by broker.bench.ts only.
+// little as it can and treats every broker the same. Used by broker.bench.ts and cluster.bench.ts.
 
 import { connect, type Socket } from 'node:net';
 import { encodePacket, FrameDecoder, type Packet, type QoS } from '../src/protocol/index.js';
@@ -18,7 +18,13 @@ export class LoadClient {
   }
 
   /** Connects and waits for CONNACK 0 (rejects after timeoutMs); `clean` false resumes a persistent session. */
-  static async open(port: number, clientId: string, timeoutMs = 10_000, clean = true): Promise<LoadClient> {
+  static async open(
+    port: number,
+    clientId: string,
+    timeoutMs = 10_000,
+    clean = true,
+    will?: { topic: string; payload: Buffer },
+  ): Promise<LoadClient> {
     const socket = connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     const client = new LoadClient(socket);
@@ -35,7 +41,15 @@ export class LoadClient {
       };
       socket.write(
         encodePacket(
-          { type: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean, keepAlive: 0, clientId },
+          {
+            type: 'connect',
+            protocolName: 'MQTT',
+            protocolVersion: 4,
+            clean,
+            keepAlive: 0,
+            clientId,
+            ...(will && { will: { ...will, qos: 1, retain: false } }),
+          },
           4,
         ),
       );

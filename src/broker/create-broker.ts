@@ -127,7 +127,8 @@ export async function createBroker(
   let storeReport: StoreReport;
   try {
     if (config.cluster) {
-      bus = await RedisBus.open(config.cluster.redis, config.cluster.nodeId ?? `node-${randomUUID()}`, log);
+      const { redis, nodeId, ...access } = config.cluster;
+      bus = await RedisBus.open(redis, nodeId ?? `node-${randomUUID()}`, log, access);
       log.info({ redis: redactUrl(config.cluster.redis), nodeId: bus.nodeId }, 'cluster: joined');
     }
     // A cluster node keeps its sessions and retained messages in Redis, where every node has them.

@@ -6,7 +6,7 @@
 
 /**
  * ARGV: node, max log length, then ops of five fields (op, a, b, c, d):
- *   x frame                   append a message to the log
+ *   x frames                  append the turn's messages to the log, packed as one entry
  *   r topic frame|''          set or clear a retained message
  *   m key frame               a message kept by sessions (refcounted by their q ops)
  *   s cid token json|''       the session record

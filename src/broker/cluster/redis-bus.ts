@@ -8,7 +8,8 @@
 // log held since its last owner stopped routing to it, so nothing is lost or routed twice.
 // A node's heartbeat key says it is alive.
 
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { ClusterMember, ClusterPort } from '../core/cluster-ports.js';
 import type { Logger } from '../core/ports.js';
 import type { StoreWrite } from '../core/store-ports.js';
@@ -24,7 +25,7 @@ import {
   tokenNode,
 } from './cluster-keys.js';
 import { ADOPT_SCRIPT, CLAIM_SCRIPT } from './cluster-scripts.js';
-import { decodeFrame } from './message-frame.js';
+import { decodeFrame, unpackFrames } from './message-frame.js';
 import { RedisClusterStore } from './redis-cluster-store.js';
 
 /** How long a CONNECT waits for another node to hand its session over. */
@@ -76,11 +77,13 @@ export class RedisBus implements ClusterPort {
   /** When the writer connected: every node needs a heartbeat's time to be seen alive again. */
   #upSince = 0;
   #nodes: ReadonlyArray<{ readonly node: string; readonly alive: boolean }> = [];
+  /** What the last Redis error said: why a connection at start failed. */
+  #lastError: string | undefined;
 
-  private constructor(url: string, nodeId: string, logger: Logger) {
+  private constructor(url: string, nodeId: string, logger: Logger, access: RedisOptions) {
     this.nodeId = nodeId;
     this.#logger = logger;
-    const options = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
+    const options = { ...access, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
     this.#writer = new Redis(url, options);
     this.#reader = new Redis(url, { ...options, maxRetriesPerRequest: null });
     this.#writer.defineCommand('wardenClaim', { numberOfKeys: 0, lua: CLAIM_SCRIPT });
@@ -107,25 +110,35 @@ export class RedisBus implements ClusterPort {
       ['writer', this.#writer],
       ['reader', this.#reader],
     ] as const) {
-      connection.on('error', (error: Error) =>
+      connection.on('error', (error: Error) => {
+        this.#lastError = error.message;
         logger.warn(
           { redis: redactUrl(url), connection: name, error: error.message },
           'cluster: Redis error',
-        ),
-      );
+        );
+      });
     }
   }
 
   /** Connects and starts the heartbeat; fails naming the Redis URL (without its password). */
-  static async open(url: string, nodeId: string, logger: Logger): Promise<RedisBus> {
-    const bus = new RedisBus(url, nodeId, logger);
+  static async open(
+    url: string,
+    nodeId: string,
+    logger: Logger,
+    access: RedisAccess = {},
+  ): Promise<RedisBus> {
+    const bus = new RedisBus(url, nodeId, logger, redisOptions(url, access));
     try {
-      await Promise.all([bus.#writer.connect(), bus.#reader.connect()]);
+      // One after the other: a refused first connection leaves no second one half open.
+      await bus.#writer.connect();
+      await bus.#reader.connect();
       await bus.#beat();
     } catch (error) {
       bus.#writer.disconnect();
       bus.#reader.disconnect();
-      throw new Error(`cluster: Redis ${redactUrl(url)}: ${(error as Error).message}`);
+      // ioredis rejects with "Connection is closed."; why it closed came as an 'error' event.
+      const why = bus.#lastError === undefined ? '' : `${bus.#lastError} `;
+      throw new Error(`cluster: Redis ${redactUrl(url)}: ${why}(${(error as Error).message})`);
     }
     bus.#heartbeat = setInterval(() => void bus.#beat().catch(() => undefined), HEARTBEAT_MS);
     bus.#heartbeat.unref();
@@ -221,7 +234,7 @@ export class RedisBus implements ClusterPort {
       try {
         const answer = (await this.#reader.xreadBuffer(
           'COUNT',
-          500,
+          100,
           'BLOCK',
           1000,
           'STREAMS',
@@ -249,8 +262,11 @@ export class RedisBus implements ClusterPort {
     const [name, value] = fields;
     if (value === undefined) return;
     if (name?.toString() === 'm') {
-      const { origin, message } = decodeFrame(value);
-      this.#member!.routeFromLog(message, origin, id);
+      let n = 0;
+      for (const frame of unpackFrames(value)) {
+        const { origin, message } = decodeFrame(frame);
+        this.#member!.routeFromLog(message, origin, `${id}/${n++}`);
+      }
       return;
     }
     const control = JSON.parse(value.toString()) as Control;
@@ -331,8 +347,11 @@ export class RedisBus implements ClusterPort {
       for (const [id, [name, value]] of missed) {
         if (compareIds(id, this.#routed) > 0) break;
         if (name?.toString() !== 'm' || value === undefined) continue;
-        const { origin, message } = decodeFrame(value);
-        this.#member!.replayTo(only, message, origin, id);
+        let n = 0;
+        for (const frame of unpackFrames(value)) {
+          const { origin, message } = decodeFrame(frame);
+          this.#member!.replayTo(only, message, origin, `${id}/${n++}`);
+        }
       }
       await this.#leaveSharesOfEnded(clientIds);
     } finally {
@@ -446,6 +465,38 @@ function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/** How a node proves itself to Redis and checks Redis, beyond the URL (files read at start). */
+export interface RedisAccess {
+  readonly passwordFile?: string;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** The files as ioredis options; an unreadable one is named. */
+function redisOptions(url: string, access: RedisAccess): RedisOptions {
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `cluster: ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+  };
+  const password = access.passwordFile && read('passwordFile', access.passwordFile).split(/\r?\n/)[0];
+  const tls = url.startsWith('rediss://')
+    ? {
+        ...(access.caFile && { ca: read('caFile', access.caFile) }),
+        ...(access.certFile && { cert: read('certFile', access.certFile) }),
+        ...(access.keyFile && { key: read('keyFile', access.keyFile) }),
+      }
+    : undefined;
+  if (tls === undefined && (access.caFile || access.certFile || access.keyFile))
+    throw new Error('cluster: caFile, certFile and keyFile need a rediss:// URL');
+  return { ...(password && { password }), ...(tls && { tls }) };
 }
 
 /** A Redis URL without its password, for logs and errors. */

@@ -6,6 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { Message } from '../core/message.js';
 import type {
   MessageRecord,
   QueuedRecord,
@@ -25,7 +26,7 @@ import {
   tokenNode,
 } from './cluster-keys.js';
 import { COMMIT_SCRIPT, SNAPSHOT_SCRIPT } from './cluster-scripts.js';
-import { decodeFrame, encodeFrame, reviveBuffers } from './message-frame.js';
+import { decodeFrame, encodeFrame, encodeFrames, reviveBuffers } from './message-frame.js';
 
 /** A kept message as Redis holds it: the record, with its message named by a cluster-wide key. */
 interface StoredQueued {
@@ -151,6 +152,8 @@ export class RedisClusterStore implements Store {
   #ops(writes: readonly StoreWrite[]): { args: Array<string | Buffer>; used: Map<string, string> } {
     const ops: Op[] = [];
     const used = new Map<string, string>();
+    // Messages for the log go as one entry, where the first of them stood among the writes.
+    const forwards: Array<{ message: Message; origin?: string }> = [];
     const token = (clientId: string) => {
       const t = this.tokens.get(clientId) ?? '';
       used.set(clientId, t);
@@ -159,7 +162,8 @@ export class RedisClusterStore implements Store {
     for (const w of writes) {
       switch (w.kind) {
         case 'forward':
-          ops.push(['x', encodeFrame(w.message, { node: this.#node, origin: w.origin }), '', '', '']);
+          if (forwards.length === 0) ops.push(['x', '', '', '', '']);
+          forwards.push({ message: w.message, origin: w.origin });
           break;
         case 'retained':
           ops.push(['r', w.topic, w.record === undefined ? '' : encodeFrame(w.record), '', '']);
@@ -201,6 +205,8 @@ export class RedisClusterStore implements Store {
           break;
       }
     }
+    const entry = ops.find((op) => op[0] === 'x');
+    if (entry !== undefined) entry[1] = encodeFrames(forwards);
     return { args: ops.flat(), used };
   }
 

@@ -161,14 +161,24 @@ export const adminSchema = z
   });
 
 /**
- * One node of a cluster on Redis: what is published on any node reaches the subscribers of
- * every node, and retained messages are shared. (Sessions stay with their node for now.)
+ * One node of a cluster on Redis: the nodes share sessions, retained messages and every
+ * message published, so that clients can reach any of them as one broker.
  */
 export const clusterSchema = z.strictObject({
-  /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS (the server's certificate is verified). */
   redis: z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL'),
-  /** This node's name, unique in the cluster; a random one when absent. */
+  /**
+   * This node's name, unique in the cluster; a random one when absent. A node restarted under
+   * the same name takes back the sessions it held (unless another node took them meanwhile).
+   */
   nodeId: z.string().min(1).optional(),
+  /** A file whose first line is Redis' password (instead of one in the URL). */
+  passwordFile: z.string().min(1).optional(),
+  /** rediss://: the CA file that Redis' certificate is verified against (default: the system's). */
+  caFile: z.string().min(1).optional(),
+  /** rediss:// with client certificates (tls-auth-clients yes): this node's certificate and key. */
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
 });
 
 export const brokerConfigSchema = z.strictObject({

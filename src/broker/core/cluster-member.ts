@@ -4,14 +4,20 @@
 import type { BrokerCore } from './broker-core.js';
 import type { ClusterMember } from './cluster-ports.js';
 import type { Message } from './message.js';
+import type { Timer } from './ports.js';
 import { recover } from './recovery.js';
 import type { Session } from './session.js';
 import type { StoredState, StoreWrite } from './store-ports.js';
+
+/** How often, at most, a position that no write carries is written. */
+const POSITION_EVERY_MS = 100;
 
 export class CoreClusterMember implements ClusterMember {
   readonly #core: BrokerCore;
   /** The position write still waiting in the open transaction: a newer one replaces it. */
   #position: StoreWrite | undefined;
+  #positionAt = 0;
+  #deferred: Timer | undefined;
 
   constructor(core: BrokerCore) {
     this.#core = core;
@@ -54,10 +60,27 @@ export class CoreClusterMember implements ClusterMember {
     if (session !== undefined) this.#core.forgetHere(session);
   }
 
+  /**
+   * The position rides with the writes its routing made (so it is exact for every entry that
+   * changed a session); entries that changed nothing move it at most every POSITION_EVERY_MS,
+   * so that a node that only delivers does not add a transaction per read.
+   */
   logPosition(id: string): void {
-    if (this.#position !== undefined) this.#core.commits.cancel(this.#position);
+    const commits = this.#core.commits;
+    if (this.#position !== undefined) commits.cancel(this.#position);
     this.#position = { kind: 'position', id };
-    this.#core.commits.write(this.#position);
+    const now = this.#core.options.clock.now();
+    if (commits.hasOpenWrites || now - this.#positionAt >= POSITION_EVERY_MS) {
+      this.#positionAt = now;
+      commits.write(this.#position);
+      return;
+    }
+    this.#deferred ??= this.#core.options.clock.setTimeout(() => {
+      this.#deferred = undefined;
+      const latest = this.#position;
+      if (latest === undefined || latest.kind !== 'position') return;
+      this.logPosition(latest.id);
+    }, POSITION_EVERY_MS);
   }
 
   holds(clientId: string): boolean {

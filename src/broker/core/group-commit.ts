@@ -45,6 +45,11 @@ export class GroupCommit {
     return this.#open === undefined && this.#inFlight === undefined;
   }
 
+  /** Some write waits for the next transaction. */
+  get hasOpenWrites(): boolean {
+    return (this.#open?.writes.size ?? 0) > 0;
+  }
+
   write(write: StoreWrite): void {
     if (!this.#store.durable) {
       void this.#store.commit([write]);

@@ -1,0 +1,313 @@
+// The cluster on one machine: warden alone, one warden node on a local Redis, two nodes (the
+// publishers on node A, the subscriber on node B: every message crosses nodes), and Debian's
+// mosquitto, in one run. Brokers are pinned: the single broker and node A to core 0, node B to
+// core 1 (run this generator on core 1: npm run bench:cluster does); Redis is not pinned.
+// Measures: QoS 0 and QoS 1 fan-in (10 publishers -> 1 subscriber, 64 B) delivered msg/s and
+// CPU per message (brokers + Redis), latency at a fixed 10,000 msg/s (p50/p99), and failover:
+// from kill -9 of node A to the wills of its 200 clients published by node B.
+// Redis runs without persistence here (appendonly no): what the log costs, not the disk.
+// Usage: npm run bench:cluster [-- --seconds 5 --only warden,cluster-1,cluster-2,mosquitto]
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Packet } from '../src/protocol/index.js';
+import { arg, cpuMs, freePort, sleep, startPinned, stopProcess, waitList } from './bench-process.js';
+import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
+
+const SECONDS = Number(arg('seconds', '5'));
+type Setup = 'warden' | 'cluster-1' | 'cluster-2' | 'mosquitto';
+const SETUPS: readonly Setup[] = ['warden', 'cluster-1', 'cluster-2', 'mosquitto'];
+const ONLY = new Set(arg('only', SETUPS.join(',')).split(','));
+const PUBLISHERS = 10;
+const RATE = 10_000;
+const WILLS = 200;
+const dir = mkdtempSync(join(tmpdir(), 'warden-cluster-bench-'));
+
+interface Running {
+  /** Where publishers connect, and where the subscriber does. */
+  readonly pubPort: number;
+  readonly subPort: number;
+  /** Every process whose CPU counts (brokers, Redis). */
+  readonly pids: () => number[];
+  stop(): Promise<void>;
+  /** cluster-2: node A as its own process, to kill. */
+  readonly nodeA?: ChildProcess;
+}
+
+async function startRedis(): Promise<{ process: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let tries = 0; tries < 100; tries++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
+      probe.on('exit', (code) => resolve(code === 0));
+    });
+    if (up) return { process: child, url: `redis://127.0.0.1:${port}` };
+    await sleep(100);
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function startBroker(
+  name: string,
+  args: string[],
+  core: number,
+): Promise<{ process: ChildProcess; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'set_tcp_nodelay true',
+      'sys_interval 0',
+      'log_type error',
+      '',
+    ].join('\n'),
+  );
+  const command =
+    name === 'mosquitto'
+      ? ['mosquitto', '-c', conf]
+      : ['node', 'dist/cli/main.js', 'broker', '-c', conf, ...args];
+  const child = await startPinned(
+    name,
+    command,
+    async () => (await LoadClient.open(port, 'probe', 1000)).close(),
+    core,
+  );
+  return { process: child, port };
+}
+
+async function setUp(setup: Setup): Promise<Running> {
+  if (setup === 'warden' || setup === 'mosquitto') {
+    const b = await startBroker(setup, ['--no-persistence'], 0);
+    return {
+      pubPort: b.port,
+      subPort: b.port,
+      pids: () => [b.process.pid!],
+      stop: () => stopProcess(b.process),
+    };
+  }
+  const redis = await startRedis();
+  const a = await startBroker(`${setup}-a`, ['--cluster', redis.url, '--node-id', 'a'], 0);
+  const b =
+    setup === 'cluster-2'
+      ? await startBroker(
+          `${setup}-b`,
+          ['--cluster', redis.url, '--node-id', 'b'],
+          Number(process.env.NODE_B_CORE ?? 1),
+        )
+      : a;
+  return {
+    pubPort: a.port,
+    subPort: b.port,
+    pids: () =>
+      [...new Set([a.process.pid!, b.process.pid!, redis.process.pid!])].filter((pid) => pid !== undefined),
+    nodeA: setup === 'cluster-2' ? a.process : undefined,
+    async stop() {
+      await stopProcess(a.process);
+      if (b !== a) await stopProcess(b.process);
+      await stopProcess(redis.process);
+    },
+  };
+}
+
+const totalCpu = (r: Running) =>
+  r.pids().reduce((sum, pid) => {
+    try {
+      return sum + cpuMs(pid);
+    } catch {
+      return sum; // a process already gone
+    }
+  }, 0);
+
+interface Window {
+  delivered: number;
+  cpuMs: number;
+  seconds: number;
+}
+
+async function measure(r: Running, delivered: () => number): Promise<Window> {
+  await sleep(1000);
+  const d0 = delivered();
+  const c0 = totalCpu(r);
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  return { delivered: delivered() - d0, cpuMs: totalCpu(r) - c0, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** As bench:broker's fan-in: publishers hold back while `window` messages are not yet delivered. */
+async function fanIn(r: Running, qos: 0 | 1) {
+  const window = qos === 0 ? 2000 : 500;
+  const sub = await LoadClient.open(r.subPort, `sub${qos}`);
+  await sub.subscribe('fan/#', qos);
+  let delivered = 0;
+  let sent = 0;
+  const { wait, wakeAll } = waitList();
+  sub.onPacket = (p: Packet) => {
+    if (p.type !== 'publish') return;
+    delivered++;
+    if (p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
+  };
+  sub.socket.on('data', wakeAll);
+  let running = true;
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(r.pubPort, `pub${qos}-${i}`)),
+  );
+  const payload = Buffer.alloc(64, 0x61);
+  const loops = pubs.map(async (pub, i) => {
+    const topic = `fan/${i}`;
+    let nextId = 1;
+    while (running) {
+      const budget = Math.min(100, window - (sent - delivered));
+      if (budget <= 0) {
+        const woke = await Promise.race([wait(), sleep(200).then(() => false)]);
+        if (!woke && sent - delivered >= window) sent = delivered;
+        continue;
+      }
+      sent += budget;
+      const out: Buffer[] = [];
+      for (let n = 0; n < budget; n++) {
+        out.push(publishPacket(topic, payload, qos, qos === 1 ? nextId : undefined));
+        nextId = nextId === 65_535 ? 1 : nextId + 1;
+      }
+      await pub.write(Buffer.concat(out));
+    }
+  });
+  const w = await measure(r, () => delivered);
+  running = false;
+  wakeAll();
+  for (const p of [...pubs, sub]) p.close();
+  await Promise.allSettled(loops);
+  await sleep(500);
+  return w;
+}
+
+/** 10 publishers at a fixed total of RATE msg/s; end-to-end latency at the subscriber. */
+async function latency(r: Running, qos: 0 | 1) {
+  const sub = await LoadClient.open(r.subPort, `lsub${qos}`);
+  await sub.subscribe('lat/#', qos);
+  const samples: number[] = [];
+  let delivered = 0;
+  let recording = false;
+  sub.onPacket = (p) => {
+    if (p.type !== 'publish') return;
+    delivered++;
+    if (p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
+    if (recording) samples.push(Number(process.hrtime.bigint() - p.payload.readBigUInt64BE(0)) / 1000);
+  };
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(r.pubPort, `lpub${qos}-${i}`)),
+  );
+  const start = performance.now();
+  let sent = 0;
+  let nextId = 1;
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - start) / 1000) * RATE) - sent;
+    for (let n = 0; n < due; n++) {
+      const payload = Buffer.alloc(64);
+      payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
+      pubs[sent % PUBLISHERS]!.socket.write(
+        publishPacket(`lat/${sent % PUBLISHERS}`, payload, qos, qos === 1 ? nextId : undefined),
+      );
+      nextId = nextId === 65_535 ? 1 : nextId + 1;
+      sent++;
+    }
+  }, 1);
+  setTimeout(() => {
+    recording = true;
+  }, 1000);
+  const w = await measure(r, () => delivered);
+  clearInterval(timer);
+  for (const p of [...pubs, sub]) p.close();
+  samples.sort((x, y) => x - y);
+  const pick = (q: number) =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
+  await sleep(500);
+  return { ...w, p50: pick(0.5), p99: pick(0.99), max: samples[samples.length - 1] ?? Number.NaN };
+}
+
+/** cluster-2: WILLS clients with a will on node A; kill -9 A; ms until node B has sent them all. */
+async function failover(r: Running): Promise<number> {
+  const watcher = await LoadClient.open(r.subPort, 'will-watcher');
+  await watcher.subscribe('will/#', 1);
+  let wills = 0;
+  let lastAt = 0;
+  watcher.onPacket = (p) => {
+    if (p.type !== 'publish') return;
+    wills++;
+    lastAt = performance.now();
+    if (p.qos === 1) watcher.socket.write(pubackPacket(p.packetId!));
+  };
+  const doomed: LoadClient[] = [];
+  for (let i = 0; i < WILLS; i++)
+    doomed.push(
+      await LoadClient.open(r.pubPort, `doomed${i}`, 10_000, true, {
+        topic: `will/${i}`,
+        payload: Buffer.from('gone'),
+      }),
+    );
+  const killedAt = performance.now();
+  r.nodeA!.kill('SIGKILL');
+  for (let t = 0; t < 300 && wills < WILLS; t++) await sleep(50);
+  for (const c of [...doomed, watcher]) c.close();
+  return wills < WILLS ? Number.NaN : lastAt - killedAt;
+}
+
+const results: Partial<Record<Setup, Record<string, number>>> = {};
+for (const setup of SETUPS) {
+  if (!ONLY.has(setup)) continue;
+  console.error(`benchmarking ${setup} ...`);
+  const r = await setUp(setup);
+  try {
+    const q0 = await fanIn(r, 0);
+    const q1 = await fanIn(r, 1);
+    const l0 = await latency(r, 0);
+    const l1 = await latency(r, 1);
+    results[setup] = {
+      q0rate: q0.delivered / q0.seconds,
+      q0cpu: (q0.cpuMs * 1000) / Math.max(1, q0.delivered),
+      q1rate: q1.delivered / q1.seconds,
+      q1cpu: (q1.cpuMs * 1000) / Math.max(1, q1.delivered),
+      l0p50: l0.p50,
+      l0p99: l0.p99,
+      l1p50: l1.p50,
+      l1p99: l1.p99,
+      l1max: l1.max,
+      failover: setup === 'cluster-2' ? await failover(r) : Number.NaN,
+    };
+  } finally {
+    await r.stop();
+  }
+}
+
+const rows: Array<[string, string, (n: number) => string]> = [
+  ['QoS 0 fan-in 10->1, 64 B: delivered msg/s', 'q0rate', (n) => n.toFixed(0)],
+  ['QoS 0 fan-in: CPU µs per msg (brokers + Redis)', 'q0cpu', (n) => n.toFixed(2)],
+  ['QoS 1 fan-in 10->1, 64 B: delivered msg/s', 'q1rate', (n) => n.toFixed(0)],
+  ['QoS 1 fan-in: CPU µs per msg (brokers + Redis)', 'q1cpu', (n) => n.toFixed(2)],
+  [`${RATE / 1000}k msg/s QoS 0: p50 latency µs`, 'l0p50', (n) => n.toFixed(0)],
+  [`${RATE / 1000}k msg/s QoS 0: p99 latency µs`, 'l0p99', (n) => n.toFixed(0)],
+  [`${RATE / 1000}k msg/s QoS 1: p50 latency µs`, 'l1p50', (n) => n.toFixed(0)],
+  [`${RATE / 1000}k msg/s QoS 1: p99 latency µs`, 'l1p99', (n) => n.toFixed(0)],
+  [`kill -9 of node A to its ${WILLS} wills sent by node B, ms`, 'failover', (n) => n.toFixed(0)],
+];
+console.log(
+  '| measure | warden | 1 node + Redis | 2 nodes (cross-node) | mosquitto | 2 nodes / 1 node | 2 nodes / mosquitto |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const [label, key, fmt] of rows) {
+  const v = (s: Setup) => results[s]?.[key] ?? Number.NaN;
+  console.log(
+    `| ${label} | ${fmt(v('warden'))} | ${fmt(v('cluster-1'))} | ${fmt(v('cluster-2'))} | ${fmt(v('mosquitto'))} | ${(v('cluster-2') / v('cluster-1')).toFixed(2)}x | ${(v('cluster-2') / v('mosquitto')).toFixed(2)}x |`,
+  );
+}
