@@ -2,6 +2,7 @@
 // Without -c it is the README's quick start: MQTT and MQTT over WebSocket on loopback, where
 // anonymous clients are let in; a non-loopback address without a config refuses them.
 
+import { hostname } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import {
@@ -17,6 +18,7 @@ import {
   validateConfig,
 } from '../broker/index.js';
 import { BrokerProcessError, dropPrivileges, removePidFile, writePidFile } from './broker-process.js';
+import { runWorkers, tellReady, workerNumber } from './broker-workers.js';
 
 interface BrokerOptions {
   config?: string;
@@ -34,6 +36,7 @@ interface BrokerOptions {
   adminTokenFile?: string;
   cluster?: string;
   nodeId?: string;
+  workers?: number;
 }
 
 /** --cluster / --node-id over the file's cluster block. */
@@ -71,6 +74,13 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError(`"${value}" is not a port (0..65535)`);
+  return n;
+}
+
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new InvalidArgumentError(`"${value}" is not a count (1..256)`);
   return n;
 }
 
@@ -196,6 +206,11 @@ export function brokerCommand(): Command {
     )
     .option('--node-id <name>', "this node's name in the cluster (default: a random one)")
     .option(
+      '--workers <n>',
+      'run N cluster nodes sharing the ports, one per core (needs --cluster; node ids <node-id>-1..N)',
+      count,
+    )
+    .option(
       '--admin-token-file <file>',
       'the admin listener asks every request for the bearer token in this file',
     )
@@ -208,6 +223,19 @@ export function brokerCommand(): Command {
     .action(async (options: BrokerOptions) => {
       if (options.testConfig) {
         process.exit(await testConfig(options));
+      }
+      if ((options.workers ?? 1) > 1) {
+        if (options.cluster === undefined) {
+          console.error('warden broker: --workers needs --cluster: the workers are nodes of one cluster');
+          process.exit(1);
+        }
+        const n = workerNumber();
+        if (n === undefined) {
+          runWorkers(options.workers!);
+          return;
+        }
+        options.nodeId = `${options.nodeId ?? hostname()}-${n}`;
+        if (options.adminPort !== undefined && options.adminPort !== 0) options.adminPort += n - 1;
       }
       let broker: Awaited<ReturnType<typeof createBroker>>;
       try {
@@ -265,6 +293,7 @@ export function brokerCommand(): Command {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
       for (const l of broker.listeners) console.error(`warden broker listening on ${l.url}`);
+      tellReady();
       console.error(`warden broker: ${storeLine(broker.store)}`);
       if (broker.admin)
         console.error(

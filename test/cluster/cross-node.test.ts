@@ -109,6 +109,23 @@ describe('two nodes on Redis', () => {
     await subscriber.endAsync();
   });
 
+  it('across nodes a subscriber gets its own subscription identifiers and retain-as-published', async () => {
+    const subscriber = await client(b, 'rap-on-b');
+    const got: Array<{ retain: boolean; ids?: number[] }> = [];
+    subscriber.on('message', (_topic, _payload, packet) =>
+      got.push({ retain: packet.retain, ids: packet.properties?.subscriptionIdentifier as number[] | undefined }),
+    );
+    await subscriber.subscribeAsync('rap/#', { qos: 1, rap: true, properties: { subscriptionIdentifier: 7 } });
+    await subscriber.subscribeAsync('rap/+/x', { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    const publisher = await client(a, 'rap-publisher');
+    await publisher.publishAsync('rap/1/x', 'kept', { qos: 1, retain: true });
+    await until('the message', () => got.length === 1, 5000);
+    assert.equal(got[0]!.retain, true, 'retain-as-published keeps the flag');
+    assert.deepEqual([...(got[0]!.ids ?? [])].sort(), [7, 9]);
+    await publisher.publishAsync('rap/1/x', '', { qos: 1, retain: true });
+    for (const c of [subscriber, publisher]) await c.endAsync();
+  });
+
   it('every node reports the nodes: /metrics (promtool-clean), /api/overview and $SYS', async () => {
     const metrics = async () => (await fetch(`${a.admin!.url}/metrics`)).text();
     const deadline = Date.now() + 5000;
