@@ -113,9 +113,16 @@ describe('two nodes on Redis', () => {
     const subscriber = await client(b, 'rap-on-b');
     const got: Array<{ retain: boolean; ids?: number[] }> = [];
     subscriber.on('message', (_topic, _payload, packet) =>
-      got.push({ retain: packet.retain, ids: packet.properties?.subscriptionIdentifier as number[] | undefined }),
+      got.push({
+        retain: packet.retain,
+        ids: packet.properties?.subscriptionIdentifier as number[] | undefined,
+      }),
     );
-    await subscriber.subscribeAsync('rap/#', { qos: 1, rap: true, properties: { subscriptionIdentifier: 7 } });
+    await subscriber.subscribeAsync('rap/#', {
+      qos: 1,
+      rap: true,
+      properties: { subscriptionIdentifier: 7 },
+    });
     await subscriber.subscribeAsync('rap/+/x', { qos: 1, properties: { subscriptionIdentifier: 9 } });
     const publisher = await client(a, 'rap-publisher');
     await publisher.publishAsync('rap/1/x', 'kept', { qos: 1, retain: true });
