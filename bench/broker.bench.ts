@@ -10,18 +10,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Packet } from '../src/protocol/index.js';
-import {
-  arg,
-  cpuMs,
-  freePort,
-  rssBytes,
-  sleep,
-  startPinned,
-  stopProcess,
-  waitList,
-} from './bench-process.js';
-import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
+import { arg, cpuMs, freePort, rssBytes, sleep, startPinned, stopProcess } from './bench-process.js';
+import { LoadClient, publishPacket } from './broker-load.js';
+import { fanIn, type LoadTarget, latency, type Window } from './load-cases.js';
 
 const SECONDS = Number(arg('seconds', '5'));
 const CONNECTIONS = Number(arg('connections', '5000'));
@@ -93,14 +84,6 @@ const stopBroker = (b: BrokerUnderTest) => {
   return stopProcess(b.process);
 };
 
-interface Window {
-  delivered: number;
-  /** QoS 1: PUBLISHes the broker acknowledged to the publishers. */
-  accepted: number;
-  cpuMs: number;
-  seconds: number;
-}
-
 /** Counts deliveries and broker CPU over SECONDS after one second of warm-up. */
 async function measure(b: BrokerUnderTest, delivered: () => number, accepted = () => 0): Promise<Window> {
   await sleep(1000);
@@ -117,114 +100,12 @@ async function measure(b: BrokerUnderTest, delivered: () => number, accepted = (
   };
 }
 
-/**
- * 10 publishers -> 1 subscriber, 64 B, as fast as the broker can carry them without losing any:
- * publishers stop while more than `window` messages are published and not yet delivered, so
- * the rate measured is sustainable (no queue overflows, no drops) for either broker.
- */
-async function fanIn(b: BrokerUnderTest, qos: 0 | 1) {
-  const window = qos === 0 ? 2000 : 500; // QoS 1: below max_queued_messages 1000, so nothing is dropped
-  const sub = await LoadClient.open(b.port, 'sub');
-  await sub.subscribe('fan/#', qos);
-  let delivered = 0;
-  let sent = 0;
-  let lost = 0;
-  let acked = 0;
-  const { wait, wakeAll } = waitList();
-  sub.onPacket = (p: Packet) => {
-    if (p.type !== 'publish') return;
-    delivered++;
-    // A QoS 0 message may still arrive from the run before, read late from a closed socket.
-    if (p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
-  };
-  sub.socket.on('data', wakeAll);
-  let running = true;
-  const pubs = await Promise.all(
-    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(b.port, `pub${i}`)),
-  );
-  const payload = Buffer.alloc(64, 0x61);
-  const loops = pubs.map(async (pub, i) => {
-    const topic = `fan/${i}`;
-    const one = publishPacket(topic, payload, 0);
-    const qos0Batch = Buffer.concat(Array.from({ length: 100 }, () => one));
-    let nextId = 1;
-    pub.onPacket = (p) => {
-      if (p.type === 'puback') acked++;
-    };
-    while (running) {
-      const budget = Math.min(100, window - (sent - delivered));
-      if (budget <= 0) {
-        const woke = await Promise.race([wait(), sleep(200).then(() => false)]);
-        if (!woke && sent - delivered >= window) {
-          lost += sent - delivered; // nothing arrived for 200 ms: count the gap as lost, go on
-          sent = delivered;
-        }
-        continue;
-      }
-      sent += budget;
-      if (qos === 0) {
-        await pub.write(qos0Batch.subarray(0, budget * one.length));
-        continue;
-      }
-      const out: Buffer[] = [];
-      for (let n = 0; n < budget; n++) {
-        out.push(publishPacket(topic, payload, 1, nextId));
-        nextId = nextId === 65_535 ? 1 : nextId + 1;
-      }
-      await pub.write(Buffer.concat(out));
-    }
-  });
-  const w = await measure(
-    b,
-    () => delivered,
-    () => acked,
-  );
-  running = false;
-  wakeAll();
-  for (const p of [...pubs, sub]) p.close();
-  await Promise.allSettled(loops);
-  await sleep(1000); // let the broker finish what it already read
-  return { ...w, lost };
-}
-
-/** 10 publishers at a fixed total of 20,000 msg/s; end-to-end latency at one subscriber. */
-async function latency(b: BrokerUnderTest) {
-  const RATE = 20_000;
-  const sub = await LoadClient.open(b.port, 'sub');
-  await sub.subscribe('lat/#', 0);
-  const samples: number[] = [];
-  let delivered = 0;
-  let recording = false;
-  sub.onPacket = (p) => {
-    if (p.type !== 'publish') return;
-    delivered++;
-    if (recording) samples.push(Number(process.hrtime.bigint() - p.payload.readBigUInt64BE(0)) / 1000);
-  };
-  const pubs = await Promise.all(
-    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(b.port, `lpub${i}`)),
-  );
-  const start = performance.now();
-  let sent = 0;
-  const timer = setInterval(() => {
-    const due = Math.floor(((performance.now() - start) / 1000) * RATE) - sent;
-    for (let n = 0; n < due; n++) {
-      const payload = Buffer.alloc(64);
-      payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
-      pubs[sent % PUBLISHERS]!.socket.write(publishPacket(`lat/${sent % PUBLISHERS}`, payload, 0));
-      sent++;
-    }
-  }, 1);
-  setTimeout(() => {
-    recording = true;
-  }, 1000);
-  const w = await measure(b, () => delivered);
-  clearInterval(timer);
-  for (const p of [...pubs, sub]) p.close();
-  samples.sort((x, y) => x - y);
-  const pick = (q: number) =>
-    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
-  return { ...w, p50: pick(0.5), p99: pick(0.99), samples: samples.length };
-}
+/** The shared load cases against one broker: publishers and subscriber on its port. */
+const target = (b: BrokerUnderTest): LoadTarget => ({
+  pubPort: b.port,
+  subPort: b.port,
+  measure: (delivered, accepted) => measure(b, delivered, accepted),
+});
 
 /** RSS growth per connected idle client, at CONNECTIONS clients. */
 async function idleConnections(b: BrokerUnderTest) {
@@ -291,9 +172,9 @@ async function runAll(name: BrokerName) {
     };
     const skip = <T>(what: string, run: () => Promise<T>): Promise<T | undefined> =>
       CASES.has(what) ? step(what, run) : Promise.resolve(undefined);
-    const qos0 = await skip('qos0', () => fanIn(b, 0));
-    const qos1 = await skip('qos1', () => fanIn(b, 1));
-    const lat = await skip('latency', () => latency(b));
+    const qos0 = await skip('qos0', () => fanIn(target(b), 0));
+    const qos1 = await skip('qos1', () => fanIn(target(b), 1));
+    const lat = await skip('latency', () => latency(target(b), 20_000));
     const idle = await skip('idle', () => idleConnections(b));
     const over = await skip('overload', () => overload(b));
     return { qos0, qos1, lat, idle, over };

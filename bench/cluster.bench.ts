@@ -12,15 +12,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Packet } from '../src/protocol/index.js';
-import { arg, cpuMs, freePort, sleep, startPinned, stopProcess, waitList } from './bench-process.js';
-import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
+import { arg, cpuMs, freePort, sleep, startPinned, stopProcess } from './bench-process.js';
+import { LoadClient, pubackPacket } from './broker-load.js';
+import { fanIn, type LoadTarget, latency } from './load-cases.js';
 
 const SECONDS = Number(arg('seconds', '5'));
 type Setup = 'warden' | 'cluster-1' | 'cluster-2' | 'mosquitto';
 const SETUPS: readonly Setup[] = ['warden', 'cluster-1', 'cluster-2', 'mosquitto'];
 const ONLY = new Set(arg('only', SETUPS.join(',')).split(','));
-const PUBLISHERS = 10;
 const RATE = 10_000;
 const WILLS = 200;
 const dir = mkdtempSync(join(tmpdir(), 'warden-cluster-bench-'));
@@ -130,111 +129,22 @@ const totalCpu = (r: Running) =>
     }
   }, 0);
 
-interface Window {
-  delivered: number;
-  cpuMs: number;
-  seconds: number;
-}
-
-async function measure(r: Running, delivered: () => number): Promise<Window> {
-  await sleep(1000);
-  const d0 = delivered();
-  const c0 = totalCpu(r);
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  return { delivered: delivered() - d0, cpuMs: totalCpu(r) - c0, seconds: (performance.now() - t0) / 1000 };
-}
-
-/** As bench:broker's fan-in: publishers hold back while `window` messages are not yet delivered. */
-async function fanIn(r: Running, qos: 0 | 1) {
-  const window = qos === 0 ? 2000 : 500;
-  const sub = await LoadClient.open(r.subPort, `sub${qos}`);
-  await sub.subscribe('fan/#', qos);
-  let delivered = 0;
-  let sent = 0;
-  const { wait, wakeAll } = waitList();
-  sub.onPacket = (p: Packet) => {
-    if (p.type !== 'publish') return;
-    delivered++;
-    if (p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
-  };
-  sub.socket.on('data', wakeAll);
-  let running = true;
-  const pubs = await Promise.all(
-    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(r.pubPort, `pub${qos}-${i}`)),
-  );
-  const payload = Buffer.alloc(64, 0x61);
-  const loops = pubs.map(async (pub, i) => {
-    const topic = `fan/${i}`;
-    let nextId = 1;
-    while (running) {
-      const budget = Math.min(100, window - (sent - delivered));
-      if (budget <= 0) {
-        const woke = await Promise.race([wait(), sleep(200).then(() => false)]);
-        if (!woke && sent - delivered >= window) sent = delivered;
-        continue;
-      }
-      sent += budget;
-      const out: Buffer[] = [];
-      for (let n = 0; n < budget; n++) {
-        out.push(publishPacket(topic, payload, qos, qos === 1 ? nextId : undefined));
-        nextId = nextId === 65_535 ? 1 : nextId + 1;
-      }
-      await pub.write(Buffer.concat(out));
-    }
-  });
-  const w = await measure(r, () => delivered);
-  running = false;
-  wakeAll();
-  for (const p of [...pubs, sub]) p.close();
-  await Promise.allSettled(loops);
-  await sleep(500);
-  return w;
-}
-
-/** 10 publishers at a fixed total of RATE msg/s; end-to-end latency at the subscriber. */
-async function latency(r: Running, qos: 0 | 1) {
-  const sub = await LoadClient.open(r.subPort, `lsub${qos}`);
-  await sub.subscribe('lat/#', qos);
-  const samples: number[] = [];
-  let delivered = 0;
-  let recording = false;
-  sub.onPacket = (p) => {
-    if (p.type !== 'publish') return;
-    delivered++;
-    if (p.qos === 1) sub.socket.write(pubackPacket(p.packetId!));
-    if (recording) samples.push(Number(process.hrtime.bigint() - p.payload.readBigUInt64BE(0)) / 1000);
-  };
-  const pubs = await Promise.all(
-    Array.from({ length: PUBLISHERS }, (_, i) => LoadClient.open(r.pubPort, `lpub${qos}-${i}`)),
-  );
-  const start = performance.now();
-  let sent = 0;
-  let nextId = 1;
-  const timer = setInterval(() => {
-    const due = Math.floor(((performance.now() - start) / 1000) * RATE) - sent;
-    for (let n = 0; n < due; n++) {
-      const payload = Buffer.alloc(64);
-      payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
-      pubs[sent % PUBLISHERS]!.socket.write(
-        publishPacket(`lat/${sent % PUBLISHERS}`, payload, qos, qos === 1 ? nextId : undefined),
-      );
-      nextId = nextId === 65_535 ? 1 : nextId + 1;
-      sent++;
-    }
-  }, 1);
-  setTimeout(() => {
-    recording = true;
-  }, 1000);
-  const w = await measure(r, () => delivered);
-  clearInterval(timer);
-  for (const p of [...pubs, sub]) p.close();
-  samples.sort((x, y) => x - y);
-  const pick = (q: number) =>
-    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
-  await sleep(500);
-  return { ...w, p50: pick(0.5), p99: pick(0.99), max: samples[samples.length - 1] ?? Number.NaN };
-}
+/** The shared load cases: CPU is every broker process's and Redis'. */
+const target = (r: Running): LoadTarget => ({
+  pubPort: r.pubPort,
+  subPort: r.subPort,
+  async measure(delivered, accepted = () => 0) {
+    await sleep(1000);
+    const [d0, a0, c0, t0] = [delivered(), accepted(), totalCpu(r), performance.now()];
+    await sleep(SECONDS * 1000);
+    return {
+      delivered: delivered() - d0,
+      accepted: accepted() - a0,
+      cpuMs: totalCpu(r) - c0,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  },
+});
 
 /** cluster-2: WILLS clients with a will on node A; kill -9 A; ms until node B has sent them all. */
 async function failover(r: Running): Promise<number> {
@@ -269,10 +179,10 @@ for (const setup of SETUPS) {
   console.error(`benchmarking ${setup} ...`);
   const r = await setUp(setup);
   try {
-    const q0 = await fanIn(r, 0);
-    const q1 = await fanIn(r, 1);
-    const l0 = await latency(r, 0);
-    const l1 = await latency(r, 1);
+    const q0 = await fanIn(target(r), 0);
+    const q1 = await fanIn(target(r), 1);
+    const l0 = await latency(target(r), RATE, 0);
+    const l1 = await latency(target(r), RATE, 1);
     results[setup] = {
       q0rate: q0.delivered / q0.seconds,
       q0cpu: (q0.cpuMs * 1000) / Math.max(1, q0.delivered),
@@ -282,7 +192,6 @@ for (const setup of SETUPS) {
       l0p99: l0.p99,
       l1p50: l1.p50,
       l1p99: l1.p99,
-      l1max: l1.max,
       failover: setup === 'cluster-2' ? await failover(r) : Number.NaN,
     };
   } finally {

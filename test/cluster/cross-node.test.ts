@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
 import type { Broker } from '../../src/broker/index.js';
-import { createBroker } from '../support/memory-broker.js';
+import { clusterNode } from '../support/cluster-node.js';
 import { run, runWarden, until, within } from '../support/processes.js';
 import { type RunningRedis, startRedis } from '../support/redis.js';
 
@@ -18,17 +17,7 @@ let redis: RunningRedis;
 let a: Broker;
 let b: Broker;
 
-const node = (nodeId: string) =>
-  createBroker(
-    {
-      listeners: [{ host: '127.0.0.1', port: 0 }],
-      allowAnonymous: true,
-      sysInterval: 1,
-      cluster: { redis: redis.url, nodeId },
-      admin: { port: 0 },
-    },
-    pino({ level: 'silent' }),
-  );
+const node = (nodeId: string) => clusterNode(redis.url, nodeId, { sysInterval: 1, admin: { port: 0 } });
 const readyz = async (broker: Broker) => {
   const response = await fetch(`${broker.admin!.url}/readyz`);
   return `${response.status} ${((await response.json()) as { reason?: string }).reason ?? 'ready'}`;

@@ -8,10 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import pino from 'pino';
 import type { Broker } from '../../src/broker/index.js';
-import { createBroker } from '../support/memory-broker.js';
+import { clusterNode, connectRecording } from '../support/cluster-node.js';
 import { type Started, start, until, WARDEN, within } from '../support/processes.js';
 import { type RunningRedis, startRedis } from '../support/redis.js';
 
@@ -33,35 +31,7 @@ async function nodeProcess(nodeId: string): Promise<{ node: Started; port: numbe
   return { node, port: Number(port) };
 }
 
-interface Connected {
-  client: MqttClient;
-  sessionPresent: boolean;
-  messages: Array<{ topic: string; payload: string }>;
-}
-
-function connect(port: number, clientId: string, extra: IClientOptions = {}): Promise<Connected> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-    clientId,
-    protocolVersion: 5,
-    clean: false,
-    properties: { sessionExpiryInterval: 300 },
-    reconnectPeriod: 0,
-    resubscribe: false,
-    ...extra,
-  });
-  client.on('error', () => undefined); // a killed broker's socket errors
-  const messages: Connected['messages'] = [];
-  client.on('message', (topic, payload) => messages.push({ topic, payload: payload.toString() }));
-  return within(
-    new Promise((resolve) =>
-      client.once('connect', (connack) =>
-        resolve({ client, sessionPresent: connack.sessionPresent, messages }),
-      ),
-    ),
-    10_000,
-    `${clientId} connects`,
-  );
-}
+const connect = connectRecording;
 
 const port = (broker: Broker) => broker.listeners[0]!.port;
 const will = (topic: string, delay = 0) => ({
@@ -75,15 +45,7 @@ const will = (topic: string, delay = 0) => ({
 before(async () => {
   redis = await startRedis();
   inspect = new Redis(redis.url);
-  survivor = await createBroker(
-    {
-      listeners: [{ host: '127.0.0.1', port: 0 }],
-      allowAnonymous: true,
-      sysInterval: 0,
-      cluster: { redis: redis.url, nodeId: 'survivor' },
-    },
-    pino({ level: 'silent' }),
-  );
+  survivor = await clusterNode(redis.url, 'survivor');
 });
 after(async () => {
   for (const child of children) child.process.kill('SIGKILL');

@@ -10,10 +10,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
 import type { Broker } from '../../src/broker/index.js';
-import { createBroker } from '../support/memory-broker.js';
+import { clusterNode, connectRecording } from '../support/cluster-node.js';
 import { until, within } from '../support/processes.js';
 import { type RunningRedis, startRedis } from '../support/redis.js';
 
@@ -22,35 +20,11 @@ let redis: RunningRedis;
 let a: Broker;
 let b: Broker;
 
-const node = (nodeId: string) =>
-  createBroker(
-    {
-      listeners: [{ host: '127.0.0.1', port: 0 }],
-      allowAnonymous: true,
-      sysInterval: 0,
-      cluster: { redis: redis.url, nodeId },
-    },
-    pino({ level: process.env.TEST_LOG ?? 'silent' }),
-  );
+const node = (nodeId: string) => clusterNode(redis.url, nodeId);
 
-/** A client that reconnects on its own (every 200 ms) to a persistent session. */
-function connect(broker: Broker, clientId: string): Promise<MqttClient> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, {
-    clientId,
-    protocolVersion: 5,
-    clean: false,
-    properties: { sessionExpiryInterval: 300 },
-    reconnectPeriod: 200,
-    reconnectOnConnackError: true,
-    resubscribe: false,
-  });
-  client.on('error', () => undefined); // refused with 0x88 while Redis is away
-  return within(
-    new Promise((resolve) => client.once('connect', () => resolve(client))),
-    10_000,
-    `${clientId} connects`,
-  );
-}
+/** A client that reconnects on its own (every 200 ms, refused with 0x88 while Redis is away). */
+const connect = async (broker: Broker, clientId: string) =>
+  (await connectRecording(broker, clientId, { reconnectPeriod: 200, reconnectOnConnackError: true })).client;
 
 before(async () => {
   redis = await startRedis(undefined, dir);

@@ -7,10 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import pino from 'pino';
 import type { Broker } from '../../src/broker/index.js';
-import { createBroker } from '../support/memory-broker.js';
+import { clusterNode, connectRecording } from '../support/cluster-node.js';
 import { until, within } from '../support/processes.js';
 import { type RunningRedis, startRedis } from '../support/redis.js';
 
@@ -19,49 +17,8 @@ let a: Broker;
 let b: Broker;
 let c: Broker;
 
-const node = (nodeId: string) =>
-  createBroker(
-    {
-      listeners: [{ host: '127.0.0.1', port: 0 }],
-      allowAnonymous: true,
-      sysInterval: 0,
-      cluster: { redis: redis.url, nodeId },
-    },
-    pino({ level: process.env.TEST_LOG ?? 'silent' }),
-  );
-
-interface Connected {
-  client: MqttClient;
-  sessionPresent: boolean;
-  messages: Array<{ topic: string; payload: string; qos: number }>;
-}
-
-/** A v5 client with a persistent session (5 minutes), recording what it receives from the start. */
-function connect(broker: Broker, clientId: string, extra: IClientOptions = {}): Promise<Connected> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${broker.listeners[0]!.port}`, {
-    clientId,
-    protocolVersion: 5,
-    clean: false,
-    properties: { sessionExpiryInterval: 300 },
-    reconnectPeriod: 0,
-    resubscribe: false,
-    ...extra,
-  });
-  const messages: Connected['messages'] = [];
-  client.on('message', (topic, payload, packet) =>
-    messages.push({ topic, payload: payload.toString(), qos: packet.qos }),
-  );
-  return within(
-    new Promise((resolve, reject) => {
-      client.once('connect', (connack) =>
-        resolve({ client, sessionPresent: connack.sessionPresent, messages }),
-      );
-      client.once('error', reject);
-    }),
-    10_000,
-    `${clientId} connects`,
-  );
-}
+const node = (nodeId: string) => clusterNode(redis.url, nodeId);
+const connect = connectRecording;
 
 before(async () => {
   redis = await startRedis();
