@@ -7,6 +7,7 @@
 // from kill -9 of node A to the wills of its 200 clients published by node B.
 // Redis runs without persistence here (appendonly no): what the log costs, not the disk.
 // Usage: npm run bench:cluster [-- --seconds 5 --only warden,cluster-1,cluster-2,mosquitto]
+// NODE_B_CORE=0 puts node B on core 0 beside node A, leaving core 1 to the generator.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
