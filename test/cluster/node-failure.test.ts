@@ -66,6 +66,8 @@ describe('a node fails', () => {
     await persistent.client.subscribeAsync('kq/#', { qos: 1 });
     await connect(doomedPort, 'fleeting', { clean: true, properties: {}, will: will('wills/fleeting') });
     await connect(doomedPort, 'patient', { will: will('wills/patient', 2) });
+    await connect(doomedPort, 'nameless', { clean: true, properties: {} }); // no will, no session kept
+    assert.match((await inspect.get('warden:owner:nameless')) ?? '', /@doomed$/);
     const publisher = await connect(port(survivor), 'kq-publisher', { clean: true, properties: {} });
     for (const n of [1, 2]) await publisher.client.publishAsync(`kq/${n}`, String(n), { qos: 1 });
     await until('kq/1 and kq/2 on the doomed node', () => persistent.messages.length === 2, 5000);
@@ -88,6 +90,12 @@ describe('a node fails', () => {
     );
     assert.ok(arrivals.get('wills/kept')! - killedAt < 8000, 'declared dead within seconds');
 
+    // A clean session without a will leaves nothing behind: its client id is nobody's.
+    const deadline = Date.now() + 5000;
+    while ((await inspect.get('warden:owner:nameless')) !== null) {
+      assert.ok(Date.now() < deadline, "the dead node still owns the clean session's client id");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const back = await connect(port(survivor), 'kept');
     assert.equal(back.sessionPresent, true);
     await until('the messages published while its node was dead', () => back.messages.length >= 4, 5000);

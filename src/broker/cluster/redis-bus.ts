@@ -326,8 +326,9 @@ export class RedisBus implements ClusterPort {
   /**
    * Makes the sessions live here from their records, then routes to them what the log held after
    * `from` up to what this node has routed (later entries reach them as they are routed).
+   * `adopted`: taken from a dead node, not claimed for a connection.
    */
-  async #install(clientIds: readonly string[], from: string): Promise<void> {
+  async #install(clientIds: readonly string[], from: string, adopted = false): Promise<void> {
     this.#installing++;
     try {
       const state = await this.store.loadSessions(clientIds);
@@ -353,7 +354,7 @@ export class RedisBus implements ClusterPort {
           this.#member!.replayTo(only, message, origin, `${id}/${n++}`);
         }
       }
-      await this.#leaveSharesOfEnded(clientIds);
+      await this.#releaseEnded(clientIds, adopted);
     } finally {
       this.#installing--;
     }
@@ -361,16 +362,18 @@ export class RedisBus implements ClusterPort {
 
   /**
    * Client ids whose session did not survive the move (it ended with a dead node's connection,
-   * or had expired) leave their shared groups, so that no message is chosen for them.
+   * or had expired) leave their shared groups, so that no message is chosen for them; taken from
+   * a dead node (`disown`), they are nobody's any more (the next CONNECT needs no hand-over).
    */
-  async #leaveSharesOfEnded(clientIds: readonly string[]): Promise<void> {
-    const leaves: StoreWrite[] = [];
+  async #releaseEnded(clientIds: readonly string[], disown: boolean): Promise<void> {
+    const writes: StoreWrite[] = [];
     for (const clientId of clientIds) {
       if (this.#member!.holds(clientId)) continue;
       for (const [group, members] of this.store.shares)
-        if (members.includes(clientId)) leaves.push({ kind: 'share', group, clientId, member: false });
+        if (members.includes(clientId)) writes.push({ kind: 'share', group, clientId, member: false });
+      if (disown) writes.push({ kind: 'disown', clientId });
     }
-    if (leaves.length > 0) await this.store.commit(leaves);
+    if (writes.length > 0) await this.store.commit(writes);
   }
 
   /**
@@ -395,7 +398,7 @@ export class RedisBus implements ClusterPort {
         { node, sessions: clientIds.length },
         'cluster: a node stopped beating; its sessions are taken over here',
       );
-      await this.#install(clientIds, from);
+      await this.#install(clientIds, from, true);
     }
   }
 
