@@ -18,7 +18,15 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 
 // Debian package -> a program it provides.
-const peers = { mosquitto: 'mosquitto', 'mosquitto-clients': 'mosquitto_sub', openssl: 'openssl' };
+const peers = {
+  mosquitto: 'mosquitto',
+  'mosquitto-clients': 'mosquitto_sub',
+  openssl: 'openssl',
+  prometheus: 'promtool',
+  chromium: 'chromium',
+  'redis-server': 'redis-server',
+  haproxy: 'haproxy',
+};
 if (process.argv.includes('--peers')) {
   const has = (program) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
   const missing = Object.entries(peers)

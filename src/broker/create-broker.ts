@@ -25,6 +25,7 @@ import {
   developmentCertificate,
   developmentHosts,
 } from './edge/development-ca.js';
+import type { ProxyOptions } from './edge/proxy-accept.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
@@ -187,7 +188,10 @@ export async function createBroker(
           ? await listenWs({ ...common, path: l.path, tls }, accept)
           : tls
             ? await listenTls({ ...common, tls }, accept)
-            : await listenTcp(common, accept);
+            : await listenTcp(
+                { ...common, ...(l.proxyProtocol && { proxy: proxyOptions(l, l.proxyProtocol) }) },
+                accept,
+              );
       policy.name = running.url;
       if (tls) {
         tls.name = running.url;
@@ -301,6 +305,17 @@ async function startAdmin(
  * 30 days, expired, not yet valid) for each certificate a TLS listener serves: 0 its own, then
  * its SNI ones in the order configured.
  */
+/** A listener behind a load balancer: its PROXY protocol settings, as the edge takes them. */
+function proxyOptions(l: BrokerConfig['listeners'][number], version: 1 | 2): ProxyOptions {
+  return {
+    version,
+    ...(l.trustedProxies && { trustedProxies: l.trustedProxies }),
+    requireTls: l.proxyRequireTls ?? false,
+    clientCertificates: l.proxyClientCertificates ?? 'none',
+    identityAsUsername: l.proxyUseIdentityAsUsername ?? false,
+  };
+}
+
 /** $SYS/broker/cluster/...: this node's name, and every node's state (1 alive, 0 stopped beating). */
 function* clusterSysValues(bus: RedisBus): Iterable<readonly [string, string]> {
   yield ['$SYS/broker/cluster/node_id', bus.nodeId];

@@ -110,26 +110,67 @@ export const tlsSchema = z
     path: ['keyFile'],
   });
 
-export const listenerSchema = z.strictObject({
-  /** mqtt: MQTT over TCP; ws: MQTT over WebSocket. */
-  protocol: z.enum(['mqtt', 'ws']).default('mqtt'),
-  host: z.string().min(1).default('127.0.0.1'),
-  /** 0 picks a free port; the bound one is in Broker.listeners. */
-  port,
-  /** WebSocket only: the HTTP path to upgrade. */
-  path: z.string().startsWith('/', 'a WebSocket path starts with "/"').default('/mqtt'),
-  /** Clients connected through this listener at once (Mosquitto's max_connections); unlimited when absent. */
-  maxConnections: z.int().min(1).optional(),
-  /** Overrides the broker-wide allowAnonymous for this listener. */
-  allowAnonymous: z.boolean().optional(),
-  /** Overrides the broker-wide useUsernameAsClientId for this listener. */
-  useUsernameAsClientId: z.boolean().optional(),
-  /** Override the broker-wide passwordFile / aclFile for this listener (Mosquitto's per_listener_settings). */
-  passwordFile: z.string().min(1).optional(),
-  aclFile: z.string().min(1).optional(),
-  /** Present: MQTT over TLS (mqtts) or WebSocket over TLS (wss). */
-  tls: tlsSchema.optional(),
-});
+export const listenerSchema = z
+  .strictObject({
+    /** mqtt: MQTT over TCP; ws: MQTT over WebSocket. */
+    protocol: z.enum(['mqtt', 'ws']).default('mqtt'),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 picks a free port; the bound one is in Broker.listeners. */
+    port,
+    /** WebSocket only: the HTTP path to upgrade. */
+    path: z.string().startsWith('/', 'a WebSocket path starts with "/"').default('/mqtt'),
+    /** Clients connected through this listener at once (Mosquitto's max_connections); unlimited when absent. */
+    maxConnections: z.int().min(1).optional(),
+    /** Overrides the broker-wide allowAnonymous for this listener. */
+    allowAnonymous: z.boolean().optional(),
+    /** Overrides the broker-wide useUsernameAsClientId for this listener. */
+    useUsernameAsClientId: z.boolean().optional(),
+    /** Override the broker-wide passwordFile / aclFile for this listener (Mosquitto's per_listener_settings). */
+    passwordFile: z.string().min(1).optional(),
+    aclFile: z.string().min(1).optional(),
+    /** Present: MQTT over TLS (mqtts) or WebSocket over TLS (wss). */
+    tls: tlsSchema.optional(),
+    /**
+     * Behind a load balancer: every connection starts with a PROXY protocol header of this version
+     * (mosquitto 2.1's enable_proxy_protocol); a connection without one is refused, never guessed.
+     * The header's client address is the one logged and shown.
+     */
+    proxyProtocol: z.union([z.literal(1), z.literal(2)]).optional(),
+    /** Peers that may send the header: addresses or CIDR ranges (10.0.0.0/8, fd00::/8); absent: any. */
+    trustedProxies: z
+      .array(z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'an IPv4 or IPv6 address, or a CIDR range'))
+      .min(1)
+      .optional(),
+    /** v2: clients must have reached the proxy over TLS (mosquitto's proxy_protocol_v2_require_tls). */
+    proxyRequireTls: z.boolean().optional(),
+    /**
+     * v2 with TLS terminated at the proxy (haproxy's send-proxy-v2-ssl-cn): a client certificate the
+     * proxy verified is not asked for, optional, or required, as clientCertificates on a TLS listener.
+     */
+    proxyClientCertificates: z.enum(['none', 'optional', 'required']).optional(),
+    /** The verified certificate's CN is the user name (use_identity_as_username). */
+    proxyUseIdentityAsUsername: z.boolean().optional(),
+  })
+  .refine((l) => l.proxyProtocol === undefined || (l.protocol === 'mqtt' && l.tls === undefined), {
+    message: 'proxyProtocol is for a plain mqtt listener (TLS terminated at the proxy) for now',
+    path: ['proxyProtocol'],
+  })
+  .refine((l) => l.trustedProxies === undefined || l.proxyProtocol !== undefined, {
+    message: 'trustedProxies needs proxyProtocol',
+    path: ['trustedProxies'],
+  })
+  .refine(
+    (l) =>
+      l.proxyProtocol === 2 ||
+      (!l.proxyRequireTls &&
+        (l.proxyClientCertificates ?? 'none') === 'none' &&
+        !l.proxyUseIdentityAsUsername),
+    {
+      message:
+        'what the proxy says of TLS (proxyRequireTls, proxyClientCertificates, proxyUseIdentityAsUsername) needs proxyProtocol 2',
+      path: ['proxyProtocol'],
+    },
+  );
 
 /** Loopback names and addresses: the admin listener may go without a token and TLS only there. */
 export function isLoopback(host: string): boolean {

@@ -255,6 +255,27 @@ const directives: Record<string, [number, number, Handler]> = {
     },
   ],
   connection_messages: [1, 1, (_s, [v]) => void bool(v!)],
+  // Mosquitto 2.1's PROXY protocol, per listener. On such a listener without a certificate of its
+  // own, require_certificate and use_identity_as_username judge what the proxy verified.
+  enable_proxy_protocol: [
+    1,
+    1,
+    (s, [v]) => {
+      const { listener, path } = currentListener(s);
+      const version = int(v!);
+      if (version !== 1 && version !== 2)
+        throw new DirectiveError(`"${v}" is not a PROXY protocol version (1 or 2)`);
+      set(s, `${path}.proxyProtocol`, () => (listener.proxyProtocol = version));
+    },
+  ],
+  proxy_protocol_v2_require_tls: [
+    1,
+    1,
+    (s, [v]) => {
+      const { listener, path } = currentListener(s);
+      set(s, `${path}.proxyRequireTls`, () => (listener.proxyRequireTls = bool(v!)));
+    },
+  ],
   // TLS, per listener: any of these makes the current listener mqtts (or wss with websockets).
   certfile: tlsDirective('certFile', (v) => v),
   keyfile: tlsDirective('keyFile', (v) => v),
@@ -550,6 +571,7 @@ function assemble(s: ReadState): BrokerConfigInput {
   for (const l of listeners) {
     if (s.pskFile && l.tls?.pskHint !== undefined && l.tls.pskFile === undefined)
       l.tls = { ...l.tls, pskFile: s.pskFile.file };
+    proxiedCertificates(l);
   }
   if (listeners.length === 0) {
     return {
@@ -559,6 +581,28 @@ function assemble(s: ReadState): BrokerConfigInput {
     };
   }
   return { ...s.config, listeners };
+}
+
+/**
+ * A PROXY protocol listener with no certificate of its own: require_certificate and
+ * use_identity_as_username are about the client certificate the proxy verified (mosquitto 2.1).
+ */
+function proxiedCertificates(l: Mutable<ListenerInput>): void {
+  const tls = l.tls;
+  if (
+    l.proxyProtocol === undefined ||
+    tls === undefined ||
+    tls.certFile !== undefined ||
+    tls.pfxFile !== undefined
+  )
+    return;
+  // use_subject_as_username stays, and is refused: the proxy sends the CN only.
+  const { clientCertificates, usernameFrom, ...rest } = tls;
+  if (clientCertificates !== undefined) l.proxyClientCertificates = clientCertificates;
+  if (usernameFrom === 'cn') l.proxyUseIdentityAsUsername = true;
+  const left = usernameFrom === undefined || usernameFrom === 'cn' ? rest : { ...rest, usernameFrom };
+  if (Object.keys(left).length === 0) delete l.tls;
+  else l.tls = left;
 }
 
 /** The file:line behind a schema key path; listener indexes shift by one when a default listener exists. */

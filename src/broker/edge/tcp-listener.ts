@@ -2,12 +2,15 @@
 
 import { createServer, type Server } from 'node:net';
 import { bindServer } from './bind-server.js';
+import { acceptProxied, type ProxyOptions, trustedList } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 
 export interface TcpListenerOptions extends SocketChannelOptions {
   readonly host: string;
   readonly port: number;
+  /** Behind a load balancer: every connection starts with a PROXY protocol header. */
+  readonly proxy?: ProxyOptions;
 }
 
 export interface RunningListener {
@@ -21,9 +24,28 @@ export interface RunningListener {
 
 export async function listenTcp(options: TcpListenerOptions, accept: Accept): Promise<RunningListener> {
   const where = { url: `mqtt://${options.host}:${options.port}` };
+  const proxy = options.proxy;
+  const trusted = proxy?.trustedProxies && trustedList(proxy.trustedProxies);
   const server: Server = createServer((socket) => {
     socket.setNoDelay(options.tcpNoDelay);
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (proxy) {
+      void acceptProxied(socket, proxy, trusted).then((peer) => {
+        if ('refused' in peer) {
+          recordRefusal(
+            options.stats,
+            options.logger,
+            { listener: where.url, remote, code: peer.refused },
+            peer.reason,
+          );
+          socket.destroy();
+          return;
+        }
+        attachSocket(socket, peer.remote, accept, options, peer.identity);
+        socket.resume();
+      });
+      return;
+    }
     // A TLS ClientHello (0x16 0x03) on a plain port is reported as such, not as a malformed CONNECT.
     socket.once('data', (chunk: Buffer) => {
       if (chunk[0] !== 0x16 || chunk[1] !== 0x03) return;
