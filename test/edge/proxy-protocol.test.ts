@@ -36,8 +36,9 @@ const connectBytes = encodePacket(
 function v2(source: string, port: number, tlvs: Buffer = Buffer.alloc(0), command = 1): Buffer {
   const ipv6 = source.includes(':');
   const address = ipv6 ? Buffer.alloc(36) : Buffer.alloc(12);
-  if (ipv6) source.split(':').forEach((g, i) => address.writeUInt16BE(Number.parseInt(g, 16), i * 2));
-  else source.split('.').forEach((o, i) => address.writeUInt8(Number(o), i));
+  if (ipv6)
+    for (const [i, g] of source.split(':').entries()) address.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  else for (const [i, o] of source.split('.').entries()) address.writeUInt8(Number(o), i);
   address.writeUInt16BE(port, ipv6 ? 32 : 8);
   const body = Buffer.concat([address, tlvs]);
   const head = Buffer.from([
