@@ -182,16 +182,14 @@ export async function createBroker(
       });
       const accept = (channel: PacketChannel) => new Connection(core, channel, policy);
       const common = { ...channelOptions, host: l.host, port: l.port };
+      const proxied = l.proxyProtocol ? { proxy: proxyOptions(l, l.proxyProtocol) } : {};
       const tls = await tlsChannel(l);
       const running =
         l.protocol === 'ws'
           ? await listenWs({ ...common, path: l.path, tls }, accept)
           : tls
-            ? await listenTls({ ...common, tls }, accept)
-            : await listenTcp(
-                { ...common, ...(l.proxyProtocol && { proxy: proxyOptions(l, l.proxyProtocol) }) },
-                accept,
-              );
+            ? await listenTls({ ...common, ...proxied, tls }, accept)
+            : await listenTcp({ ...common, ...proxied }, accept);
       policy.name = running.url;
       if (tls) {
         tls.name = running.url;

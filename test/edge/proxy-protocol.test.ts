@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
@@ -270,6 +271,52 @@ describe('a listener with proxyProtocol', () => {
     );
     assert.equal(outsider.closed, true);
     assert.equal(guarded.core.stats.handshakeFailures['PROXY header from an untrusted peer'], 1);
+  });
+
+  it('on an mqtts listener the header comes before the TLS handshake (a load balancer passing TLS through)', async () => {
+    const broker = await proxied({
+      proxyProtocol: 1,
+      tls: {
+        certFile: pki.servers.valid.cert,
+        keyFile: pki.servers.valid.key,
+        caFile: pki.caFile,
+        clientCertificates: 'required',
+        usernameFrom: 'cn',
+      },
+    });
+    const port = broker.listeners[0]!.port;
+    const raw = tcpConnect(port, '127.0.0.1');
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write('PROXY TCP6 2001:db8::7 2001:db8::1 6000 8883\r\n');
+    const secure = tlsConnect({
+      socket: raw,
+      servername: 'localhost',
+      ca: readFileSync(pki.caFile),
+      cert: readFileSync(pki.clients.valid.cert),
+      key: readFileSync(pki.clients.valid.key),
+    });
+    await new Promise((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+    const connack = new Promise<Buffer>((resolve) => secure.once('data', resolve));
+    secure.write(connectBytes);
+    assert.equal((await within(connack, 5000, 'CONNACK over TLS'))[0], 0x20);
+    const seen = [...broker.core.owners].find((o) => o.currentSession?.clientId === 'behind-lb');
+    assert.equal(seen?.channel.remoteAddress, '2001:db8::7:6000');
+    assert.equal(seen?.username, 'device-1', "warden's own handshake verified the certificate");
+    secure.destroy();
+    // A ClientHello with no header before it is refused before TLS starts.
+    const bare = tlsConnect({
+      port,
+      host: '127.0.0.1',
+      servername: 'localhost',
+      ca: readFileSync(pki.caFile),
+    });
+    bare.on('error', () => undefined);
+    await until(
+      'the bare handshake refused',
+      () => broker.core.stats.handshakeFailures['PROXY header missing or malformed'] === 1,
+      5000,
+    );
+    bare.destroy();
   });
 
   it("behind haproxy terminating TLS: the CN haproxy verified is the user name the ACL judges, and the device's address is seen", async () => {

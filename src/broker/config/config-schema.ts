@@ -151,10 +151,22 @@ export const listenerSchema = z
     /** The verified certificate's CN is the user name (use_identity_as_username). */
     proxyUseIdentityAsUsername: z.boolean().optional(),
   })
-  .refine((l) => l.proxyProtocol === undefined || (l.protocol === 'mqtt' && l.tls === undefined), {
-    message: 'proxyProtocol is for a plain mqtt listener (TLS terminated at the proxy) for now',
+  .refine((l) => l.proxyProtocol === undefined || l.protocol === 'mqtt', {
+    message: 'proxyProtocol is for mqtt and mqtts listeners (not WebSocket ones yet)',
     path: ['proxyProtocol'],
   })
+  .refine(
+    (l) =>
+      l.tls === undefined ||
+      (!l.proxyRequireTls &&
+        (l.proxyClientCertificates ?? 'none') === 'none' &&
+        !l.proxyUseIdentityAsUsername),
+    {
+      message:
+        "on a TLS listener the handshake is warden's own: use tls.clientCertificates and tls.usernameFrom, not the proxy* TLS settings",
+      path: ['proxyClientCertificates'],
+    },
+  )
   .refine((l) => l.trustedProxies === undefined || l.proxyProtocol !== undefined, {
     message: 'trustedProxies needs proxyProtocol',
     path: ['trustedProxies'],

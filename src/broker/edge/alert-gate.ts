@@ -55,10 +55,11 @@ export class AlertGate extends Duplex {
   #sentEncrypted = 0;
   #muted = false;
 
-  constructor(raw: Socket) {
+  /** `remote`: the client's address when a PROXY header said it, else the socket's. */
+  constructor(raw: Socket, remote = `${raw.remoteAddress}:${raw.remotePort}`) {
     super({ allowHalfOpen: false });
     this.#raw = raw;
-    this.remote = `${raw.remoteAddress}:${raw.remotePort}`;
+    this.remote = remote;
     raw.on('data', (chunk: Buffer) => {
       if (this.#watching && !this.#clientEncrypted)
         this.#inbound.scan(chunk, (type) => {

@@ -8,6 +8,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { AlertGate, gateOf } from './alert-gate.js';
 import { bindServer } from './bind-server.js';
+import { acceptProxied, type ProxyOptions, trustedList } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
@@ -19,6 +20,8 @@ export interface TlsListenerOptions extends SocketChannelOptions {
   readonly host: string;
   readonly port: number;
   readonly tls: TlsChannel;
+  /** Behind a load balancer that passes TLS through: a PROXY header before each handshake. */
+  readonly proxy?: ProxyOptions;
 }
 
 const TRAFFIC_SECRET = 'SERVER_TRAFFIC_SECRET_0 ';
@@ -34,7 +37,7 @@ export function guardTlsServer(
   server: Server,
   where: { readonly url: string },
   channel: TlsChannel,
-  options: SocketChannelOptions,
+  options: SocketChannelOptions & { readonly proxy?: ProxyOptions },
   admitted: (socket: TLSSocket, identity: PeerIdentity | undefined, remote: string) => void,
 ): NetServer {
   // The peer's address and when it connected, kept from the TCP connection: a socket reset
@@ -85,7 +88,7 @@ export function guardTlsServer(
   server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) =>
     refuse(socket, channel.handshakeFailure(socket, error), error.code),
   );
-  if (!channel.asksForCertificates) return server;
+  if (!channel.asksForCertificates && options.proxy === undefined) return server;
   // The one TLS 1.3 secret an alert needs; kept on the gate until the handshake is judged.
   server.on('keylog', (line: Buffer, socket: TLSSocket) => {
     const text = line.toString('latin1');
@@ -93,9 +96,31 @@ export function guardTlsServer(
     if (gate && text.startsWith(TRAFFIC_SECRET))
       gate.trafficSecret = Buffer.from(text.trim().split(' ')[2] ?? '', 'hex');
   });
+  const proxy = options.proxy;
+  if (proxy === undefined)
+    return createNetServer((raw) => {
+      raw.setNoDelay(options.tcpNoDelay);
+      server.emit('connection', new AlertGate(raw));
+    });
+  // Behind a load balancer passing TLS through: the PROXY header comes before the ClientHello.
+  // The gate is a JavaScript stream, so TLS reads what follows the header from it.
+  const trusted = proxy.trustedProxies && trustedList(proxy.trustedProxies);
   return createNetServer((raw) => {
     raw.setNoDelay(options.tcpNoDelay);
-    server.emit('connection', new AlertGate(raw));
+    void acceptProxied(raw, proxy, trusted).then((peer) => {
+      if ('refused' in peer) {
+        const remote = `${raw.remoteAddress}:${raw.remotePort}`;
+        recordRefusal(
+          options.stats,
+          options.logger,
+          { listener: where.url, remote, code: peer.refused },
+          peer.reason,
+        );
+        raw.destroy();
+        return;
+      }
+      server.emit('connection', new AlertGate(raw, peer.remote));
+    });
   });
 }
 
