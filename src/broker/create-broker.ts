@@ -186,7 +186,7 @@ export async function createBroker(
       const tls = await tlsChannel(l);
       const running =
         l.protocol === 'ws'
-          ? await listenWs({ ...common, path: l.path, tls }, accept)
+          ? await listenWs({ ...common, ...proxied, path: l.path, tls }, accept)
           : tls
             ? await listenTls({ ...common, ...proxied, tls }, accept)
             : await listenTcp({ ...common, ...proxied }, accept);

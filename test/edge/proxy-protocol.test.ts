@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import pino from 'pino';
+import { WebSocket } from 'ws';
 import { freePort } from '../../bench/bench-process.js';
 import { parseProxyHeader, V2_MAX } from '../../src/broker/edge/proxy-header.js';
 import { type Broker, loadConfigFile } from '../../src/broker/index.js';
@@ -317,6 +318,26 @@ describe('a listener with proxyProtocol', () => {
       5000,
     );
     bare.destroy();
+  });
+
+  it('on a WebSocket listener the header comes before the HTTP upgrade', async () => {
+    const broker = await proxied({ protocol: 'ws', proxyProtocol: 2 });
+    const port = broker.listeners[0]!.port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, 'mqtt', {
+      createConnection: () => {
+        const socket = tcpConnect(port, '127.0.0.1');
+        socket.write(v2('192.0.2.44', 7000));
+        return socket;
+      },
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const connack = new Promise<Buffer>((resolve) => ws.once('message', (data) => resolve(data as Buffer)));
+    ws.send(connectBytes);
+    assert.equal((await within(connack, 5000, 'CONNACK over WebSocket'))[0], 0x20);
+    assert.deepEqual(remotes(broker), ['192.0.2.44:7000']);
+    ws.close();
+    const bare = await exchange(port, Buffer.from('GET /mqtt HTTP/1.1\r\nHost: x\r\n\r\n'));
+    assert.equal(bare.closed, true, 'an HTTP request without a header is refused');
   });
 
   it("behind haproxy terminating TLS: the CN haproxy verified is the user name the ACL judges, and the device's address is seen", async () => {

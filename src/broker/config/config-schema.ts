@@ -151,10 +151,6 @@ export const listenerSchema = z
     /** The verified certificate's CN is the user name (use_identity_as_username). */
     proxyUseIdentityAsUsername: z.boolean().optional(),
   })
-  .refine((l) => l.proxyProtocol === undefined || l.protocol === 'mqtt', {
-    message: 'proxyProtocol is for mqtt and mqtts listeners (not WebSocket ones yet)',
-    path: ['proxyProtocol'],
-  })
   .refine(
     (l) =>
       l.tls === undefined ||

@@ -4,10 +4,14 @@
 
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
+import { ProxiedStream } from './proxied-stream.js';
+import { acceptProxied, type ProxyOptions, trustedList } from './proxy-accept.js';
+import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
@@ -19,6 +23,8 @@ export interface WsListenerOptions extends SocketChannelOptions {
   readonly path: string;
   /** Present: wss. */
   readonly tls?: TlsChannel;
+  /** Behind a load balancer: a PROXY header before the HTTP request (or the TLS handshake). */
+  readonly proxy?: ProxyOptions;
 }
 
 /** "mqtt" per the spec; "mqttv3.1" for older Paho clients. */
@@ -40,6 +46,27 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   // Identities and addresses of admitted TLS peers, from the handshake until their WebSocket upgrade.
   const admitted = new WeakMap<TLSSocket, { identity?: PeerIdentity; remote: string; tls: PeerTls }>();
   let front: import('node:net').Server = http;
+  const proxy = options.proxy;
+  if (proxy && !tls) {
+    const trusted = proxy.trustedProxies && trustedList(proxy.trustedProxies);
+    front = createNetServer((raw) => {
+      raw.setNoDelay(options.tcpNoDelay);
+      void acceptProxied(raw, proxy, trusted).then((peer) => {
+        if ('refused' in peer) {
+          const remote = `${raw.remoteAddress}:${raw.remotePort}`;
+          recordRefusal(
+            options.stats,
+            options.logger,
+            { listener: where.url, remote, code: peer.refused },
+            peer.reason,
+          );
+          raw.destroy();
+          return;
+        }
+        http.emit('connection', new ProxiedStream(raw, peer.remote));
+      });
+    });
+  }
   if (tls) {
     const server = http as unknown as import('node:tls').Server;
     tls.serve(server, ['http/1.1']);
@@ -80,7 +107,7 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      // On a gated wss listener the HTTPS server never listened: closing it only ends its sockets.
+      // On a gated wss or a proxied listener the HTTP(S) server never listened: closing it only ends its sockets.
       if (front !== http) http.closeIdleConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
     },
