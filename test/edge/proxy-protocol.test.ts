@@ -122,6 +122,14 @@ describe('PROXY protocol headers', () => {
         .local,
       true,
     );
+    const unix = Buffer.concat([v2('10.0.0.1', 1).subarray(0, 16), Buffer.alloc(216)]);
+    unix[13] = 0x31; // AF_UNIX, stream
+    unix.writeUInt16BE(216, 14);
+    unix.write('/run/lb.sock', 16, 'latin1');
+    assert.deepEqual((parseProxyHeader(unix, 2) as { header: { source: unknown } }).header.source, {
+      address: '/run/lb.sock',
+      port: 0,
+    });
     const tls = parseProxyHeader(v2('10.0.0.1', 1, sslTlv(0x07, 0, 'device-1')), 2) as {
       header: { tls: unknown };
     };
@@ -338,6 +346,28 @@ describe('a listener with proxyProtocol', () => {
     ws.close();
     const bare = await exchange(port, Buffer.from('GET /mqtt HTTP/1.1\r\nHost: x\r\n\r\n'));
     assert.equal(bare.closed, true, 'an HTTP request without a header is refused');
+  });
+
+  it('on a wss listener the header comes before the TLS handshake', async () => {
+    const broker = await proxied({
+      protocol: 'ws',
+      proxyProtocol: 1,
+      tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
+    });
+    const port = broker.listeners[0]!.port;
+    const ws = new WebSocket(`wss://localhost:${port}/mqtt`, 'mqtt', {
+      createConnection: () => {
+        const raw = tcpConnect(port, '127.0.0.1');
+        raw.write('PROXY TCP4 192.0.2.45 10.0.0.1 7001 443\r\n');
+        return tlsConnect({ socket: raw, servername: 'localhost', ca: readFileSync(pki.caFile) });
+      },
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const connack = new Promise<Buffer>((resolve) => ws.once('message', (data) => resolve(data as Buffer)));
+    ws.send(connectBytes);
+    assert.equal((await within(connack, 5000, 'CONNACK over wss'))[0], 0x20);
+    assert.deepEqual(remotes(broker), ['192.0.2.45:7001']);
+    ws.close();
   });
 
   it("behind haproxy terminating TLS: the CN haproxy verified is the user name the ACL judges, and the device's address is seen", async () => {
