@@ -2,7 +2,8 @@
 
 import { createServer, type Server } from 'node:net';
 import { bindServer } from './bind-server.js';
-import { acceptProxied, type ProxyOptions, trustedList } from './proxy-accept.js';
+import { proxiedServer } from './proxied-server.js';
+import type { ProxyOptions } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 
@@ -24,41 +25,27 @@ export interface RunningListener {
 
 export async function listenTcp(options: TcpListenerOptions, accept: Accept): Promise<RunningListener> {
   const where = { url: `mqtt://${options.host}:${options.port}` };
-  const proxy = options.proxy;
-  const trusted = proxy?.trustedProxies && trustedList(proxy.trustedProxies);
-  const server: Server = createServer((socket) => {
-    socket.setNoDelay(options.tcpNoDelay);
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (proxy) {
-      void acceptProxied(socket, proxy, trusted).then((peer) => {
-        if ('refused' in peer) {
+  const server: Server = options.proxy
+    ? proxiedServer(options.proxy, where, options, (socket, remote, identity) => {
+        attachSocket(socket, remote, accept, options, identity);
+        socket.resume();
+      })
+    : createServer((socket) => {
+        socket.setNoDelay(options.tcpNoDelay);
+        const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+        // A TLS ClientHello (0x16 0x03) on a plain port is reported as such, not as a malformed CONNECT.
+        socket.once('data', (chunk: Buffer) => {
+          if (chunk[0] !== 0x16 || chunk[1] !== 0x03) return;
           recordRefusal(
             options.stats,
             options.logger,
-            { listener: where.url, remote, code: peer.refused },
-            peer.reason,
+            { listener: where.url, remote },
+            'TLS on a plain MQTT port',
           );
           socket.destroy();
-          return;
-        }
-        attachSocket(socket, peer.remote, accept, options, peer.identity);
-        socket.resume();
+        });
+        attachSocket(socket, remote, accept, options);
       });
-      return;
-    }
-    // A TLS ClientHello (0x16 0x03) on a plain port is reported as such, not as a malformed CONNECT.
-    socket.once('data', (chunk: Buffer) => {
-      if (chunk[0] !== 0x16 || chunk[1] !== 0x03) return;
-      recordRefusal(
-        options.stats,
-        options.logger,
-        { listener: where.url, remote },
-        'TLS on a plain MQTT port',
-      );
-      socket.destroy();
-    });
-    attachSocket(socket, remote, accept, options);
-  });
   const port = await bindServer(server, options.host, options.port, where.url);
   where.url = `mqtt://${options.host}:${port}`;
   return {

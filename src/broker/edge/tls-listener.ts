@@ -8,7 +8,8 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { AlertGate, gateOf } from './alert-gate.js';
 import { bindServer } from './bind-server.js';
-import { acceptProxied, type ProxyOptions, trustedList } from './proxy-accept.js';
+import { proxiedServer } from './proxied-server.js';
+import type { ProxyOptions } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
@@ -104,24 +105,9 @@ export function guardTlsServer(
     });
   // Behind a load balancer passing TLS through: the PROXY header comes before the ClientHello.
   // The gate is a JavaScript stream, so TLS reads what follows the header from it.
-  const trusted = proxy.trustedProxies && trustedList(proxy.trustedProxies);
-  return createNetServer((raw) => {
-    raw.setNoDelay(options.tcpNoDelay);
-    void acceptProxied(raw, proxy, trusted).then((peer) => {
-      if ('refused' in peer) {
-        const remote = `${raw.remoteAddress}:${raw.remotePort}`;
-        recordRefusal(
-          options.stats,
-          options.logger,
-          { listener: where.url, remote, code: peer.refused },
-          peer.reason,
-        );
-        raw.destroy();
-        return;
-      }
-      server.emit('connection', new AlertGate(raw, peer.remote));
-    });
-  });
+  return proxiedServer(proxy, where, options, (raw, remote) =>
+    server.emit('connection', new AlertGate(raw, remote)),
+  );
 }
 
 /** The TLS session of an admitted client, as the admin API shows it. */

@@ -4,14 +4,13 @@
 
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
+import { proxiedServer } from './proxied-server.js';
 import { ProxiedStream } from './proxied-stream.js';
-import { acceptProxied, type ProxyOptions, trustedList } from './proxy-accept.js';
-import { recordRefusal } from './record-refusal.js';
+import type { ProxyOptions } from './proxy-accept.js';
 import { type Accept, attachSocket, type SocketChannelOptions } from './socket-channel.js';
 import type { RunningListener } from './tcp-listener.js';
 import type { TlsChannel } from './tls-channel.js';
@@ -47,26 +46,10 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
   const admitted = new WeakMap<TLSSocket, { identity?: PeerIdentity; remote: string; tls: PeerTls }>();
   let front: import('node:net').Server = http;
   const proxy = options.proxy;
-  if (proxy && !tls) {
-    const trusted = proxy.trustedProxies && trustedList(proxy.trustedProxies);
-    front = createNetServer((raw) => {
-      raw.setNoDelay(options.tcpNoDelay);
-      void acceptProxied(raw, proxy, trusted).then((peer) => {
-        if ('refused' in peer) {
-          const remote = `${raw.remoteAddress}:${raw.remotePort}`;
-          recordRefusal(
-            options.stats,
-            options.logger,
-            { listener: where.url, remote, code: peer.refused },
-            peer.reason,
-          );
-          raw.destroy();
-          return;
-        }
-        http.emit('connection', new ProxiedStream(raw, peer.remote));
-      });
-    });
-  }
+  if (proxy && !tls)
+    front = proxiedServer(proxy, where, options, (raw, remote) =>
+      http.emit('connection', new ProxiedStream(raw, remote)),
+    );
   if (tls) {
     const server = http as unknown as import('node:tls').Server;
     tls.serve(server, ['http/1.1']);
