@@ -104,6 +104,36 @@ describe('a node fails', () => {
     for (const c of [back, watcher, publisher]) await c.client.endAsync();
   });
 
+  it("a client whose node's heartbeat is gone is taken by the node it reaches, with what the log held since that node's cursor", async () => {
+    // A node that died and was never taken over: its session, owner token and cursor, as it left
+    // them (not listed in warden:nodes, so no survivor adopts it meanwhile).
+    const record = {
+      clientId: 'ghostly',
+      expiryInterval: 300,
+      subscriptions: [{ filter: 'gq/#', qos: 1, noLocal: false, retainAsPublished: false }],
+    };
+    await inspect.set('warden:owner:ghostly', '1@ghost');
+    await inspect.sadd('warden:owned:ghost', 'ghostly');
+    await inspect.set('warden:session:ghostly', JSON.stringify(record));
+    const last = await inspect.xrevrange('warden:log', '+', '-', 'COUNT', 1);
+    await inspect.hset('warden:cursors', 'ghost', last[0]?.[0] ?? '0-0');
+    const publisher = await connect(port(survivor), 'gq-publisher', { clean: true, properties: {} });
+    await publisher.client.publishAsync('gq/1', 'after the ghost stopped', { qos: 1 });
+    // A node that has just joined waits a heartbeat's time before it calls anyone dead, then takes it.
+    const late = await clusterNode(redis.url, 'late');
+    try {
+      const back = await connect(port(late), 'ghostly');
+      assert.equal(back.sessionPresent, true);
+      await until('the message published after its cursor', () => back.messages.length === 1, 5000);
+      assert.equal(back.messages[0]!.payload, 'after the ghost stopped');
+      assert.match((await inspect.get('warden:owner:ghostly')) ?? '', /@late$/);
+      await back.client.endAsync();
+    } finally {
+      await publisher.client.endAsync();
+      await late.close();
+    }
+  });
+
   it('stopped past its heartbeat: its session is taken, and once it wakes its writes are fenced off (0x8E)', async () => {
     const { node: sleepy, port: sleepyPort } = await nodeProcess('sleepy');
     const stale = await connect(sleepyPort, 'fenced');

@@ -180,7 +180,13 @@ export class RedisBus implements ClusterPort {
           clientId,
           this.nodeId,
           String(LOG_MAX_ENTRIES),
-        )) as ['mine' | 'new' | 'taken' | 'wait', string, string];
+          this.#mayTakeFromTheDead() ? '1' : '0',
+        )) as ['mine' | 'new' | 'taken' | 'wait' | 'later', string, string];
+        if (kind === 'later') {
+          if (Date.now() >= deadline) return 'the node holding the session cannot be told alive or dead yet';
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          continue;
+        }
         if (kind !== 'wait') {
           this.store.tokens.set(clientId, token);
           this.#pending.delete(clientId);
