@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
+import { Bridge, type BridgeHost } from './bridge/bridge.js';
 import { RedisBus, redactUrl } from './cluster/redis-bus.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
 import { validateConfig } from './config/validate-config.js';
@@ -26,6 +27,8 @@ import {
   developmentHosts,
 } from './edge/development-ca.js';
 import type { ProxyOptions } from './edge/proxy-accept.js';
+import { attachSocket, type SocketChannelOptions } from './edge/socket-channel.js';
+import { streamPair } from './edge/stream-pair.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
@@ -205,6 +208,7 @@ export async function createBroker(
     await admin?.close();
     throw error;
   }
+  const bridges = await startBridges(config.bridges ?? [], core, channelOptions, log);
   const stopSys = startSysTopics(core, {
     intervalSeconds: sysInterval,
     version: `warden version ${version}`,
@@ -251,6 +255,7 @@ export async function createBroker(
       for (const channel of channels) channel.close();
       securityFiles.close();
       stopSys();
+      await Promise.all(bridges.map((b) => b.close()));
       core.shutdown();
       await Promise.all(listeners.map((l) => l.close()));
       // What the shutdown itself wrote (sessions now disconnected, their expiry running) goes too.
@@ -303,6 +308,36 @@ async function startAdmin(
  * 30 days, expired, not yet valid) for each certificate a TLS listener serves: 0 its own, then
  * its SNI ones in the order configured.
  */
+/**
+ * The bridges, each with an in-process connection into this broker (trusted: no password, no
+ * ACL, as mosquitto's bridges are) and its link state published here as the broker's own.
+ */
+async function startBridges(
+  configs: NonNullable<BrokerConfig['bridges']>,
+  core: BrokerCore,
+  channelOptions: SocketChannelOptions,
+  log: Logger,
+): Promise<Bridge[]> {
+  const host: BridgeHost = {
+    async openLocal(name) {
+      const [inside, outside] = streamPair();
+      const policy = listenerPolicy(`bridge://${name}`, { allowAnonymous: true });
+      attachSocket(
+        inside,
+        `bridge:${name}`,
+        (channel) => new Connection(core, channel, policy),
+        channelOptions,
+      );
+      return outside;
+    },
+    publishState: (topic, payload) =>
+      core.publish({ topic, payload: Buffer.from(payload), qos: 0, retain: true }, undefined),
+  };
+  const bridges = configs.map((c) => new Bridge(c, host, log));
+  for (const b of bridges) await b.start();
+  return bridges;
+}
+
 /** A listener behind a load balancer: its PROXY protocol settings, as the edge takes them. */
 function proxyOptions(l: BrokerConfig['listeners'][number], version: 1 | 2): ProxyOptions {
   return {

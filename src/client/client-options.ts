@@ -1,6 +1,7 @@
 // What a client is configured with, and what it hands back: connect options (transport, trust,
 // MQTT session, reconnect), publish and subscribe options, and a received message.
 
+import type { Duplex } from 'node:stream';
 import type { Properties, PublishPacket, QoS, UserProperty } from '../protocol/index.js';
 import type { StageEvent } from './connection-stage.js';
 import type { TransportOptions } from './connector.js';
@@ -38,6 +39,16 @@ export interface ConnectOptions extends TransportOptions {
   /** Most messages queued while offline. Default 1000; past it publish() rejects. */
   readonly offlineQueueLimit?: number;
   readonly onStage?: (event: StageEvent) => void;
+  /**
+   * The byte stream to speak MQTT over, instead of dialing the URL (an in-process connection,
+   * as a broker's bridge makes to itself). TLS options do not apply to it.
+   */
+  readonly stream?: () => Promise<Duplex>;
+  /**
+   * Incoming QoS 1/2 messages are acknowledged (PUBACK / PUBREC) only when their `ack()` is
+   * called: a bridge acknowledges a message once the other side has it.
+   */
+  readonly manualAcks?: boolean;
   /** Told of weakened verification (skip checks). Default: process.emitWarning. */
   readonly onWarning?: (message: string) => void;
 }
@@ -49,6 +60,8 @@ export interface ReceivedMessage {
   readonly retain: boolean;
   readonly properties?: Properties;
   readonly packet: PublishPacket;
+  /** With manualAcks: acknowledges the message (on the connection it came by; a no-op after). */
+  readonly ack?: () => void;
 }
 
 export interface PublishOptions {

@@ -296,7 +296,9 @@ export class MqttClient extends EventEmitter {
 
   async #attempt(): Promise<void> {
     this.#stages.restart();
-    const { socket, tls } = await openTransport(this.#target, this.#options, this.#stages, this.#tlsSession);
+    const { socket, tls } = this.#options.stream
+      ? { socket: await this.#options.stream(), tls: undefined }
+      : await openTransport(this.#target, this.#options, this.#stages, this.#tlsSession);
     this.#socket = socket;
     this.#tls = tls;
     const decoder = new FrameDecoder({ protocolVersion: this.version });
@@ -501,8 +503,19 @@ export class MqttClient extends EventEmitter {
         return;
       case 'publish': {
         const { deliver, send } = this.#session.received(packet);
-        this.#sendAll(send);
-        if (deliver) this.#deliver(packet);
+        if (!deliver || !this.#options.manualAcks || send.length === 0) {
+          this.#sendAll(send);
+          if (deliver) this.#deliver(packet);
+          return;
+        }
+        // The acknowledgement goes when the application says, on the connection it came by.
+        const socket = this.#socket;
+        let acked = false;
+        this.#deliver(packet, () => {
+          if (acked || socket !== this.#socket) return;
+          acked = true;
+          this.#sendAll(send);
+        });
         return;
       }
       case 'auth':
@@ -581,7 +594,7 @@ export class MqttClient extends EventEmitter {
     }
   }
 
-  #deliver(packet: PublishPacket): void {
+  #deliver(packet: PublishPacket, ack?: () => void): void {
     const message: ReceivedMessage = {
       topic: packet.topic,
       payload: packet.payload,
@@ -589,6 +602,7 @@ export class MqttClient extends EventEmitter {
       retain: packet.retain,
       properties: packet.properties,
       packet,
+      ...(ack && { ack }),
     };
     const correlation = packet.properties?.correlationData?.toString('hex');
     const answer = correlation === undefined ? undefined : this.#requests.get(correlation);

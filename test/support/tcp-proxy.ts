@@ -3,10 +3,15 @@
 
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 
-/** Forwards to `target`; cut() drops every connection through it. */
+/** Forwards to `target`; cut() drops every connection through it; down() refuses new ones too, until up(). */
 export async function proxy(target: number) {
   const sockets = new Set<Socket>();
+  let refusing = false;
   const server = createServer((downstream) => {
+    if (refusing) {
+      downstream.destroy();
+      return;
+    }
     const upstream = tcpConnect({ host: '127.0.0.1', port: target });
     for (const s of [downstream, upstream]) {
       sockets.add(s);
@@ -22,6 +27,13 @@ export async function proxy(target: number) {
     port: (server.address() as AddressInfo).port,
     cut: () => {
       for (const s of sockets) s.destroy();
+    },
+    down: () => {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
+    up: () => {
+      refusing = false;
     },
     close: () => {
       for (const s of sockets) s.destroy();

@@ -230,10 +230,72 @@ export const clusterSchema = z.strictObject({
   keyFile: z.string().min(1).optional(),
 });
 
+/** One topic a bridge carries: mosquitto's `topic <pattern> [out|in|both] [qos] [local-prefix] [remote-prefix]`. */
+export const bridgeTopicSchema = z.strictObject({
+  pattern: z.string().min(1),
+  direction: z.enum(['out', 'in', 'both']).default('out'),
+  /** The most QoS the bridge carries it with (and subscribes with). */
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0),
+  /** Here the topic is localPrefix + pattern; on the remote broker remotePrefix + pattern. */
+  localPrefix: z.string().default(''),
+  remotePrefix: z.string().default(''),
+});
+
+/**
+ * A bridge to another broker (mosquitto's `connection <name>` block): warden's own client on the
+ * remote side, verifying it as `warden pub` would; outgoing messages wait in a persistent local
+ * session while the link is down, incoming ones in a persistent remote session.
+ */
+export const bridgeSchema = z
+  .strictObject({
+    name: z.string().regex(/^[^\s/#+]+$/, 'a name without spaces, "/", "#" or "+"'),
+    /** The remote broker; the next address is tried when one cannot be reached. */
+    addresses: z.array(z.strictObject({ host: z.string().min(1), port: port.default(1883) })).min(1),
+    /** 4: MQTT 3.1.1 (mosquitto's default mqttv311); 5: MQTT 5.0 (mqttv50). */
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+    topics: z.array(bridgeTopicSchema).min(1),
+    /** Default "<host name>.<name>", as mosquitto's. */
+    remoteClientId: z.string().min(1).optional(),
+    /** The bridge's session in this broker; default "local.<remoteClientId>". */
+    localClientId: z.string().min(1).optional(),
+    remoteUsername: z.string().optional(),
+    remotePassword: z.string().optional(),
+    /** false (mosquitto's default): the remote session persists, so incoming messages wait for the bridge. */
+    cleanSession: z.boolean().default(false),
+    keepAlive: z.int().min(5).max(65_535).default(60),
+    /** Seconds before reconnecting, growing with jitter from base to cap (mosquitto's restart_timeout). */
+    restartTimeout: z
+      .strictObject({ base: z.number().positive().default(5), cap: z.number().positive().default(30) })
+      .default({ base: 5, cap: 30 }),
+    /** Publish the link's state, retained, 1 up / 0 down, here and on the remote broker. */
+    notifications: z.boolean().default(true),
+    /** Default $SYS/broker/connection/<remoteClientId>/state. */
+    notificationTopic: z.string().min(1).optional(),
+    /** Retained messages keep their retain flag on the way out (bridge_outgoing_retain). */
+    outgoingRetain: z.boolean().default(true),
+    /** TLS to the remote broker, its certificate verified against caFile (default: the system store). */
+    tls: z
+      .strictObject({
+        caFile: z.string().min(1).optional(),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        /** bridge_insecure: the host name is not checked against the certificate (the chain still is). */
+        insecure: z.boolean().default(false),
+      })
+      .optional(),
+  })
+  .refine((b) => b.protocolVersion === 5 || b.topics.every((t) => t.direction !== 'both'), {
+    message:
+      'a "both" topic needs protocolVersion 5 (no-local keeps messages from looping; the 3.1.1 bridge flag of try_private is not sent yet)',
+    path: ['topics'],
+  });
+
 export const brokerConfigSchema = z.strictObject({
   listeners: z.array(listenerSchema).min(1, 'at least one listener is needed'),
   admin: adminSchema.optional(),
   cluster: clusterSchema.optional(),
+  /** Bridges to other brokers. */
+  bridges: z.array(bridgeSchema).optional(),
   /**
    * Whether clients without credentials may connect. Off unless said (Mosquitto 2.x); the CLI's
    * no-config quick start turns it on for its loopback listeners only.
@@ -353,3 +415,4 @@ export type BrokerConfig = z.output<typeof brokerConfigSchema>;
 export type ListenerConfig = z.output<typeof listenerSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type CertificateField = z.output<typeof certificateField>;
+export type BridgeConfig = z.output<typeof bridgeSchema>;

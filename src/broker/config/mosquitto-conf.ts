@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './config-error.js';
 import type { BrokerConfigInput } from './config-schema.js';
+import { applyBridgeDirective, isBridgeDirective, type MutableBridge } from './mosquitto-bridge.js';
 import type { ConfigSource } from './validate-config.js';
 
 type ListenerInput = BrokerConfigInput['listeners'][number];
@@ -32,6 +33,8 @@ interface ReadState {
   readonly notes: string[];
   /** Listeners given an address (listener's second value, bind_address): socket_domain leaves them be. */
   readonly explicitHost: WeakSet<object>;
+  /** The `connection` blocks, in order. */
+  readonly bridges: MutableBridge[];
 }
 
 class DirectiveError extends Error {}
@@ -462,6 +465,7 @@ export function readMosquittoConf(
     depth: 0,
     notes: [],
     explicitHost: new WeakSet(),
+    bridges: [],
   };
   const problems: string[] = [];
   readLines(s, text, problems);
@@ -491,10 +495,13 @@ function readLines(s: ReadState, text: string, problems: string[]): void {
       problems.push(`${where}: ${name}: ${refusal}`);
       continue;
     }
-    if (BRIDGE.has(name!) || name!.startsWith('bridge_')) {
-      problems.push(
-        `${where}: ${name}: bridges are not supported yet (see the bridge issue); nothing was bridged`,
-      );
+    if (BRIDGE.has(name!) || isBridgeDirective(name!)) {
+      try {
+        applyBridgeDirective(s.bridges, name!, args);
+        s.lines.set(`bridges[${s.bridges.length - 1}]`, where);
+      } catch (error) {
+        problems.push(`${where}: ${name}: ${(error as Error).message}`);
+      }
       continue;
     }
     const entry = directives[name!];
@@ -567,6 +574,7 @@ function assemble(s: ReadState): BrokerConfigInput {
   // Mosquitto logs to stderr unless told otherwise.
   if (!s.config.logDest?.length) s.config.logDest = ['stderr'];
   if (s.notes.length > 0) s.config.notes = s.notes;
+  if (s.bridges.length > 0) s.config.bridges = s.bridges as NonNullable<BrokerConfigInput['bridges']>;
   const listeners = [...(s.defaultListener ? [s.defaultListener] : []), ...s.listeners];
   for (const l of listeners) {
     if (s.pskFile && l.tls?.pskHint !== undefined && l.tls.pskFile === undefined)
