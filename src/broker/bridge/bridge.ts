@@ -44,10 +44,15 @@ export class Bridge {
    * session resumes its subscriptions at once): bounded by the local in-flight window.
    */
   #early: ReceivedMessage[] = [];
+  /** The topics each way, sorted out once: every message is routed through them. */
+  readonly #out: readonly Topic[];
+  readonly #in: readonly Topic[];
 
   constructor(config: BridgeConfig, host: BridgeHost, logger: Logger) {
     this.name = config.name;
     this.#config = config;
+    this.#out = config.topics.filter((t) => t.direction !== 'in');
+    this.#in = config.topics.filter((t) => t.direction !== 'out');
     this.#host = host;
     this.#logger = logger.child({ bridge: config.name });
     this.remoteClientId = config.remoteClientId ?? `${hostname()}.${config.name}`;
@@ -164,8 +169,8 @@ export class Bridge {
     this.#logger.info({ remote: this.remoteClientId }, 'bridge: connected');
   }
 
-  #topics(direction: 'out' | 'in'): Topic[] {
-    return this.#config.topics.filter((t) => t.direction === direction || t.direction === 'both');
+  #topics(direction: 'out' | 'in'): readonly Topic[] {
+    return direction === 'out' ? this.#out : this.#in;
   }
 
   /** The first topic of this direction whose local (or remote) form matches. */

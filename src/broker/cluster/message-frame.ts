@@ -80,11 +80,18 @@ export function encodeFrames(messages: ReadonlyArray<{ message: Message; origin?
   return out;
 }
 
-export function* unpackFrames(packed: Buffer): Iterable<Buffer> {
+/**
+ * The messages of one log entry, each with its own id ("<entry id>/<n>": what a shared group's
+ * member is chosen by, the same on every node).
+ */
+export function* entryMessages(
+  entryId: string,
+  packed: Buffer,
+): Iterable<{ id: string; origin?: string; message: Message }> {
   let at = 0;
-  while (at + 4 <= packed.length) {
+  for (let n = 0; at + 4 <= packed.length; n++) {
     const length = packed.readUInt32BE(at);
-    yield packed.subarray(at + 4, at + 4 + length);
+    yield { id: `${entryId}/${n}`, ...decodeFrame(packed.subarray(at + 4, at + 4 + length)) };
     at += 4 + length;
   }
 }

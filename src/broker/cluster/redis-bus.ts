@@ -25,7 +25,7 @@ import {
   tokenNode,
 } from './cluster-keys.js';
 import { ADOPT_SCRIPT, CLAIM_SCRIPT } from './cluster-scripts.js';
-import { decodeFrame, unpackFrames } from './message-frame.js';
+import { entryMessages } from './message-frame.js';
 import { RedisClusterStore } from './redis-cluster-store.js';
 
 /** How long a CONNECT waits for another node to hand its session over. */
@@ -150,10 +150,6 @@ export class RedisBus implements ClusterPort {
     return this.#up;
   }
 
-  get reachable(): boolean {
-    return this.#up;
-  }
-
   /** The nodes that joined and are not forgotten, as of the last heartbeat ($SYS, metrics, the API). */
   get nodes(): ReadonlyArray<{ readonly node: string; readonly alive: boolean }> {
     return this.#nodes;
@@ -268,11 +264,7 @@ export class RedisBus implements ClusterPort {
     const [name, value] = fields;
     if (value === undefined) return;
     if (name?.toString() === 'm') {
-      let n = 0;
-      for (const frame of unpackFrames(value)) {
-        const { origin, message } = decodeFrame(frame);
-        this.#member!.routeFromLog(message, origin, `${id}/${n++}`);
-      }
+      for (const m of entryMessages(id, value)) this.#member!.routeFromLog(m.message, m.origin, m.id);
       return;
     }
     const control = JSON.parse(value.toString()) as Control;
@@ -354,11 +346,7 @@ export class RedisBus implements ClusterPort {
       for (const [id, [name, value]] of missed) {
         if (compareIds(id, this.#routed) > 0) break;
         if (name?.toString() !== 'm' || value === undefined) continue;
-        let n = 0;
-        for (const frame of unpackFrames(value)) {
-          const { origin, message } = decodeFrame(frame);
-          this.#member!.replayTo(only, message, origin, `${id}/${n++}`);
-        }
+        for (const m of entryMessages(id, value)) this.#member!.replayTo(only, m.message, m.origin, m.id);
       }
       await this.#releaseEnded(clientIds, adopted);
     } finally {

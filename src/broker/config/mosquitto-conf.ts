@@ -442,13 +442,6 @@ function defaultListener(s: ReadState): Mutable<ListenerInput> {
   return s.defaultListener;
 }
 
-/** The bridge directives of mosquitto.conf(5) that do not start with bridge_. */
-const BRIDGE = new Set(
-  'connection address addresses topic cleansession local_cleansession local_clientid local_password local_username notifications notifications_local_only notification_topic remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private idle_timeout keepalive_interval'.split(
-    ' ',
-  ),
-);
-
 /** The configuration a mosquitto.conf describes, with the file:line that set each key path. */
 export function readMosquittoConf(
   text: string,
@@ -495,7 +488,7 @@ function readLines(s: ReadState, text: string, problems: string[]): void {
       problems.push(`${where}: ${name}: ${refusal}`);
       continue;
     }
-    if (BRIDGE.has(name!) || isBridgeDirective(name!)) {
+    if (isBridgeDirective(name!)) {
       try {
         applyBridgeDirective(s.bridges, name!, args);
         s.lines.set(`bridges[${s.bridges.length - 1}]`, where);

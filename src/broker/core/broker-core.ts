@@ -13,6 +13,7 @@ import { RetainedIndex } from './retained-index.js';
 import { Router, type SharedPicker } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { NEVER_EXPIRES, Session, type SessionOwner, type SubscriptionOptions } from './session.js';
+import { sharedGroupKey } from './shared-group.js';
 import type { Store } from './store-ports.js';
 
 export interface CoreOptions {
@@ -202,8 +203,7 @@ export class BrokerCore {
     if (this.options.cluster === undefined) return;
     const shared = parseSharedSubscription(filter);
     if (!shared) return;
-    const group = `${shared.shareName}/${shared.topicFilter}`;
-    this.commits.write({ kind: 'share', group, clientId: session.clientId, member });
+    this.commits.write({ kind: 'share', group: sharedGroupKey(shared), clientId: session.clientId, member });
   }
 
   /** Ends a session: a will still waiting for its delay is published now [MQTT-3.1.3-9]. */
@@ -313,7 +313,7 @@ export class BrokerCore {
     const cluster = this.options.cluster;
     if (cluster === undefined || message.topic.startsWith('$SYS/'))
       return this.#publishHere(message, origin, true);
-    if (!cluster.reachable && message.qos === 0) return this.#publishHere(message, origin, false);
+    if (!cluster.up && message.qos === 0) return this.#publishHere(message, origin, false);
     if (message.retain) this.#retain(message, origin, true);
     this.commits.write({ kind: 'forward', message: withSource(message, origin), origin: origin?.clientId });
     return -1;

@@ -15,7 +15,7 @@ const POSITION_EVERY_MS = 100;
 export class CoreClusterMember implements ClusterMember {
   readonly #core: BrokerCore;
   /** The position write still waiting in the open transaction: a newer one replaces it. */
-  #position: StoreWrite | undefined;
+  #position: Extract<StoreWrite, { kind: 'position' }> | undefined;
   #positionAt = 0;
   #deferred: Timer | undefined;
 
@@ -77,9 +77,7 @@ export class CoreClusterMember implements ClusterMember {
     }
     this.#deferred ??= this.#core.options.clock.setTimeout(() => {
       this.#deferred = undefined;
-      const latest = this.#position;
-      if (latest === undefined || latest.kind !== 'position') return;
-      this.logPosition(latest.id);
+      if (this.#position !== undefined) this.logPosition(this.#position.id);
     }, POSITION_EVERY_MS);
   }
 

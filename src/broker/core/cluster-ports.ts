@@ -18,7 +18,7 @@ export interface ClusterPort {
    * False while the cluster's log cannot be written: QoS 0 messages are then routed on this node
    * only (at most once allows it), so its connected clients are still served.
    */
-  readonly reachable: boolean;
+  readonly up: boolean;
   /**
    * The client id, among every member on every node, that gets the log entry `entryId` through
    * the shared subscription group `group`: the same answer on every node.

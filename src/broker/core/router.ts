@@ -6,7 +6,7 @@ import { parseSharedSubscription, type QoS } from '../../protocol/index.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { Message } from './message.js';
 import type { Session, SubscriptionOptions } from './session.js';
-import { SharedGroup } from './shared-group.js';
+import { SharedGroup, sharedGroupKey } from './shared-group.js';
 import { SubscriptionTree } from './subscription-tree.js';
 
 interface Delivery {
@@ -36,7 +36,7 @@ export class Router {
     session.subscriptions.set(filter, options);
     const shared = parseSharedSubscription(filter);
     if (!shared) return this.tree.add(filter, session, options);
-    const key = `${shared.shareName}/${shared.topicFilter}`;
+    const key = sharedGroupKey(shared);
     let group = this.groups.get(key);
     if (group === undefined) {
       group = new SharedGroup(shared.shareName, shared.topicFilter);
@@ -52,7 +52,7 @@ export class Router {
     if (!session.subscriptions.delete(filter)) return false;
     const shared = parseSharedSubscription(filter);
     if (!shared) return this.tree.remove(filter, session);
-    const key = `${shared.shareName}/${shared.topicFilter}`;
+    const key = sharedGroupKey(shared);
     const group = this.groups.get(key);
     if (group === undefined || !group.members.delete(session)) return false;
     if (group.members.size === 0) {

@@ -3,6 +3,10 @@
 
 import type { Session, SubscriptionOptions } from './session.js';
 
+/** "<share name>/<filter>": a shared group's name, on this node and across a cluster. */
+export const sharedGroupKey = (shared: { readonly shareName: string; readonly topicFilter: string }) =>
+  `${shared.shareName}/${shared.topicFilter}`;
+
 export class SharedGroup {
   readonly shareName: string;
   readonly topicFilter: string;
@@ -14,9 +18,8 @@ export class SharedGroup {
     this.topicFilter = topicFilter;
   }
 
-  /** "<share name>/<filter>": the group's name across a cluster. */
   get key(): string {
-    return `${this.shareName}/${this.topicFilter}`;
+    return sharedGroupKey(this);
   }
 
   /** The member with this client id, if it is one here. */
