@@ -24,6 +24,9 @@ export interface BridgeHost {
 
 type Topic = BridgeConfig['topics'][number];
 
+/** A longer setTimeout fires at once: a restart_timeout beyond it waits this long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A local topic's remote name, or the reverse: the prefix swapped. */
 const swapPrefix = (topic: string, from: string, to: string) => to + topic.slice(from.length);
 
@@ -118,7 +121,7 @@ export class Bridge {
           'bridge: remote broker not reached',
         );
         const delay = Math.min(cap, base * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
-        await new Promise((resolve) => setTimeout(resolve, delay * 1000).unref());
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delay * 1000, MAX_TIMER_MS)).unref());
       }
     }
   }
@@ -146,7 +149,10 @@ export class Bridge {
         will: { topic: this.notificationTopic, payload: '0', qos: 1 as const, retain: true },
       }),
       manualAcks: true,
-      reconnect: { initialDelayMs: c.restartTimeout.base * 1000, maxDelayMs: c.restartTimeout.cap * 1000 },
+      reconnect: {
+        initialDelayMs: Math.min(c.restartTimeout.base * 1000, MAX_TIMER_MS),
+        maxDelayMs: Math.min(c.restartTimeout.cap * 1000, MAX_TIMER_MS),
+      },
       // What waits for the link is what the local session has in flight: its window bounds it.
       offlineQueueLimit: 100_000,
       ...(tls?.caFile && { caFile: tls.caFile }),
