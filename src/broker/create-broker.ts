@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
-import { Bridge, type BridgeHost } from './bridge/bridge.js';
+import { Bridge, type BridgeHost, type BridgeStatus } from './bridge/bridge.js';
 import { RedisBus, redactUrl } from './cluster/redis-bus.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
 import { validateConfig } from './config/validate-config.js';
@@ -57,6 +57,8 @@ export interface Broker {
   readonly developmentCa?: DevelopmentCertificate;
   /** The admin listener (/metrics, /api, /healthz, /readyz), when configured. */
   readonly admin?: { readonly url: string; readonly port: number };
+  /** Each bridge's link state and counts. */
+  readonly bridges: readonly BridgeStatus[];
   /**
    * Re-reads every TLS listener's certificate, key, CA and CRL files (SIGHUP does this too):
    * validated first, the old kept on failure, no connection dropped; clients a new CRL revokes
@@ -224,6 +226,7 @@ export async function createBroker(
     core,
     cluster: bus,
     listeners: () => listenerInfo,
+    bridges: () => bridges.map((b) => b.status()),
     tls: () => (admin?.tls ? [...channels, admin.tls] : channels),
   };
   const reloadTls = () =>
@@ -248,6 +251,9 @@ export async function createBroker(
     developmentCa: tlsFactory.developmentCa(),
     store: storeReport,
     admin: admin && { url: admin.url, port: admin.port },
+    get bridges() {
+      return bridges.map((b) => b.status());
+    },
     reloadTls,
     reloadSecurity: () => securityFiles.reload(),
     async close() {

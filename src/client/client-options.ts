@@ -32,6 +32,8 @@ export interface ConnectOptions extends TransportOptions {
    * the CONNACK counts only once the method accepted the broker's last word.
    */
   readonly authentication?: ClientAuthMethod;
+  /** Before each reconnect: the URL to dial this time (a bridge's addresses in turn). Default: the first. */
+  readonly nextUrl?: () => string;
   /** false: no automatic reconnect. Delays in ms; each is jittered to 50-100 %. */
   readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** Most QoS 1/2 messages in flight (lowered by the broker's Receive Maximum). Default 100. */
@@ -49,6 +51,11 @@ export interface ConnectOptions extends TransportOptions {
    * called: a bridge acknowledges a message once the other side has it.
    */
   readonly manualAcks?: boolean;
+  /**
+   * 3.1.1: announce a bridge (the protocol level's high bit, mosquitto's try_private), so the
+   * broker does not send back what this client published. Not all brokers accept it.
+   */
+  readonly bridge?: boolean;
   /** Told of weakened verification (skip checks). Default: process.emitWarning. */
   readonly onWarning?: (message: string) => void;
 }

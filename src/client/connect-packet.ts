@@ -20,6 +20,7 @@ export function connectPacket(
     clean: options.clean ?? true,
     keepAlive: options.keepAlive ?? 60,
     clientId,
+    ...(options.bridge && version !== 5 && { bridge: true }),
     username: options.username,
     password: typeof options.password === 'string' ? Buffer.from(options.password) : options.password,
     will: will && {

@@ -101,6 +101,20 @@ export function parseTarget(url: string): Target {
   };
 }
 
+/** Whether a TCP connection to host:port opens within timeoutMs (closed at once; no byte sent). */
+export function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = tcpConnect({ host, port, timeout: timeoutMs });
+    const done = (ok: boolean) => {
+      probe.destroy();
+      resolve(ok);
+    };
+    probe.once('connect', () => done(true));
+    probe.once('timeout', () => done(false));
+    probe.once('error', () => done(false));
+  });
+}
+
 /**
  * TCP, then (mqtts) TLS and verification. `session` carries the TLS session between connects
  * (resumption); it is updated when the broker sends a new ticket.

@@ -7,6 +7,7 @@ export {
   type ClientCertificate,
   openTransport,
   parseTarget,
+  reachable,
   type Target,
   type TlsDetails,
   type Transport,

@@ -22,7 +22,13 @@ import type { ConnectOptions, PublishOptions, ReceivedMessage, SubscribeOptions 
 import { ClientSession } from './client-session.js';
 import { connectPacket } from './connect-packet.js';
 import type { ConnectionStage, StageEvent } from './connection-stage.js';
-import { openTransport, parseTarget, type Target, type TlsDetails } from './connector.js';
+import {
+  openTransport,
+  parseTarget,
+  type Target,
+  type TlsDetails,
+  type TlsSessionCache,
+} from './connector.js';
 import type { ClientAuthExchange } from './scram-client.js';
 import { StageLog } from './stage-log.js';
 import { trustWarnings } from './trust.js';
@@ -45,7 +51,9 @@ export class MqttClient extends EventEmitter {
   readonly #options: ConnectOptions;
   readonly #stages: StageLog;
   readonly #session: ClientSession;
-  readonly #tlsSession: { ticket?: Buffer } = {};
+  readonly #tlsSession: TlsSessionCache = {};
+  /** The host:port the TLS session was made with: another target starts afresh. */
+  #tlsSessionTarget = '';
   #socket: Duplex | undefined;
   /** The enhanced authentication exchange under way (CONNECT or re-authentication). */
   #authExchange: ClientAuthExchange | undefined;
@@ -280,6 +288,14 @@ export class MqttClient extends EventEmitter {
     }
   }
 
+  /**
+   * Drops the connection without DISCONNECT and reconnects as after a loss (a bridge going back
+   * to its main address). What is in flight is sent again on the new connection.
+   */
+  dropConnection(): void {
+    this.#socket?.destroy();
+  }
+
   /** The client is done (ended, or lost without reconnect): whatever still waits gets `error`. */
   #finish(error: ClientError): void {
     this.#ended = error;
@@ -294,11 +310,16 @@ export class MqttClient extends EventEmitter {
 
   // --- connection lifecycle ---
 
-  async #attempt(): Promise<void> {
+  async #attempt(target = this.#target): Promise<void> {
     this.#stages.restart();
+    const dialed = `${target.host}:${target.port}`;
+    if (dialed !== this.#tlsSessionTarget) {
+      for (const key of Object.keys(this.#tlsSession)) delete this.#tlsSession[key as keyof TlsSessionCache];
+      this.#tlsSessionTarget = dialed;
+    }
     const { socket, tls } = this.#options.stream
       ? { socket: await this.#options.stream(), tls: undefined }
-      : await openTransport(this.#target, this.#options, this.#stages, this.#tlsSession);
+      : await openTransport(target, this.#options, this.#stages, this.#tlsSession);
     this.#socket = socket;
     this.#tls = tls;
     const decoder = new FrameDecoder({ protocolVersion: this.version });
@@ -393,7 +414,8 @@ export class MqttClient extends EventEmitter {
       if (this.#ended) return;
       try {
         this.#lastError = undefined;
-        await this.#attempt();
+        const { nextUrl } = this.#options;
+        await this.#attempt(nextUrl ? parseTarget(nextUrl()) : this.#target);
         this.#attempts = 1;
       } catch (error) {
         this.#lastError = error as ClientError;

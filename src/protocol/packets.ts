@@ -31,6 +31,12 @@ export interface ConnectPacket {
   readonly username?: string;
   readonly password?: Buffer;
   readonly properties?: Properties;
+  /**
+   * 3.1 / 3.1.1 only: the protocol level's high bit (0x83, 0x84), mosquitto's try_private. The
+   * client is a bridge: it is not sent back what it published, and retained flags reach it as
+   * published, so two brokers bridged both ways do not loop.
+   */
+  readonly bridge?: boolean;
 }
 
 export interface ConnackPacket {

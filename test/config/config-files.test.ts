@@ -282,7 +282,7 @@ describe('mosquitto.conf', () => {
         'plugin /usr/lib/mosquitto_dynamic_security.so',
         'plugin_opt_config_file /x.json',
         'connection upstream',
-        'round_robin true',
+        'local_username bridge',
         'message_size_limit 100',
       ].join('\n'),
     );
@@ -292,7 +292,7 @@ describe('mosquitto.conf', () => {
       /refused\.conf:2: plugin: warden loads no plugins: authentication and authorization hooks .* dynamic security is password_file \+ acl_file/,
     );
     assert.match(found[1]!, /refused\.conf:3: plugin_opt_config_file: warden loads no plugins/);
-    assert.match(found[2]!, /refused\.conf:5: round_robin: not supported by warden bridges yet/);
+    assert.match(found[2]!, /refused\.conf:5: local_username: not supported by warden bridges yet/);
     assert.match(
       found[3]!,
       /refused\.conf:6: message_size_limit: deprecated in Mosquitto 2: use max_packet_size/,

@@ -4,13 +4,20 @@
 // is acknowledged to the side it came from only once the other side has acknowledged it, so an
 // outgoing QoS 1/2 message waits in the local session (in the store, bounded by
 // max_queued_messages) while the link is down, and an incoming one in the remote session.
-// Loops: the local subscriptions are no-local; on MQTT 5 the remote ones too.
+// Loops: the local subscriptions are no-local; on MQTT 5 the remote ones too, and on 3.1.1 the
+// bridge flag (try_private) asks the remote broker for the same.
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { ClientError, connect, type MqttClient, type ReceivedMessage } from '../../client/index.js';
-import { topicMatches } from '../../protocol/index.js';
+import {
+  ClientError,
+  connect,
+  type MqttClient,
+  type ReceivedMessage,
+  reachable,
+} from '../../client/index.js';
+import { publishPacketSize, topicMatches } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config/config-schema.js';
 import type { Logger } from '../core/ports.js';
 
@@ -23,6 +30,26 @@ export interface BridgeHost {
 }
 
 type Topic = BridgeConfig['topics'][number];
+type Address = BridgeConfig['addresses'][number];
+
+/** What a bridge has done, for the metrics and the admin API. */
+export interface BridgeStatus {
+  readonly name: string;
+  readonly remoteClientId: string;
+  /** 1 while the remote link is up. */
+  readonly up: 0 | 1;
+  /** The address connected to, or last tried. */
+  readonly address: string;
+  readonly sent: number;
+  readonly received: number;
+  /** Outgoing messages dropped: bigger than maxPacketSize. */
+  readonly dropped: number;
+  readonly connects: number;
+  readonly lastError?: string;
+}
+
+/** While on a secondary address (round_robin false), how often the main one is tried. */
+const PRIMARY_RETRY_MS = 5000;
 
 /** A longer setTimeout fires at once: a restart_timeout beyond it waits this long. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -42,6 +69,12 @@ export class Bridge {
   #local: MqttClient | undefined;
   #remote: MqttClient | undefined;
   #stopped = false;
+  /** The address the next attempt dials, and the one dialed last. */
+  #next = 0;
+  #at = 0;
+  #primaryRetry: NodeJS.Timeout | undefined;
+  #counts = { sent: 0, received: 0, dropped: 0, connects: 0 };
+  #lastError: string | undefined;
   /**
    * Outgoing messages that came before the remote broker was first reached (a persistent local
    * session resumes its subscriptions at once): bounded by the local in-flight window.
@@ -66,12 +99,13 @@ export class Bridge {
   /** Opens the local side now; the remote side connects in the background, for as long as it takes. */
   async start(): Promise<void> {
     this.#setState(0);
+    const clean = this.#config.localCleanSession ?? this.#config.cleanSession;
     const local = await connect('mqtt://bridge.local', {
       stream: () => this.#host.openLocal(this.name),
       clientId: this.#config.localClientId ?? `local.${this.remoteClientId}`,
       protocolVersion: 5,
-      clean: false,
-      sessionExpiryInterval: 0xffffffff,
+      clean,
+      sessionExpiryInterval: clean ? 0 : 0xffffffff,
       keepAlive: 0,
       manualAcks: true,
       reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
@@ -83,20 +117,40 @@ export class Bridge {
     // Subscribed here at once, whatever the remote's state: what is published while the link is
     // down waits in this session (a resumed session has its subscriptions already).
     for (const t of this.#topics('out'))
-      await local.subscribe(t.localPrefix + t.pattern, { qos: t.qos, noLocal: true });
+      await local.subscribe(t.localPrefix + t.pattern, {
+        qos: t.qos,
+        noLocal: true,
+        retainAsPublished: true,
+      });
     void this.#connectRemote();
+  }
+
+  status(): BridgeStatus {
+    const address = this.#config.addresses[this.#at]!;
+    return {
+      name: this.name,
+      remoteClientId: this.remoteClientId,
+      up: this.state,
+      address: `${address.host}:${address.port}`,
+      ...this.#counts,
+      ...(this.#lastError !== undefined && { lastError: this.#lastError }),
+    };
   }
 
   async close(): Promise<void> {
     this.#stopped = true;
+    clearInterval(this.#primaryRetry);
     await Promise.allSettled([this.#remote?.end({ timeoutMs: 1000 }), this.#local?.end({ timeoutMs: 1000 })]);
   }
 
-  /** Connects to the first address that answers, again and again with backoff until one does. */
+  /**
+   * Connects to the first address that answers, again and again with backoff until one does;
+   * from then on the client reconnects on its own, through #nextAddress. start_type once: one try.
+   */
   async #connectRemote(): Promise<void> {
     const { base, cap } = this.#config.restartTimeout;
     for (let attempt = 0; !this.#stopped; attempt++) {
-      const address = this.#config.addresses[attempt % this.#config.addresses.length]!;
+      const address = this.#nextAddress();
       try {
         const remote = await connect(this.#remoteUrl(address), this.#remoteOptions());
         if (this.#stopped) {
@@ -105,25 +159,75 @@ export class Bridge {
         }
         this.#remote = remote;
         void this.#drain(remote, (message) => this.#incoming(message));
-        remote.on('stage', (event: { stage: string }) => {
+        remote.on('stage', (event: { stage: string; detail?: string }) => {
           if (event.stage === 'connected')
             this.#up().catch((error: Error) =>
               this.#logger.warn({ error: error.message }, 'bridge: subscribing after a reconnection failed'),
             );
-          if (event.stage === 'disconnected') this.#setState(0);
+          if (event.stage === 'disconnected') this.#down(event.detail);
         });
+        remote.on('reconnect-failed', (error: Error) =>
+          this.#failed(this.#config.addresses[this.#at]!, error),
+        );
         await this.#up();
         return;
       } catch (error) {
-        const reason = error instanceof ClientError ? error.message : String(error);
-        this.#logger.warn(
-          { address: `${address.host}:${address.port}`, reason },
-          'bridge: remote broker not reached',
-        );
+        this.#failed(address, error);
+        if (this.#config.startType === 'once') return;
         const delay = Math.min(cap, base * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
         await new Promise((resolve) => setTimeout(resolve, Math.min(delay * 1000, MAX_TIMER_MS)).unref());
       }
     }
+  }
+
+  /** The address to dial now: the next in turn (after a drop, the main one first unless round_robin). */
+  #nextAddress(): Address {
+    const addresses = this.#config.addresses;
+    this.#at = this.#next;
+    this.#next = (this.#at + 1) % addresses.length;
+    return addresses[this.#at]!;
+  }
+
+  /** A failed attempt: warned about when its reason is new, else only at debug level (it repeats). */
+  #failed(address: Address, error: unknown): void {
+    const reason = error instanceof ClientError ? error.message : String(error);
+    const fields = {
+      address: `${address.host}:${address.port}`,
+      ...(error instanceof ClientError && { stage: error.stage, code: error.code }),
+      reason,
+    };
+    const repeated = reason === this.#lastError;
+    this.#lastError = reason;
+    if (repeated) this.#logger.debug(fields, 'bridge: remote broker not reached (again)');
+    else this.#logger.warn(fields, 'bridge: remote broker not reached');
+  }
+
+  #down(reason: string | undefined): void {
+    if (reason !== undefined) this.#lastError = reason;
+    clearInterval(this.#primaryRetry);
+    this.#primaryRetry = undefined;
+    if (!this.#config.roundRobin) this.#next = 0;
+    this.#setState(0);
+  }
+
+  /**
+   * On a secondary address with round_robin false: every few seconds a TCP connection to the main
+   * address; once it answers, the link is dropped so that the reconnection goes there.
+   */
+  #watchPrimary(): void {
+    if (this.#config.roundRobin || this.#at === 0 || this.#primaryRetry) return;
+    const primary = this.#config.addresses[0]!;
+    this.#primaryRetry = setInterval(async () => {
+      if (!(await reachable(primary.host, primary.port, PRIMARY_RETRY_MS)) || this.#at === 0 || this.#stopped)
+        return;
+      this.#logger.info(
+        { address: `${primary.host}:${primary.port}` },
+        'bridge: main address back, moving to it',
+      );
+      this.#next = 0;
+      this.#remote?.dropConnection();
+    }, PRIMARY_RETRY_MS);
+    this.#primaryRetry.unref();
   }
 
   async #drain(client: MqttClient, handle: (message: ReceivedMessage) => void): Promise<void> {
@@ -140,6 +244,7 @@ export class Bridge {
     return {
       clientId: this.remoteClientId,
       protocolVersion: c.protocolVersion,
+      bridge: c.tryPrivate,
       clean: c.cleanSession,
       ...(c.protocolVersion === 5 && !c.cleanSession && { sessionExpiryInterval: 0xffffffff }),
       keepAlive: c.keepAlive,
@@ -149,26 +254,44 @@ export class Bridge {
         will: { topic: this.notificationTopic, payload: '0', qos: 1 as const, retain: true },
       }),
       manualAcks: true,
-      reconnect: {
-        initialDelayMs: Math.min(c.restartTimeout.base * 1000, MAX_TIMER_MS),
-        maxDelayMs: Math.min(c.restartTimeout.cap * 1000, MAX_TIMER_MS),
-      },
+      nextUrl: () => this.#remoteUrl(this.#nextAddress()),
+      reconnect:
+        c.startType === 'once'
+          ? (false as const)
+          : {
+              initialDelayMs: Math.min(c.restartTimeout.base * 1000, MAX_TIMER_MS),
+              maxDelayMs: Math.min(c.restartTimeout.cap * 1000, MAX_TIMER_MS),
+            },
       // What waits for the link is what the local session has in flight: its window bounds it.
       offlineQueueLimit: 100_000,
-      ...(tls?.caFile && { caFile: tls.caFile }),
-      ...(tls?.certFile &&
-        tls.keyFile && { certificate: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
-      ...(tls?.insecure && { skipHostnameCheck: true, onWarning: (m: string) => this.#logger.warn({}, m) }),
+      ...(tls && {
+        caFile: tls.caFile,
+        caPath: tls.caPath,
+        systemStore: tls.systemStore,
+        pins: tls.pins,
+        minVersion: tls.minVersion,
+        ...(tls.alpn && { alpn: tls.alpn }),
+        ...(tls.psk && { psk: tls.psk }),
+        ...(tls.certFile &&
+          tls.keyFile && {
+            // Read at every (re)connect: a renewed certificate is picked up.
+            certificate: () => ({ cert: readFileSync(tls.certFile!), key: readFileSync(tls.keyFile!) }),
+          }),
+        skipHostnameCheck: tls.insecure,
+      }),
+      onWarning: (m: string) => this.#logger.warn({}, `bridge: ${m}`),
     };
   }
 
   /** Connected (again): the remote subscriptions (a resumed session keeps them), the state told. */
   async #up(): Promise<void> {
     const remote = this.#remote!;
-    const noLocal = this.#config.protocolVersion === 5;
+    const v5 = this.#config.protocolVersion === 5;
     for (const t of this.#topics('in'))
-      await remote.subscribe(t.remotePrefix + t.pattern, { qos: t.qos, noLocal });
+      await remote.subscribe(t.remotePrefix + t.pattern, { qos: t.qos, noLocal: v5, retainAsPublished: v5 });
+    this.#counts.connects++;
     this.#setState(1);
+    this.#watchPrimary();
     for (const message of this.#early.splice(0)) this.#outgoing(message);
     if (this.#config.notifications)
       await remote.publish(this.notificationTopic, '1', { qos: 1, retain: true }).catch(() => undefined);
@@ -197,14 +320,27 @@ export class Bridge {
     }
     const topic = swapPrefix(message.topic, route.localPrefix, route.remotePrefix);
     const qos = Math.min(message.qos, route.qos) as 0 | 1 | 2;
+    const v5 = this.#config.protocolVersion === 5;
+    const options = {
+      qos,
+      retain: this.#config.outgoingRetain && message.retain,
+      ...(v5 && message.properties && { properties: forwardable(message.properties) }),
+    };
+    if (this.#tooBig(topic, message.payload, options)) {
+      this.#counts.dropped++;
+      this.#logger.warn(
+        { topic, bytes: message.payload.length, maxPacketSize: this.#config.maxPacketSize },
+        'bridge: message bigger than bridge_max_packet_size, dropped',
+      );
+      message.ack?.();
+      return;
+    }
     remote
-      .publish(topic, message.payload, {
-        qos,
-        retain: this.#config.outgoingRetain && message.retain,
-        ...(this.#config.protocolVersion === 5 &&
-          message.properties && { properties: forwardable(message.properties) }),
+      .publish(topic, message.payload, options)
+      .then(() => {
+        this.#counts.sent++;
+        message.ack?.();
       })
-      .then(() => message.ack?.())
       .catch((error: Error) =>
         this.#logger.warn({ topic, error: error.message }, 'bridge: not forwarded; kept here'),
       );
@@ -219,10 +355,21 @@ export class Bridge {
     const qos = Math.min(message.qos, route.qos) as 0 | 1 | 2;
     local
       .publish(topic, message.payload, { qos, retain: message.retain })
-      .then(() => message.ack?.())
+      .then(() => {
+        this.#counts.received++;
+        message.ack?.();
+      })
       .catch((error: Error) =>
         this.#logger.warn({ topic, error: error.message }, 'bridge: not delivered here'),
       );
+  }
+
+  /** Over bridge_max_packet_size as the remote would receive it. */
+  #tooBig(topic: string, payload: Buffer, options: { qos: 0 | 1 | 2; retain: boolean; properties?: object }) {
+    const max = this.#config.maxPacketSize;
+    if (max === undefined) return false;
+    const packet = { type: 'publish' as const, topic, payload, dup: false, packetId: 1, ...options };
+    return publishPacketSize(packet, this.#config.protocolVersion) > max;
   }
 
   #setState(state: 0 | 1): void {

@@ -262,6 +262,25 @@ export const bridgeSchema = z
     remotePassword: z.string().optional(),
     /** false (mosquitto's default): the remote session persists, so incoming messages wait for the bridge. */
     cleanSession: z.boolean().default(false),
+    /**
+     * The bridge's session here (local_cleansession); default: as cleanSession. false keeps what
+     * waits to go out across a restart of this broker.
+     */
+    localCleanSession: z.boolean().optional(),
+    /**
+     * MQTT 3.1.1: tell the remote it is a bridge (the protocol level's high bit, mosquitto's
+     * try_private), so it does not send back what the bridge published. Not every broker accepts it.
+     */
+    tryPrivate: z.boolean().default(true),
+    /** Bigger outgoing messages are dropped, counted and logged (bridge_max_packet_size); the remote's own limit applies too. */
+    maxPacketSize: z.int().min(64).max(268_435_460).optional(),
+    /**
+     * With several addresses: false (mosquitto's default) treats the first as the main one, goes
+     * back to it when it answers again; true takes them in turn, staying where it got through.
+     */
+    roundRobin: z.boolean().default(false),
+    /** automatic: reconnects for ever; once: connects at start and never again (mosquitto's start_type). */
+    startType: z.enum(['automatic', 'once']).default('automatic'),
     keepAlive: z.int().min(5).max(65_535).default(60),
     /** Seconds before reconnecting, growing with jitter from base to cap (mosquitto's restart_timeout). */
     restartTimeout: z
@@ -277,16 +296,36 @@ export const bridgeSchema = z
     tls: z
       .strictObject({
         caFile: z.string().min(1).optional(),
+        /** bridge_capath: a directory of PEM CA files. */
+        caPath: z.string().min(1).optional(),
+        /** The operating system's CA store too (with caFile or caPath; alone it is the default). */
+        systemStore: z.boolean().optional(),
+        /** SPKI SHA-256 pins (base64 or hex): some certificate of the remote's chain must match. */
+        pins: z.array(z.string().min(1)).min(1).optional(),
         certFile: z.string().min(1).optional(),
         keyFile: z.string().min(1).optional(),
         /** bridge_insecure: the host name is not checked against the certificate (the chain still is). */
         insecure: z.boolean().default(false),
+        /** bridge_alpn: the ALPN protocols offered. */
+        alpn: z.array(z.string().min(1)).min(1).optional(),
+        /** bridge_tls_version: the oldest TLS version accepted. */
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** bridge_identity / bridge_psk: TLS-PSK instead of certificates; the key in hex. */
+        psk: z
+          .strictObject({
+            identity: z.string().min(1),
+            key: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'hex digits'),
+          })
+          .optional(),
+      })
+      .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+        message: 'certFile and keyFile go together',
       })
       .optional(),
   })
-  .refine((b) => b.protocolVersion === 5 || b.topics.every((t) => t.direction !== 'both'), {
+  .refine((b) => b.topics.every((t) => t.direction !== 'both') || b.protocolVersion === 5 || b.tryPrivate, {
     message:
-      'a "both" topic needs protocolVersion 5 (no-local keeps messages from looping; the 3.1.1 bridge flag of try_private is not sent yet)',
+      'a "both" topic over MQTT 3.1.1 needs tryPrivate (the bridge flag; else the remote sends every message back and it loops)',
     path: ['topics'],
   });
 

@@ -69,9 +69,19 @@ const DIRECTIVES: Record<string, [number, number, Apply]> = {
   ],
   notifications: [1, 1, (b, [v]) => (b.notifications = bool(v!))],
   notification_topic: [1, 1, (b, [v]) => (b.notificationTopic = v!)],
-  // No-local on MQTT 5 keeps messages from looping; the 3.1.1 bridge flag is not sent yet, so a
-  // "both" topic needs mqttv50 (the schema says so).
-  try_private: [1, 1, (_b, [v]) => void bool(v!)],
+  local_cleansession: [1, 1, (b, [v]) => (b.localCleanSession = bool(v!))],
+  try_private: [1, 1, (b, [v]) => (b.tryPrivate = bool(v!))],
+  round_robin: [1, 1, (b, [v]) => (b.roundRobin = bool(v!))],
+  start_type: [
+    1,
+    1,
+    (b, [v]) => {
+      if (v === 'automatic' || v === 'once') b.startType = v;
+      else if (v === 'lazy') throw new Error('"lazy" is not supported by warden bridges (automatic or once)');
+      else throw new Error(`"${v}" is not automatic, lazy or once`);
+    },
+  ],
+  bridge_max_packet_size: [1, 1, (b, [v]) => (b.maxPacketSize = number(v!))],
   bridge_protocol_version: [
     1,
     1,
@@ -86,6 +96,20 @@ const DIRECTIVES: Record<string, [number, number, Apply]> = {
   bridge_certfile: [1, 1, (b, [v]) => (b.tls = { ...b.tls, certFile: v! })],
   bridge_keyfile: [1, 1, (b, [v]) => (b.tls = { ...b.tls, keyFile: v! })],
   bridge_insecure: [1, 1, (b, [v]) => (b.tls = { ...b.tls, insecure: bool(v!) })],
+  bridge_capath: [1, 1, (b, [v]) => (b.tls = { ...b.tls, caPath: v! })],
+  bridge_alpn: [1, 1, (b, [v]) => (b.tls = { ...b.tls, alpn: v!.split(',') })],
+  bridge_tls_version: [
+    1,
+    1,
+    (b, [v]) => {
+      const version = { 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' }[v!] as 'TLSv1.2' | 'TLSv1.3' | undefined;
+      if (version === undefined)
+        throw new Error(`"${v}" is not supported: warden speaks tlsv1.2 and tlsv1.3 (never older)`);
+      b.tls = { ...b.tls, minVersion: version };
+    },
+  ],
+  bridge_identity: [1, 1, (b, [v]) => (b.tls = { ...b.tls, psk: { key: '', ...b.tls?.psk, identity: v! } })],
+  bridge_psk: [1, 1, (b, [v]) => (b.tls = { ...b.tls, psk: { identity: '', ...b.tls?.psk, key: v! } })],
 };
 
 /** Every bridge directive mosquitto.conf(5) has: the ones above, and the rest refused. */
@@ -94,9 +118,7 @@ export function isBridgeDirective(name: string): boolean {
 }
 
 const NOT_YET = new Set(
-  'local_cleansession local_password local_username notifications_local_only round_robin start_type threshold idle_timeout'.split(
-    ' ',
-  ),
+  'local_password local_username notifications_local_only threshold idle_timeout'.split(' '),
 );
 
 /** Applies one bridge directive; throws an Error saying what is wrong. */

@@ -34,6 +34,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   readonly listener: ListenerPolicy;
   logger: Logger;
   version: ProtocolVersion = 4;
+  bridge = false;
   #session: Session | undefined;
   #state: State = 'awaiting-connect';
   #will: Message | undefined;
@@ -309,6 +310,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   /** Asks who the client is; synchronous when the answer comes at once (the core's own, the tests'). */
   #connect(packet: Packet & { type: 'connect' }): Promise<void> | undefined {
     this.version = packet.protocolVersion;
+    this.bridge = packet.bridge === true;
     this.channel.setProtocolVersion(packet.protocolVersion);
     this.#state = 'authenticating';
     const answer = this.#authentication.connect(packet);

@@ -67,6 +67,7 @@ export function adminRoutes(options: AdminApiOptions): AdminRoutes {
     '/api/overview': { GET: api((r) => r.overview()) },
     '/api/clients': { GET: api((r, q) => r.clients(q.url)) },
     '/api/listeners': { GET: api((r) => r.listeners()) },
+    '/api/bridges': { GET: api((r) => r.bridges()) },
     '/api/reload': { POST: api((r) => r.reload()) },
     '/api/retained': { GET: api((r, q) => r.retained(q.url)), DELETE: api((r, q) => r.clearRetained(q.url)) },
     '/api/stats': { GET: api((r) => r.stats()) },

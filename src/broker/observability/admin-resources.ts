@@ -142,6 +142,10 @@ export class AdminResources {
   }
 
   /** GET /api/listeners */
+  bridges(): AdminResponse {
+    return { status: 200, body: { bridges: [...this.#options.view.bridges()] } };
+  }
+
   listeners(): AdminResponse {
     const body = [...this.#options.view.listeners()].map((l) => ({
       url: l.url,

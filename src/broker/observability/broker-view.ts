@@ -24,6 +24,19 @@ export interface TlsView {
   readonly lastReload?: { readonly at: string; readonly ok: boolean; readonly error?: string };
 }
 
+/** A bridge's state (Bridge.status()). */
+export interface BridgeView {
+  readonly name: string;
+  readonly remoteClientId: string;
+  readonly up: 0 | 1;
+  readonly address: string;
+  readonly sent: number;
+  readonly received: number;
+  readonly dropped: number;
+  readonly connects: number;
+  readonly lastError?: string;
+}
+
 export interface ListenerView {
   readonly url: string;
   readonly protocol: string;
@@ -37,6 +50,8 @@ export interface BrokerView {
   readonly listeners: () => Iterable<ListenerView>;
   /** Every TLS channel (the admin listener's too). */
   readonly tls: () => Iterable<TlsView>;
+  /** The bridges to other brokers: link state and counts. */
+  readonly bridges: () => Iterable<BridgeView>;
   /** A cluster node: its bus to Redis. */
   readonly cluster?: {
     readonly nodeId: string;

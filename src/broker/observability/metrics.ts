@@ -212,6 +212,27 @@ export class BrokerMetrics {
       },
     );
     this.#gauge(
+      'warden_bridge_up',
+      'Each bridge to another broker: 1 while its link is up.',
+      ['bridge'],
+      (set, s) => {
+        for (const b of s.bridges()) set(b.up, { bridge: b.name });
+      },
+    );
+    this.#scraped(
+      'counter',
+      'warden_bridge_messages_total',
+      'Messages each bridge carried: out (acknowledged by the remote), in (taken here), dropped (over bridge_max_packet_size).',
+      ['bridge', 'direction'],
+      (put, s) => {
+        for (const b of s.bridges()) {
+          put(b.sent, { bridge: b.name, direction: 'out' });
+          put(b.received, { bridge: b.name, direction: 'in' });
+          put(b.dropped, { bridge: b.name, direction: 'dropped' });
+        }
+      },
+    );
+    this.#gauge(
       'warden_cluster_redis_up',
       'A cluster node: 1 while its Redis can be written to (acknowledgements wait for it).',
       ['node'],

@@ -12,7 +12,10 @@ export function decodeConnect(r: WireReader, flags: number): ConnectPacket {
   expectFlags(flags, 0, 'CONNECT');
   const protocolName = r.utf8('protocol name');
   const level = r.u8('protocol level');
-  const protocolVersion = checkProtocol(protocolName, level);
+  // The high bit on a 3.1 / 3.1.1 level marks a bridge (mosquitto's try_private); MQTT 5 has
+  // No Local and Retain As Published for it instead.
+  const bridge = (level & 0x80) !== 0 && (level & 0x7f) !== 5;
+  const protocolVersion = checkProtocol(protocolName, bridge ? level & 0x7f : level);
   const connectFlags = r.u8('connect flags');
   if (connectFlags & 0x01)
     throw malformed('ERR_CONNECT_FLAGS', 'CONNECT reserved flag is set [MQTT-3.1.2-3]');
@@ -55,6 +58,7 @@ export function decodeConnect(r: WireReader, flags: number): ConnectPacket {
     keepAlive,
     clientId,
   };
+  if (bridge) packet.bridge = true;
   if (will) packet.will = will;
   if (username !== undefined) packet.username = username;
   if (password !== undefined) packet.password = password;

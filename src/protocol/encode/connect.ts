@@ -32,7 +32,7 @@ export function encodeConnect(p: ConnectPacket): Buffer {
 
   const w = new WireWriter(0x10, size);
   w.utf8(name);
-  w.u8(p.protocolVersion);
+  w.u8(p.bridge && !v5 ? p.protocolVersion | 0x80 : p.protocolVersion);
   w.u8(flags);
   w.u16(p.keepAlive);
   if (v5) writeProperties(w, p.properties, propsSize);

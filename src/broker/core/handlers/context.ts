@@ -13,6 +13,8 @@ export interface ConnectionContext {
   readonly core: BrokerCore;
   readonly logger: Logger;
   readonly version: ProtocolVersion;
+  /** A 3.1 / 3.1.1 bridge (try_private): its subscriptions are No Local and Retain As Published. */
+  readonly bridge: boolean;
   /** The listener the client came through. */
   readonly listener: ListenerPolicy;
   /** What the transport established about the peer (a verified client certificate). */

@@ -10,6 +10,12 @@ import { exceedsTopicLevels } from '../topic-levels.js';
 import type { ConnectedContext } from './context.js';
 
 /** Undefined when done; a Promise when an authorization hook is deciding. */
+/**
+ * The one $SYS topic a client may write (the ACL still applies), as in mosquitto: a bridge's
+ * link state, which a bridge publishes on the remote broker and leaves as its will.
+ */
+const BRIDGE_STATE = /^\$SYS\/broker\/connection\/[^/+#]+\/state$/;
+
 export function handlePublish(ctx: ConnectedContext, p: PublishPacket): Promise<void> | undefined {
   const topic = resolveTopic(ctx, p);
   if (topic === undefined) return;
@@ -29,7 +35,7 @@ export function handlePublish(ctx: ConnectedContext, p: PublishPacket): Promise<
     return;
   }
   const session = ctx.session;
-  if (topic === '$SYS' || topic.startsWith('$SYS/'))
+  if ((topic === '$SYS' || topic.startsWith('$SYS/')) && !BRIDGE_STATE.test(topic))
     return refuse(ctx, p, 'the broker alone writes $SYS topics');
   const authorizer = ctx.listener.authorizer;
   if (authorizer === undefined) return route(ctx, p, topic);

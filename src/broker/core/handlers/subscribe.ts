@@ -75,8 +75,8 @@ function subscribe(
     const qos = Math.min(s.qos, ctx.core.options.maxQos) as 0 | 1 | 2;
     const isNew = ctx.core.subscribe(ctx.session, s.topicFilter, {
       qos,
-      noLocal: s.noLocal,
-      retainAsPublished: s.retainAsPublished,
+      noLocal: s.noLocal || (ctx.bridge && !shared),
+      retainAsPublished: s.retainAsPublished || ctx.bridge,
       subscriptionIdentifier,
     });
     reasonCodes.push(qos);
