@@ -336,6 +336,10 @@ async function startBridges(
       );
       return outside;
     },
+    localQueue(clientId) {
+      const session = core.sessions.get(clientId);
+      return { queued: session?.queue.length ?? 0, droppedQueueFull: session?.droppedQueueFull ?? 0 };
+    },
     publishState: (topic, payload) =>
       core.publish({ topic, payload: Buffer.from(payload), qos: 0, retain: true }, undefined),
   };

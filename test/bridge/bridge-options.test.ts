@@ -120,7 +120,7 @@ describe('bridge options', () => {
     await publish('after');
     await until('the message after it', () => got.includes('after'), 10_000);
     assert.equal(got.length, 1, 'only the small one arrived');
-    assert.equal(status().dropped, 1);
+    assert.equal(status().dropped.tooBig, 1);
   });
 
   it('/api/bridges and /metrics show the link (promtool check metrics)', async () => {
@@ -131,15 +131,56 @@ describe('bridge options', () => {
     assert.equal(api.bridges[0]!.name, 'main');
     assert.equal(api.bridges[0]!.up, 1);
     assert.equal(api.bridges[0]!.address, `127.0.0.1:${mainPort}`);
-    assert.equal(api.bridges[0]!.dropped, 1);
+    assert.deepEqual(api.bridges[0]!.dropped, { tooBig: 1, offline: 0, queueFull: 0 });
     assert.ok((api.bridges[0]!.sent as number) >= 4);
     assert.ok((api.bridges[0]!.connects as number) >= 3, 'main, secondary, main again');
     const text = await (await get('/metrics')).text();
     assert.match(text, /^warden_bridge_up\{bridge="main"\} 1$/m);
-    assert.match(text, /^warden_bridge_messages_total\{bridge="main",direction="dropped"\} 1$/m);
+    assert.match(text, /^warden_bridge_dropped_total\{bridge="main",reason="too_big"\} 1$/m);
+    assert.match(text, /^warden_bridge_queued_messages\{bridge="main"\} 0$/m);
     const checked = await run('promtool', ['check', 'metrics'], 20_000, text);
     assert.equal(checked.code, 0, `${checked.stdout}${checked.stderr}`);
     assert.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'no lint findings');
+  });
+
+  it('a link that never comes up: QoS 1 waits bounded by max_queued_messages, the rest and QoS 0 counted as dropped', async () => {
+    const nowhere = await freePort();
+    const tiny = await createBroker(
+      {
+        listeners: [{ host: '127.0.0.1', port: 0 }],
+        allowAnonymous: true,
+        sysInterval: 0,
+        maxInflight: 20,
+        maxQueuedMessages: 50,
+        bridges: [
+          {
+            name: 'nowhere',
+            addresses: [{ host: '127.0.0.1', port: nowhere }],
+            restartTimeout: { base: 60, cap: 60 },
+            topics: [{ pattern: 'q/#', direction: 'out', qos: 1 }],
+          },
+        ],
+      },
+      silent,
+    );
+    try {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${tiny.listeners[0]!.port}`, { clientId: 'q-pub' });
+      clients.push(c);
+      await within(new Promise((resolve) => c.once('connect', resolve)), 10_000, 'q-pub');
+      for (let n = 0; n < 300; n++) await c.publishAsync('q/t', String(n), { qos: 1 });
+      await c.publishAsync('q/t', 'qos0', { qos: 0 });
+      // A QoS 1 sentinel after the QoS 0 one: on the same connection, routed after it.
+      await c.publishAsync('q/t', 'sentinel', { qos: 1 });
+      // The QoS 0 message reaches the bridge through its in-process connection, which the
+      // sentinel's PUBACK does not wait for.
+      await until('the QoS 0 message at the bridge', () => tiny.bridges[0]!.dropped.offline === 1, 5000);
+      const s = tiny.bridges[0]!;
+      assert.equal(s.up, 0);
+      assert.equal(s.queued, 50, '20 in flight to the bridge, 50 queued');
+      assert.deepEqual(s.dropped, { tooBig: 0, offline: 1, queueFull: 231 });
+    } finally {
+      await tiny.close();
+    }
   });
 
   it("reads mosquitto.conf's bridge directives into the native schema", async () => {

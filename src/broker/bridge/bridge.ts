@@ -25,6 +25,8 @@ import type { Logger } from '../core/ports.js';
 export interface BridgeHost {
   /** A new in-process connection to this broker. */
   openLocal(name: string): Promise<Duplex>;
+  /** The bridge's session here: what waits in it to go out, and what a full queue cost. */
+  localQueue(clientId: string): { readonly queued: number; readonly droppedQueueFull: number };
   /** Publishes the link's state here, retained (it is the broker's own, as $SYS is). */
   publishState(topic: string, payload: string): void;
 }
@@ -42,11 +44,20 @@ export interface BridgeStatus {
   readonly address: string;
   readonly sent: number;
   readonly received: number;
-  /** Outgoing messages dropped: bigger than maxPacketSize. */
-  readonly dropped: number;
+  /** Outgoing messages waiting in the bridge's session here (for the link, or for its window). */
+  readonly queued: number;
+  /**
+   * Outgoing messages dropped: bigger than maxPacketSize (tooBig), QoS 0 while the link was down
+   * (offline: as mosquitto, only QoS 1/2 wait), or the session's queue full (queueFull,
+   * max_queued_messages).
+   */
+  readonly dropped: { readonly tooBig: number; readonly offline: number; readonly queueFull: number };
   readonly connects: number;
   readonly lastError?: string;
 }
+
+/** Outgoing QoS 1/2 messages the bridge holds in memory at most; the rest wait in its session here. */
+const LOCAL_WINDOW = 100;
 
 /** While on a secondary address (round_robin false), how often the main one is tried. */
 const PRIMARY_RETRY_MS = 5000;
@@ -73,7 +84,9 @@ export class Bridge {
   #next = 0;
   #at = 0;
   #primaryRetry: NodeJS.Timeout | undefined;
-  #counts = { sent: 0, received: 0, dropped: 0, connects: 0 };
+  #counts = { sent: 0, received: 0, connects: 0 };
+  #dropped = { tooBig: 0, offline: 0 };
+  readonly #localClientId: string;
   #lastError: string | undefined;
   /**
    * Outgoing messages that came before the remote broker was first reached (a persistent local
@@ -92,6 +105,7 @@ export class Bridge {
     this.#host = host;
     this.#logger = logger.child({ bridge: config.name });
     this.remoteClientId = config.remoteClientId ?? `${hostname()}.${config.name}`;
+    this.#localClientId = config.localClientId ?? `local.${this.remoteClientId}`;
     this.notificationTopic =
       config.notificationTopic ?? `$SYS/broker/connection/${this.remoteClientId}/state`;
   }
@@ -102,11 +116,14 @@ export class Bridge {
     const clean = this.#config.localCleanSession ?? this.#config.cleanSession;
     const local = await connect('mqtt://bridge.local', {
       stream: () => this.#host.openLocal(this.name),
-      clientId: this.#config.localClientId ?? `local.${this.remoteClientId}`,
+      clientId: this.#localClientId,
       protocolVersion: 5,
       clean,
       sessionExpiryInterval: clean ? 0 : 0xffffffff,
       keepAlive: 0,
+      // The window the broker may fill before it queues in the session (durably, bounded by
+      // max_queued_messages): what waits here in memory for the link is at most this.
+      maxInflight: LOCAL_WINDOW,
       manualAcks: true,
       reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
     });
@@ -127,12 +144,15 @@ export class Bridge {
 
   status(): BridgeStatus {
     const address = this.#config.addresses[this.#at]!;
+    const local = this.#host.localQueue(this.#localClientId);
     return {
       name: this.name,
       remoteClientId: this.remoteClientId,
       up: this.state,
       address: `${address.host}:${address.port}`,
       ...this.#counts,
+      queued: local.queued,
+      dropped: { ...this.#dropped, queueFull: local.droppedQueueFull },
       ...(this.#lastError !== undefined && { lastError: this.#lastError }),
     };
   }
@@ -314,8 +334,10 @@ export class Bridge {
     const route = this.#route(message.topic, 'out');
     const remote = this.#remote;
     if (route === undefined) return;
-    if (remote === undefined) {
-      this.#early.push(message);
+    if (remote === undefined || (message.qos === 0 && !remote.connected)) {
+      // As mosquitto: only QoS 1/2 waits for the link (in the session here, bounded by its queue).
+      if (message.qos === 0) this.#dropped.offline++;
+      else this.#early.push(message);
       return;
     }
     const topic = swapPrefix(message.topic, route.localPrefix, route.remotePrefix);
@@ -327,7 +349,7 @@ export class Bridge {
       ...(v5 && message.properties && { properties: forwardable(message.properties) }),
     };
     if (this.#tooBig(topic, message.payload, options)) {
-      this.#counts.dropped++;
+      this.#dropped.tooBig++;
       this.#logger.warn(
         { topic, bytes: message.payload.length, maxPacketSize: this.#config.maxPacketSize },
         'bridge: message bigger than bridge_max_packet_size, dropped',

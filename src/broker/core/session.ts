@@ -109,6 +109,8 @@ export class Session {
   readonly queue: QueuedDelivery[] = [];
   /** The most the queue holds (Mosquitto's max_queued_messages); beyond it new messages are dropped. */
   readonly maxQueued: number;
+  /** Messages this session lost to a full queue (a bridge reports its own). */
+  droppedQueueFull = 0;
   owner: SessionOwner | undefined;
   /** Set while the session is persistent (expiry above 0): the store follows every change. */
   journal: SessionJournal | undefined;
@@ -175,6 +177,7 @@ export class Session {
   enqueue(item: QueuedDelivery, stats: { messagesDroppedQueueFull: number }): void {
     if (item.stored === undefined && this.queue.length >= this.maxQueued) {
       stats.messagesDroppedQueueFull++;
+      this.droppedQueueFull++;
       return;
     }
     this.queue.push(item);

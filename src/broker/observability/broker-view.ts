@@ -32,7 +32,8 @@ export interface BridgeView {
   readonly address: string;
   readonly sent: number;
   readonly received: number;
-  readonly dropped: number;
+  readonly queued: number;
+  readonly dropped: { readonly tooBig: number; readonly offline: number; readonly queueFull: number };
   readonly connects: number;
   readonly lastError?: string;
 }

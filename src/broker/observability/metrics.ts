@@ -222,14 +222,34 @@ export class BrokerMetrics {
     this.#scraped(
       'counter',
       'warden_bridge_messages_total',
-      'Messages each bridge carried: out (acknowledged by the remote), in (taken here), dropped (over bridge_max_packet_size).',
+      'Messages each bridge carried: out (acknowledged by the remote), in (taken here).',
       ['bridge', 'direction'],
       (put, s) => {
         for (const b of s.bridges()) {
           put(b.sent, { bridge: b.name, direction: 'out' });
           put(b.received, { bridge: b.name, direction: 'in' });
-          put(b.dropped, { bridge: b.name, direction: 'dropped' });
         }
+      },
+    );
+    this.#scraped(
+      'counter',
+      'warden_bridge_dropped_total',
+      'Outgoing messages a bridge dropped: too_big (bridge_max_packet_size), offline (QoS 0 while the link was down), queue_full (max_queued_messages).',
+      ['bridge', 'reason'],
+      (put, s) => {
+        for (const b of s.bridges()) {
+          put(b.dropped.tooBig, { bridge: b.name, reason: 'too_big' });
+          put(b.dropped.offline, { bridge: b.name, reason: 'offline' });
+          put(b.dropped.queueFull, { bridge: b.name, reason: 'queue_full' });
+        }
+      },
+    );
+    this.#gauge(
+      'warden_bridge_queued_messages',
+      "Outgoing messages waiting in a bridge's session here, for the link or for its window.",
+      ['bridge'],
+      (set, s) => {
+        for (const b of s.bridges()) set(b.queued, { bridge: b.name });
       },
     );
     this.#gauge(
