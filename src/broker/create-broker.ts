@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import type { TrustProvider } from '../client/index.js';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
 import { Bridge, type BridgeHost, type BridgeStatus } from './bridge/bridge.js';
 import { RedisBus, redactUrl } from './cluster/redis-bus.js';
@@ -77,6 +78,11 @@ export interface SecurityHooks {
   readonly authorize?: readonly AuthorizerHook[];
   /** MQTT 5 enhanced authentication methods beside the built-in SCRAM-SHA-256. */
   readonly enhancedAuth?: readonly EnhancedAuthenticator[];
+  /**
+   * A bridge's trust provider, by bridge name: asked about the remote broker after the TLS
+   * handshake, before any MQTT byte, as the client's trustProvider option.
+   */
+  readonly bridgeTrust?: Readonly<Record<string, TrustProvider | TrustProvider['verify']>>;
 }
 
 /** Starts a broker; `config` is validated first (a ConfigError names each bad key path). */
@@ -210,7 +216,7 @@ export async function createBroker(
     await admin?.close();
     throw error;
   }
-  const bridges = await startBridges(config.bridges ?? [], core, channelOptions, log);
+  const bridges = await startBridges(config.bridges ?? [], core, channelOptions, log, hooks.bridgeTrust);
   const stopSys = startSysTopics(core, {
     intervalSeconds: sysInterval,
     version: `warden version ${version}`,
@@ -323,6 +329,7 @@ async function startBridges(
   core: BrokerCore,
   channelOptions: SocketChannelOptions,
   log: Logger,
+  trust: SecurityHooks['bridgeTrust'] = {},
 ): Promise<Bridge[]> {
   const host: BridgeHost = {
     async openLocal(name) {
@@ -343,7 +350,7 @@ async function startBridges(
     publishState: (topic, payload) =>
       core.publish({ topic, payload: Buffer.from(payload), qos: 0, retain: true }, undefined),
   };
-  const bridges = configs.map((c) => new Bridge(c, host, log));
+  const bridges = configs.map((c) => new Bridge(c, host, log, trust[c.name]));
   for (const b of bridges) await b.start();
   return bridges;
 }

@@ -1,11 +1,12 @@
 // Bridges from warden to Debian's mosquitto over TLS (issue 16): the remote's certificate verified
 // against a CA file, mutual TLS (mosquitto takes the bridge's certificate CN as its user name),
-// TLS-PSK (the identity as user name), and a remote whose certificate comes from another CA: the
+// TLS-PSK (the identity as user name), a trust provider judging alone, and a remote whose certificate comes from another CA: the
 // bridge says at which stage and why, and mosquitto never sees its client id. Then try_private:
 // a "both" topic over MQTT 3.1.1 with the bridge flag, and each message arrives once on each side.
 
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +23,7 @@ type BridgeInput = NonNullable<BrokerConfigInput['bridges']>[number];
 
 const PSK_KEY = '00112233445566778899aabbccddeeff';
 let pki: TestPki;
+let serverFingerprint: string;
 let mosquitto: Started;
 let warden: Broker;
 const ports = { plain: 0, tls: 0, mtls: 0, psk: 0 };
@@ -68,6 +70,7 @@ before(async () => {
     'server.crt': pki.servers.valid.cert,
     'server.key': pki.servers.valid.key,
   });
+  serverFingerprint = new X509Certificate(readFileSync(pki.servers.valid.cert)).fingerprint256;
   const pskFile = join(dir, 'psk.txt');
   writeFileSync(pskFile, `site-psk:${PSK_KEY}\n`, { mode: 0o644 });
   for (const name of Object.keys(ports) as Array<keyof typeof ports>) ports[name] = await freePort();
@@ -112,6 +115,8 @@ before(async () => {
         }),
         bridge('psk', ports.psk, { tls: { psk: { identity: 'site-psk', key: PSK_KEY } } }),
         bridge('badca', ports.tls, { tls: { caFile: pki.fakeCaFile } }),
+        // No CA at all: the trust provider alone judges, by the server certificate's fingerprint.
+        bridge('provider', ports.tls, { tls: {} }),
         {
           name: 'private',
           addresses: [{ host: '127.0.0.1', port: ports.plain }],
@@ -123,6 +128,17 @@ before(async () => {
       ],
     },
     pino({ level: 'info' }, sink),
+    {
+      bridgeTrust: {
+        provider: {
+          replacesVerification: true,
+          verify: async (peer) =>
+            peer.chain[0]?.fingerprint256 === serverFingerprint
+              ? { accept: true }
+              : { accept: false, reason: 'not the pinned server certificate' },
+        },
+      },
+    },
   );
 });
 
@@ -137,6 +153,7 @@ describe('bridges to mosquitto over TLS', () => {
     ['tls', /as site-tls \(p2, c0, k60\)/],
     ['mtls', /as site-mtls \(p2, c0, k60, u'device-1'\)/],
     ['psk', /as site-psk \(p2, c0, k60, u'site-psk'\)/],
+    ['provider', /as site-provider \(p2, c0, k60\)/],
   ] as const) {
     it(`${name}: carries messages both ways once the remote is verified`, async () => {
       await mosquitto.waitFor(who, 15_000);

@@ -16,6 +16,7 @@ import {
   type MqttClient,
   type ReceivedMessage,
   reachable,
+  type TrustProvider,
 } from '../../client/index.js';
 import { publishPacketSize, topicMatches } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config/config-schema.js';
@@ -97,7 +98,15 @@ export class Bridge {
   readonly #out: readonly Topic[];
   readonly #in: readonly Topic[];
 
-  constructor(config: BridgeConfig, host: BridgeHost, logger: Logger) {
+  readonly #trust: TrustProvider | TrustProvider['verify'] | undefined;
+
+  constructor(
+    config: BridgeConfig,
+    host: BridgeHost,
+    logger: Logger,
+    trust?: TrustProvider | TrustProvider['verify'],
+  ) {
+    this.#trust = trust;
     this.name = config.name;
     this.#config = config;
     this.#out = config.topics.filter((t) => t.direction !== 'in');
@@ -298,6 +307,7 @@ export class Bridge {
             certificate: () => ({ cert: readFileSync(tls.certFile!), key: readFileSync(tls.keyFile!) }),
           }),
         skipHostnameCheck: tls.insecure,
+        ...(this.#trust && { trustProvider: this.#trust }),
       }),
       onWarning: (m: string) => this.#logger.warn({}, `bridge: ${m}`),
     };
