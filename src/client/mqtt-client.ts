@@ -65,6 +65,8 @@ export class MqttClient extends EventEmitter {
   readonly #completions = new Map<number, { resolve: () => void; reject: (error: ClientError) => void }>();
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #inbox: ReceivedMessage[] = [];
+  /** QoS 2 packet ids delivered with manualAcks whose ack has not come yet. */
+  readonly #awaitingAck = new Set<number>();
   readonly #readers = new Set<() => void>();
   readonly #requests = new Map<string, (message: ReceivedMessage) => void>();
   /** The response topic prefix, fixed at creation; subscribed once, by the first request(). */
@@ -454,6 +456,24 @@ export class MqttClient extends EventEmitter {
     if (socket && !socket.destroyed) socket.write(encodePacket(packet, this.version));
   }
 
+  /**
+   * QoS 2 with manualAcks: delivered once; the PUBREC waits for the application's ack. A copy
+   * sent again before that ack (after a reconnection) is not acknowledged either: the ack sends
+   * the PUBREC on whatever connection is current then. Once acknowledged, a copy sent again gets
+   * its PUBREC at once.
+   */
+  #receivedQos2(packet: PublishPacket, first: boolean, send: Packet[]): void {
+    const id = packet.packetId!;
+    if (!first) {
+      if (!this.#awaitingAck.has(id)) this.#sendAll(send);
+      return;
+    }
+    this.#awaitingAck.add(id);
+    this.#deliver(packet, () => {
+      if (this.#awaitingAck.delete(id)) this.#sendAll(send);
+    });
+  }
+
   #sendAll(packets: readonly Packet[]): void {
     for (const packet of packets) this.#send(packet);
   }
@@ -525,12 +545,18 @@ export class MqttClient extends EventEmitter {
         return;
       case 'publish': {
         const { deliver, send } = this.#session.received(packet);
-        if (!deliver || !this.#options.manualAcks || send.length === 0) {
+        const manual = this.#options.manualAcks && send.length > 0;
+        if (manual && packet.qos === 2) {
+          this.#receivedQos2(packet, deliver, send);
+          return;
+        }
+        if (!deliver || !manual) {
           this.#sendAll(send);
           if (deliver) this.#deliver(packet);
           return;
         }
-        // The acknowledgement goes when the application says, on the connection it came by.
+        // QoS 1: the PUBACK goes when the application says, on the connection it came by (after
+        // a reconnection the broker sends the message again, and that copy is acknowledged).
         const socket = this.#socket;
         let acked = false;
         this.#deliver(packet, () => {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect } from '../../src/client/index.js';
-import { encodePacket, FrameDecoder } from '../../src/protocol/index.js';
+import { encodePacket, FrameDecoder, type Packet } from '../../src/protocol/index.js';
 import { within } from '../support/processes.js';
 import { proxy } from '../support/tcp-proxy.js';
 import { startTestBroker } from '../support/test-broker.js';
@@ -161,6 +161,77 @@ describe('will and keep alive', () => {
     } finally {
       for (const s of sockets) s.destroy();
       mute.close();
+    }
+  });
+
+  it('manualAcks, QoS 2: a copy sent again before the ack gets no PUBREC; the ack sends one', async () => {
+    // A broker of a few lines: the same QoS 2 PUBLISH twice, then a QoS 0 one as the probe.
+    const got: Packet[] = [];
+    let server: Socket | undefined;
+    const fake = createServer((socket) => {
+      server = socket;
+      const decoder = new FrameDecoder({ protocolVersion: 5 });
+      socket.on('data', (chunk: Buffer) => {
+        for (const packet of decoder.push(chunk)) {
+          got.push(packet);
+          if (packet.type !== 'connect') continue;
+          const publish = {
+            type: 'publish',
+            topic: 'q2',
+            payload: Buffer.from('once'),
+            qos: 2,
+            retain: false,
+          } as const;
+          socket.write(encodePacket({ type: 'connack', sessionPresent: false, reasonCode: 0 }, 5));
+          socket.write(encodePacket({ ...publish, dup: false, packetId: 7 }, 5));
+          socket.write(encodePacket({ ...publish, dup: true, packetId: 7 }, 5));
+          socket.write(encodePacket({ ...publish, qos: 0, dup: false, topic: 'probe' }, 5));
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    fake.listen(0, '127.0.0.1');
+    await once(fake, 'listening');
+    const client = await connect(`mqtt://127.0.0.1:${(fake.address() as AddressInfo).port}`, {
+      manualAcks: true,
+      reconnect: false,
+    });
+    try {
+      const inbox = client.messages();
+      const first = (await within(inbox.next(), 5000, 'the QoS 2 message')).value!;
+      assert.equal(first.topic, 'q2');
+      const probe = (await within(inbox.next(), 5000, 'the probe')).value!;
+      assert.equal(probe.topic, 'probe', 'the copy sent again is not delivered');
+      // The client has read the copy (it came before the probe): a PUBREC for it would be sent
+      // before this marker.
+      await client.publish('marker', 'm', { qos: 0 });
+      const waitFor = (what: (p: Packet) => boolean, name: string) =>
+        within(
+          new Promise<void>((resolve) => {
+            const check = () => (got.some(what) ? resolve() : setTimeout(check, 10));
+            check();
+          }),
+          5000,
+          name,
+        );
+      await waitFor((p) => p.type === 'publish' && p.topic === 'marker', 'the marker');
+      assert.deepEqual(
+        got.map((p) => p.type),
+        ['connect', 'publish'],
+        'no PUBREC before the ack',
+      );
+      first.ack!();
+      await waitFor((p) => p.type === 'pubrec', 'the PUBREC');
+      assert.deepEqual(
+        got.filter((p) => p.type === 'pubrec'),
+        [{ type: 'pubrec', packetId: 7 }],
+      );
+      server!.write(encodePacket({ type: 'pubrel', packetId: 7 }, 5));
+      await waitFor((p) => p.type === 'pubcomp', 'the PUBCOMP');
+    } finally {
+      await client.end({ timeoutMs: 500 });
+      server?.destroy();
+      fake.close();
     }
   });
 });
