@@ -110,7 +110,7 @@ describe('a bridge to mosquitto', () => {
     await until('the command here', () => hereGot.includes('local/cmd/reboot now'), 10_000);
   });
 
-  it('keeps 1,000 QoS 1 messages while the link to mosquitto is down, and sends them all once it is back', async () => {
+  it('keeps 1,000 QoS 1 messages (and 200 the other way) while the link to mosquitto is down, and sends them all once it is back', async () => {
     const local = `mqtt://127.0.0.1:${warden.listeners[0]!.port}`;
     const received = new Set<string>();
     const there = clients.find((c) => c.options.clientId === 'central-sub')!;
@@ -125,8 +125,18 @@ describe('a bridge to mosquitto', () => {
     await until('the link down, here', () => states.at(-1) === '0', 10_000);
     const publisher = await client(local, 'burst-publisher', { clean: true });
     for (let n = 0; n < 1000; n++) await publisher.publishAsync('site/sensors/burst', String(n), { qos: 1 });
+    // Incoming too: published at mosquitto while the link is down, kept in the bridge's
+    // persistent session there.
+    const commands = new Set<string>();
+    const here = await client(local, 'command-reader', { clean: true });
+    here.on('message', (topic, payload) => {
+      if (topic === 'local/cmd/burst') commands.add(payload.toString());
+    });
+    await here.subscribeAsync('local/cmd/burst', { qos: 1 });
+    for (let n = 0; n < 200; n++) await there.publishAsync('cmd/burst', String(n), { qos: 1 });
     link.up();
     await until('all 1,000 at the central broker', () => received.size === 1000, 60_000);
+    await until('all 200 commands here', () => commands.size === 200, 30_000);
     await until('the link up again', () => states.at(-1) === '1', 10_000);
   });
 
