@@ -342,6 +342,22 @@ function decodeError(c: ErrorCase, chunks: Buffer[]): unknown {
 }
 
 describe('malformed input', () => {
+  it('a header announcing 268,435,455 bytes with little behind it allocates for what came, not for what it claims', () => {
+    for (const first of [0x10, 0x30, 0x82]) {
+      const decoder = new FrameDecoder({ protocolVersion: first === 0x10 ? undefined : 4 });
+      assert.deepEqual(decoder.push(Buffer.from([first, 0xff, 0xff, 0xff, 0x7f, 0, 4])), []);
+      assert.equal(decoder.bufferedBytes, 2);
+      assert.ok(decoder.reservedBytes <= 64 * 1024, `${decoder.reservedBytes} bytes reserved`);
+      // Then 1 MB arrives: the buffer follows, at most doubling.
+      for (let n = 0; n < 16; n++) decoder.push(Buffer.alloc(64 * 1024));
+      assert.equal(decoder.bufferedBytes, 2 + 1024 * 1024);
+      assert.ok(
+        decoder.reservedBytes <= 2 * decoder.bufferedBytes,
+        `${decoder.reservedBytes} bytes reserved`,
+      );
+    }
+  });
+
   for (const c of cases) {
     it(`${c.name} -> ${c.code}`, () => {
       const input = bytes(c.hex);

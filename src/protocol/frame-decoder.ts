@@ -1,6 +1,7 @@
 // push(chunk) -> Packet[] over a byte stream split anywhere. Packets wholly inside a chunk are
 // decoded in place (payloads are slices of the chunk); a packet split across chunks is gathered
-// into one buffer of its exact size, allocated only after its fixed header passed the size limit.
+// into one buffer, allocated only after its fixed header passed the size limit and grown with
+// the bytes that arrive (never to more than twice what came).
 
 import { decodePacket } from './decode/decode-packet.js';
 import type { Packet, ProtocolVersion } from './packets.js';
@@ -24,6 +25,8 @@ export interface FrameDecoderOptions {
 /** The largest packet MQTT can carry: 1 + 4 + the largest Remaining Length. */
 export const MAX_PACKET_SIZE = 1 + 4 + MAX_VARINT;
 const NEED_MORE = -1;
+/** What a split body starts with; it grows as its bytes arrive. */
+const FIRST_BODY_BYTES = 64 * 1024;
 
 export class FrameDecoder {
   #version: ProtocolVersion | undefined;
@@ -37,6 +40,8 @@ export class FrameDecoder {
   // A body split across chunks, gathered here.
   #body: Buffer | undefined;
   #bodyFilled = 0;
+  /** The body's length as its header announced it. */
+  #bodyLength = 0;
   #bodyFirstByte = 0;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -51,6 +56,11 @@ export class FrameDecoder {
 
   set protocolVersion(version: ProtocolVersion | undefined) {
     this.#version = version;
+  }
+
+  /** Bytes allocated for a split packet's body (at most twice what arrived of it, and 64 KB). */
+  get reservedBytes(): number {
+    return this.#body?.length ?? 0;
   }
 
   /** Bytes held back waiting for the rest of a packet. */
@@ -152,22 +162,36 @@ export class FrameDecoder {
     this.#awaitingConnect = false;
   }
 
+  /**
+   * A body split across chunks. The buffer grows with what arrives (doubling, up to the length
+   * the header announced), so a header that claims 256 MB and sends nothing costs 64 KB, not
+   * 256 MB: memory follows the bytes received, not the bytes promised.
+   */
   #startBody(firstByte: number, remaining: number): void {
     this.#bodyFirstByte = firstByte;
-    this.#body = Buffer.allocUnsafe(remaining);
+    this.#bodyLength = remaining;
+    this.#body = Buffer.allocUnsafe(Math.min(remaining, FIRST_BODY_BYTES));
     this.#bodyFilled = 0;
   }
 
   /** Copies into the gathered body; returns the bytes of chunk used, or NEED_MORE. */
   #fillBody(chunk: Buffer, packets: Packet[]): number {
-    const body = this.#body!;
-    const take = Math.min(body.length - this.#bodyFilled, chunk.length);
+    let body = this.#body!;
+    const take = Math.min(this.#bodyLength - this.#bodyFilled, chunk.length);
+    if (this.#bodyFilled + take > body.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(this.#bodyLength, Math.max(this.#bodyFilled + take, body.length * 2)),
+      );
+      body.copy(grown, 0, 0, this.#bodyFilled);
+      body = grown;
+      this.#body = grown;
+    }
     chunk.copy(body, this.#bodyFilled, 0, take);
     this.#bodyFilled += take;
-    if (this.#bodyFilled < body.length) return NEED_MORE;
+    if (this.#bodyFilled < this.#bodyLength) return NEED_MORE;
     this.#body = undefined;
     this.#bodyFilled = 0;
-    packets.push(this.#decode(this.#bodyFirstByte, body, 0, body.length));
+    packets.push(this.#decode(this.#bodyFirstByte, body, 0, this.#bodyLength));
     return take;
   }
 
