@@ -28,6 +28,7 @@ import {
   developmentHosts,
 } from './edge/development-ca.js';
 import type { ProxyOptions } from './edge/proxy-accept.js';
+import { RefusalLog } from './edge/refusal-log.js';
 import { attachSocket, type SocketChannelOptions } from './edge/socket-channel.js';
 import { streamPair } from './edge/stream-pair.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
@@ -169,7 +170,10 @@ export async function createBroker(
       { store: store.location },
       'autosave_interval / autosave_on_changes have no effect: every change is committed before it is acknowledged',
     );
+  const refusals =
+    config.refusalLogSeconds > 0 ? new RefusalLog(log, config.refusalLogSeconds * 1000) : undefined;
   const channelOptions = {
+    refusals,
     maxPacketSize: config.maxPacketSize || MAX_PACKET_SIZE,
     tcpNoDelay,
     logger: log,
@@ -192,7 +196,16 @@ export async function createBroker(
         ...(await security(l)),
       });
       const accept = (channel: PacketChannel) => new Connection(core, channel, policy);
-      const common = { ...channelOptions, host: l.host, port: l.port };
+      const common = {
+        ...channelOptions,
+        host: l.host,
+        port: l.port,
+        connectionLimits: {
+          maxPending: l.maxPendingConnects || Number.POSITIVE_INFINITY,
+          maxPerAddress: l.maxConnectionsPerAddress || Number.POSITIVE_INFINITY,
+          connected: () => policy.connected,
+        },
+      };
       const proxied = l.proxyProtocol ? { proxy: proxyOptions(l, l.proxyProtocol) } : {};
       const tls = await tlsChannel(l);
       const running =
@@ -266,6 +279,7 @@ export async function createBroker(
       readiness.notReady = 'shutting down';
       for (const channel of channels) channel.close();
       securityFiles.close();
+      refusals?.close();
       stopSys();
       await Promise.all(bridges.map((b) => b.close()));
       core.shutdown();

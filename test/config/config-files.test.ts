@@ -28,7 +28,14 @@ async function problems(path: string): Promise<readonly string[]> {
 describe('native schema', () => {
   it('fills every default and freezes the result', () => {
     const config = validateConfig({ listeners: [{ port: 1883 }] });
-    assert.deepEqual(config.listeners[0], { protocol: 'mqtt', host: '127.0.0.1', port: 1883, path: '/mqtt' });
+    assert.deepEqual(config.listeners[0], {
+      protocol: 'mqtt',
+      host: '127.0.0.1',
+      port: 1883,
+      path: '/mqtt',
+      maxPendingConnects: 4096,
+      maxConnectionsPerAddress: 0,
+    });
     assert.equal(config.allowAnonymous, false, 'anonymous off unless said');
     assert.equal(config.maxInflight, 20);
     assert.equal(config.sysInterval, 10);
@@ -142,6 +149,8 @@ describe('mosquitto.conf', () => {
       path: '/mqtt',
       maxConnections: 100,
       allowAnonymous: true,
+      maxPendingConnects: 0,
+      maxConnectionsPerAddress: 0,
     });
     assert.deepEqual(config.listeners[1], {
       protocol: 'ws',
@@ -149,6 +158,8 @@ describe('mosquitto.conf', () => {
       port: 9001,
       path: '/mqtt',
       allowAnonymous: false,
+      maxPendingConnects: 0,
+      maxConnectionsPerAddress: 0,
     });
     assert.equal(config.allowAnonymous, false);
     assert.equal(config.maxPacketSize, 65536);

@@ -17,6 +17,8 @@ export async function brokerWithListeners<N extends string>(
       listeners: names.map((n) => ({ host: '127.0.0.1', ...listeners[n] })),
       allowAnonymous: true,
       sysInterval: 0,
+      // These matrices look at each refusal's log line: none thinned out.
+      refusalLogSeconds: 0,
     },
     pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
   );

@@ -121,6 +121,17 @@ export const listenerSchema = z
     path: z.string().startsWith('/', 'a WebSocket path starts with "/"').default('/mqtt'),
     /** Clients connected through this listener at once (Mosquitto's max_connections); unlimited when absent. */
     maxConnections: z.int().min(1).optional(),
+    /**
+     * Connections not yet past CONNACK at once (TLS handshake, CONNECT, authentication); more are
+     * closed on arrival, before any byte is read. Bounds what a slowloris or a handshake flood
+     * holds; a reconnecting fleet retries. 0: no limit.
+     */
+    maxPendingConnects: z.int().min(0).default(4096),
+    /**
+     * Open connections from one IP address (0: no limit, the default: devices behind one NAT
+     * share an address). Behind a PROXY protocol load balancer it counts the balancer's address.
+     */
+    maxConnectionsPerAddress: z.int().min(0).default(0),
     /** Overrides the broker-wide allowAnonymous for this listener. */
     allowAnonymous: z.boolean().optional(),
     /** Overrides the broker-wide useUsernameAsClientId for this listener. */
@@ -407,6 +418,12 @@ export const brokerConfigSchema = z.strictObject({
       autosave: z.boolean().optional(),
     })
     .default({ enabled: true, file: 'warden.mdb' }),
+  /**
+   * Connections refused before MQTT (TLS handshakes, PROXY headers, connection limits) from one
+   * address for one reason are logged once per this many seconds; the others are counted and
+   * summed up in one line at the end of the window. 0 logs every one.
+   */
+  refusalLogSeconds: z.int().min(0).default(60),
   /** Seconds between $SYS/broker/... updates; 0 turns them off (Mosquitto's sys_interval). */
   sysInterval: z.int().min(0).default(10),
   /** Disables Nagle's algorithm on client sockets (Mosquitto's set_tcp_nodelay). */
@@ -431,6 +448,18 @@ export const brokerConfigSchema = z.strictObject({
     .default(coreDefaults.maxPacketSize),
   /** QoS 1/2 messages kept per session while its client is away or slow; always bounded. */
   maxQueuedMessages: z.int().min(0).default(coreDefaults.maxQueuedMessages),
+  /**
+   * Subscriptions one client may hold (EMQX's max_subscriptions); beyond it each new filter is
+   * refused in the SUBACK (0x97 Quota exceeded on MQTT 5, 0x80 on 3.1.1). 0: no limit.
+   */
+  maxSubscriptionsPerClient: z.int().min(0).default(coreDefaults.maxSubscriptionsPerClient),
+  /**
+   * Retained messages the broker keeps, by count and by bytes of topic and payload. A message
+   * for a new topic past either is not retained: refused with 0x97 to an MQTT 5 QoS 1/2
+   * publisher, otherwise delivered to current subscribers without being kept. 0: no limit.
+   */
+  maxRetainedMessages: z.int().min(0).default(coreDefaults.maxRetainedMessages),
+  maxRetainedBytes: z.int().min(0).default(coreDefaults.maxRetainedBytes),
   retainAvailable: z.boolean().default(coreDefaults.retainAvailable),
   maxTopicLevels: z.int().min(1).max(65_535).default(coreDefaults.maxTopicLevels),
   /**

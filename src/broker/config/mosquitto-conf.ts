@@ -135,7 +135,13 @@ const directives: Record<string, [number, number, Handler]> = {
     (s, [portText, host]) => {
       const port = int(portText!);
       if (host?.startsWith('/')) throw new DirectiveError('unix socket listeners are not supported');
-      const listener: Mutable<ListenerInput> = { protocol: 'mqtt', host: host ?? '0.0.0.0', port };
+      // mosquitto has no limit on connections that have not finished CONNECT: neither here.
+      const listener: Mutable<ListenerInput> = {
+        protocol: 'mqtt',
+        host: host ?? '0.0.0.0',
+        port,
+        maxPendingConnects: 0,
+      };
       if (host !== undefined) s.explicitHost.add(listener);
       s.listeners.push(listener);
       s.lines.set(`listeners[${s.listeners.length - 1}]`, here(s));

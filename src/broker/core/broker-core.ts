@@ -39,6 +39,11 @@ export interface CoreOptions {
   readonly maxPacketSize: number;
   /** QoS 1/2 messages kept per session while its client is away or slow (Mosquitto's max_queued_messages). */
   readonly maxQueuedMessages: number;
+  /** Subscriptions one session may hold; 0: no limit. Beyond it SUBACK says 0x97 (v5) / 0x80. */
+  readonly maxSubscriptionsPerClient: number;
+  /** Retained messages the broker holds, and their topics and payloads in bytes; 0: no limit. */
+  readonly maxRetainedMessages: number;
+  readonly maxRetainedBytes: number;
   /** Whether retained messages are kept; when not, v5 clients are told and a retained PUBLISH is refused. */
   readonly retainAvailable: boolean;
   /** Most levels a topic name or filter may have (Mosquitto allows 200 separators: 201 levels). */
@@ -78,6 +83,9 @@ export const coreDefaults = {
   maxKeepAlive: 65_535,
   maxPacketSize: 0,
   maxQueuedMessages: 1000,
+  maxSubscriptionsPerClient: 10_000,
+  maxRetainedMessages: 1_000_000,
+  maxRetainedBytes: 1024 * 1024 * 1024,
   retainAvailable: true,
   maxTopicLevels: 201,
   allowZeroLengthClientId: true,
@@ -357,6 +365,21 @@ export class BrokerCore {
     const kept = { ...withSource(message, origin), payload: Buffer.from(message.payload) };
     this.retained.set(message.topic, kept);
     if (durable) this.durable.retained(message.topic, kept);
+  }
+
+  /**
+   * Whether retaining `payloadBytes` at `topic` would pass maxRetainedMessages or
+   * maxRetainedBytes (replacing a topic's message counts only the difference; deleting is
+   * always allowed).
+   */
+  retainedFull(topic: string, payloadBytes: number): boolean {
+    if (payloadBytes === 0) return false;
+    const { maxRetainedMessages, maxRetainedBytes } = this.options;
+    const held = this.retained.sizeOf(topic);
+    if (held === 0 && maxRetainedMessages > 0 && this.retained.size >= maxRetainedMessages) return true;
+    return (
+      maxRetainedBytes > 0 && this.retained.bytes - held + topic.length + payloadBytes > maxRetainedBytes
+    );
   }
 
   /** Clears a topic's retained message (the admin API); false when there was none. */

@@ -35,6 +35,8 @@ export interface BrokerStats {
   /** Store transactions committed, and those that failed (their acknowledgements withheld). */
   storeCommits: number;
   storeWriteFailures: number;
+  /** Subscriptions and retained messages refused by their limits (maxSubscriptionsPerClient, maxRetained*). */
+  quotaRefusals: { subscriptions: number; retained: number };
   /** Connections the transport refused before MQTT, by reason (TLS: "unknown CA", "time-out", ...). */
   handshakeFailures: Record<string, number>;
   /** The same by listener URL, then by reason. */
@@ -56,6 +58,7 @@ export function newBrokerStats(): BrokerStats {
     clientsConnected: 0,
     clientsMaximum: 0,
     messagesDroppedQueueFull: 0,
+    quotaRefusals: { subscriptions: 0, retained: 0 },
     messagesDroppedSlowConsumer: 0,
     messagesDroppedTooLarge: 0,
     messagesExpired: 0,

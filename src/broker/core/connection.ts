@@ -35,6 +35,7 @@ export class Connection implements ConnectedContext, SessionOwner {
   logger: Logger;
   version: ProtocolVersion = 4;
   bridge = false;
+  #loggedOnce: Set<string> | undefined;
   #session: Session | undefined;
   #state: State = 'awaiting-connect';
   #will: Message | undefined;
@@ -301,6 +302,13 @@ export class Connection implements ConnectedContext, SessionOwner {
 
   deliver(message: Message, options: DeliveryOptions): void {
     this.#flow?.deliver(message, options);
+  }
+
+  logOnce(what: string, fields: object, message: string): void {
+    this.#loggedOnce ??= new Set();
+    if (this.#loggedOnce.has(what)) return;
+    this.#loggedOnce.add(what);
+    this.logger.warn(fields, message);
   }
 
   acknowledged(): void {

@@ -12,12 +12,31 @@ interface Node {
 
 const newNode = (): Node => ({ children: new Map(), message: undefined });
 
+/** What a retained message counts for against maxRetainedBytes: its topic and payload. */
+const weight = (message: Message) => message.topic.length + message.payload.length;
+
 export class RetainedIndex {
   readonly #root = newNode();
   #size = 0;
+  #bytes = 0;
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Topics and payloads held, bytes (what maxRetainedBytes bounds). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether the topic holds a retained message now, and its size in bytes (0 when none). */
+  sizeOf(topic: string): number {
+    let node: Node | undefined = this.#root;
+    for (const level of topic.split('/')) {
+      node = node.children.get(level);
+      if (node === undefined) return 0;
+    }
+    return node.message === undefined ? 0 : weight(node.message);
   }
 
   /** Replaces the retained message of its topic. */
@@ -32,7 +51,9 @@ export class RetainedIndex {
       node = child;
     }
     if (node.message === undefined) this.#size++;
+    else this.#bytes -= weight(node.message);
     node.message = message;
+    this.#bytes += weight(message);
   }
 
   /** Removes a topic's retained message and the branch that held only it. */
@@ -46,6 +67,7 @@ export class RetainedIndex {
     }
     const node = path[path.length - 1]!;
     if (node.message === undefined) return false;
+    this.#bytes -= weight(node.message);
     node.message = undefined;
     this.#size--;
     for (let i = levels.length; i > 0; i--) {

@@ -25,7 +25,7 @@ export function proxiedServer(
           remote: `${socket.remoteAddress}:${socket.remotePort}`,
           code: peer.refused,
         };
-        recordRefusal(options.stats, options.logger, fields, peer.reason);
+        recordRefusal(options, fields, peer.reason);
         socket.destroy();
         return;
       }

@@ -1,13 +1,19 @@
 // One record for every connection refused before MQTT (a failed TLS handshake, a certificate
-// that does not verify, TLS on a plain port): logged once with where and why (and the TLS alert
-// the client was sent, if any), counted by reason.
+// that does not verify, TLS on a plain port, a listener's connection limits): counted by reason,
+// and logged with where and why (and the TLS alert the client was sent, if any), once per source
+// and reason when a RefusalLog is given (a flood from one address writes one line, not one per
+// connection).
 
 import { type BrokerStats, countUnder } from '../core/broker-stats.js';
 import type { Logger } from '../core/ports.js';
+import { type RefusalLog, sourceOf } from './refusal-log.js';
 
 export function recordRefusal(
-  stats: Pick<BrokerStats, 'handshakeFailures' | 'handshakeFailuresByListener'>,
-  logger: Logger,
+  options: {
+    readonly stats: Pick<BrokerStats, 'handshakeFailures' | 'handshakeFailuresByListener'>;
+    readonly logger: Logger;
+    readonly refusals?: RefusalLog;
+  },
   fields: {
     listener: string;
     remote: string;
@@ -18,7 +24,10 @@ export function recordRefusal(
   },
   reason: string,
 ): void {
+  const { stats, logger, refusals } = options;
   stats.handshakeFailures[reason] = (stats.handshakeFailures[reason] ?? 0) + 1;
   countUnder(stats.handshakeFailuresByListener, fields.listener, reason);
-  logger.warn({ ...fields, reason }, `connection refused before MQTT: ${reason}`);
+  const message = `connection refused before MQTT: ${reason}`;
+  if (refusals) refusals.refused(sourceOf(fields.remote), reason, { ...fields, reason }, message);
+  else logger.warn({ ...fields, reason }, message);
 }

@@ -15,6 +15,8 @@ import {
 } from '../../protocol/index.js';
 import type { BrokerStats } from '../core/broker-stats.js';
 import type { Logger, PacketChannel, PeerIdentity, PeerTls } from '../core/ports.js';
+import type { ConnectionLimits } from './connection-gate.js';
+import type { RefusalLog } from './refusal-log.js';
 import { traces } from './trace-channels.js';
 
 /** What the core gives back for a channel: where decoded packets and transport events go. */
@@ -39,6 +41,10 @@ export interface SocketChannelOptions {
   >;
   /** Told how long each admitted TLS handshake took (for the metrics histogram). */
   readonly observer?: EdgeObserver;
+  /** Refusals before MQTT logged once per source and reason; absent: each one logged. */
+  readonly refusals?: RefusalLog;
+  /** The listener's limits on connections not past CONNECT and per address; absent: none. */
+  readonly connectionLimits?: ConnectionLimits;
 }
 
 export interface EdgeObserver {

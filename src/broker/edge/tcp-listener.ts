@@ -2,6 +2,7 @@
 
 import { createServer, type Server } from 'node:net';
 import { bindServer } from './bind-server.js';
+import { gateConnections } from './connection-gate.js';
 import { proxiedServer } from './proxied-server.js';
 import type { ProxyOptions } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
@@ -36,17 +37,13 @@ export async function listenTcp(options: TcpListenerOptions, accept: Accept): Pr
         // A TLS ClientHello (0x16 0x03) on a plain port is reported as such, not as a malformed CONNECT.
         socket.once('data', (chunk: Buffer) => {
           if (chunk[0] !== 0x16 || chunk[1] !== 0x03) return;
-          recordRefusal(
-            options.stats,
-            options.logger,
-            { listener: where.url, remote },
-            'TLS on a plain MQTT port',
-          );
+          recordRefusal(options, { listener: where.url, remote }, 'TLS on a plain MQTT port');
           socket.destroy();
         });
         attachSocket(socket, remote, accept, options);
       });
-  const port = await bindServer(server, options.host, options.port, where.url);
+  const listening = gateConnections(server, options.connectionLimits, where, options);
+  const port = await bindServer(listening, options.host, options.port, where.url);
   where.url = `mqtt://${options.host}:${port}`;
   return {
     protocol: 'mqtt',
@@ -55,7 +52,7 @@ export async function listenTcp(options: TcpListenerOptions, accept: Accept): Pr
     url: where.url,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listening.close(() => resolve());
       }),
   };
 }

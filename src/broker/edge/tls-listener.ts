@@ -8,6 +8,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { AlertGate, gateOf } from './alert-gate.js';
 import { bindServer } from './bind-server.js';
+import { gateConnections } from './connection-gate.js';
 import { proxiedServer } from './proxied-server.js';
 import type { ProxyOptions } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
@@ -60,7 +61,7 @@ export function guardTlsServer(
     const sni = socket.servername || undefined;
     const protocol = socket.getProtocol() ?? undefined;
     const fields = { listener: where.url, remote, sni, protocol, code, alert };
-    recordRefusal(options.stats, options.logger, fields, reason);
+    recordRefusal(options, fields, reason);
     if (traces.tlsHandshake.hasSubscribers)
       traces.tlsHandshake.publish({ listener: where.url, remote, admitted: false, reason, alert, protocol });
     // Node leaves a socket whose handshake timed out open; the refusal ends it.
@@ -160,13 +161,14 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
     socket.setNoDelay(options.tcpNoDelay);
     channel.track(attachSocket(socket, remote, accept, options, identity, peerTls(socket, channel)), socket);
   });
-  const port = await bindServer(front, options.host, options.port, where.url);
+  const listening = gateConnections(front, options.connectionLimits, where, options);
+  const port = await bindServer(listening, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;
   return {
     protocol: 'mqtts',
     host: options.host,
     port,
     url: where.url,
-    close: () => new Promise<void>((resolve) => front.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => listening.close(() => resolve())),
   };
 }

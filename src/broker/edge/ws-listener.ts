@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
+import { gateConnections } from './connection-gate.js';
 import { proxiedServer } from './proxied-server.js';
 import { ProxiedStream } from './proxied-stream.js';
 import type { ProxyOptions } from './proxy-accept.js';
@@ -80,7 +81,8 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     );
     tls?.track(handle, socket);
   });
-  const port = await bindServer(front, options.host, options.port, where.url);
+  const listening = gateConnections(front, options.connectionLimits, where, options);
+  const port = await bindServer(listening, options.host, options.port, where.url);
   where.url = `${scheme}://${options.host}:${port}${options.path}`;
   return {
     protocol: scheme,
@@ -91,8 +93,8 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       // On a gated wss or a proxied listener the HTTP(S) server never listened: closing it only ends its sockets.
-      if (front !== http) http.closeIdleConnections();
-      await new Promise<void>((resolve) => front.close(() => resolve()));
+      if (listening !== http) http.closeIdleConnections();
+      await new Promise<void>((resolve) => listening.close(() => resolve()));
     },
   };
 }

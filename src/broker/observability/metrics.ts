@@ -303,6 +303,15 @@ export class BrokerMetrics {
         add(st.messagesNoSubscribers, { reason: 'no_subscribers' });
       },
     );
+    this.#counter(
+      'warden_quota_refusals_total',
+      'Subscriptions (maxSubscriptionsPerClient) and retained messages (maxRetainedMessages / maxRetainedBytes) refused by their limits.',
+      ['quota'],
+      (add, st) => {
+        add(st.quotaRefusals.subscriptions, { quota: 'subscriptions' });
+        add(st.quotaRefusals.retained, { quota: 'retained' });
+      },
+    );
     this.#counter('warden_bytes_received_total', 'Bytes received from clients.', [], (add, st) =>
       add(st.bytesReceived),
     );

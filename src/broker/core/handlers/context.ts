@@ -33,6 +33,8 @@ export interface ConnectionContext {
   readonly inboundAliases: Map<number, string>;
   /** An acknowledgement freed a place in the in-flight window. */
   acknowledged(): void;
+  /** Logs a warning the first time `what` happens on this connection only: a flood logs one line. */
+  logOnce(what: string, fields: object, message: string): void;
   /** The connection is gone (checked after an await). */
   isClosed(): boolean;
 }

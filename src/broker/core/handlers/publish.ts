@@ -68,8 +68,23 @@ function refuse(ctx: ConnectedContext, p: PublishPacket, reason: string): undefi
   return undefined;
 }
 
+/** v5 QoS 1/2: the message is refused with 0x97 and routed nowhere. */
+function quotaExceeded(ctx: ConnectedContext, p: PublishPacket): undefined {
+  const reasonCode = ReasonCode.QuotaExceeded;
+  if (p.qos === 1) ctx.acknowledge({ type: 'puback', packetId: p.packetId!, reasonCode });
+  else ctx.acknowledge({ type: 'pubrec', packetId: p.packetId!, reasonCode });
+  return undefined;
+}
+
 function route(ctx: ConnectedContext, p: PublishPacket, topic: string): undefined {
   const session = ctx.session;
+  let retain = p.retain;
+  if (retain && ctx.core.retainedFull(topic, p.payload.length)) {
+    ctx.core.stats.quotaRefusals.retained++;
+    ctx.logOnce('retained-quota', { topic }, 'retained message not kept: the broker holds its maximum');
+    if (ctx.version === 5 && p.qos > 0) return quotaExceeded(ctx, p);
+    retain = false; // delivered to the subscribers there are, not kept
+  }
   if (
     p.qos === 2 &&
     !session.inboundQos2.has(p.packetId!) &&
@@ -87,7 +102,7 @@ function route(ctx: ConnectedContext, p: PublishPacket, topic: string): undefine
       topic,
       payload: p.payload,
       qos: p.qos,
-      retain: p.retain,
+      retain,
       properties: forwardedProperties(p.properties),
     },
     ctx.core.options.clock.now(),

@@ -72,6 +72,17 @@ function subscribe(
       ctx.disconnect(ReasonCode.ProtocolError, `No Local set on shared subscription ${s.topicFilter}`);
       return;
     }
+    const max = ctx.core.options.maxSubscriptionsPerClient;
+    if (max > 0 && ctx.session.subscriptions.size >= max && !ctx.session.subscriptions.has(s.topicFilter)) {
+      ctx.core.stats.quotaRefusals.subscriptions++;
+      ctx.logOnce(
+        'subscription-quota',
+        { filter: s.topicFilter, max },
+        'subscription refused: the client holds its maximum',
+      );
+      reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : SubackFailure);
+      continue;
+    }
     const qos = Math.min(s.qos, ctx.core.options.maxQos) as 0 | 1 | 2;
     const isNew = ctx.core.subscribe(ctx.session, s.topicFilter, {
       qos,
