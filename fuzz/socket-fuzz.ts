@@ -32,7 +32,7 @@ export interface SocketFuzzReport {
 const PACKETS_PER_STREAM = 16;
 
 /** One connection: a CONNECT (valid or not), mutated packets, then wait for the broker's verdict (200 ms at most). */
-async function stream(port: number, samples: ReturnType<typeof corpus>, seed: number, index: number): Promise<boolean> {
+export async function stream(port: number, samples: ReturnType<typeof corpus>, seed: number, index: number): Promise<boolean> {
   const r = inputRandom(seed, -1 - index);
   const socket: Socket = connect(port, '127.0.0.1');
   socket.on('error', () => undefined);

@@ -56,6 +56,21 @@ const ZERO_COPY_PAYLOAD = 2048;
 /** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
 export const OUTBOUND_LIMIT = 1024 * 1024;
 
+/**
+ * What one connection may do in one turn of the event loop, in packets (a PUBLISH counts one per
+ * KB and per 64 user properties, a SUBSCRIBE one per 8 filters): enough that a busy client's
+ * chunk goes in a turn or two, little enough that the others are served between.
+ */
+const TURN_BUDGET = 64;
+
+function cost(packet: Packet): number {
+  if (packet.type === 'publish')
+    return 1 + (packet.payload.length >> 10) + ((packet.properties?.userProperties?.length ?? 0) >> 6);
+  if (packet.type === 'subscribe' || packet.type === 'unsubscribe')
+    return 1 + (('subscriptions' in packet ? packet.subscriptions.length : packet.topicFilters.length) >> 3);
+  return 1;
+}
+
 /** How long an ended socket may take to flush what was written last before it is cut. */
 const LINGER_MS = 2000;
 
@@ -129,18 +144,28 @@ export function attachSocket(
 
   const connection = accept(channel);
   if (traces.connectionOpen.hasSubscribers) traces.connectionOpen.publish({ remote: remoteAddress, tls });
-  socket.on('data', (chunk: Buffer) => {
-    stats.bytesReceived += chunk.length;
-    let packets: Packet[];
+  // Packets decoded and not handled yet: a chunk holds hundreds of small packets, and one client
+  // must not hold the event loop for all of them while the others wait (a PINGREQ storm, a flood
+  // of retained messages). A turn handles TURN_BUDGET's worth; past it reading pauses and the
+  // rest waits for the next turn of the loop, in order.
+  let backlog: Packet[] = [];
+  let next = 0;
+  let scheduled = false;
+  /** A malformed chunk after the backlog: told once the packets before it are handled. */
+  let failed: ProtocolError | undefined;
+  const drain = () => {
+    scheduled = false;
+    let budget = TURN_BUDGET;
     try {
-      packets = decoder.push(chunk);
-    } catch (error) {
-      if (error instanceof ProtocolError) connection.protocolError(error);
-      else fail(error);
-      return;
-    }
-    try {
-      for (const packet of packets) {
+      while (next < backlog.length && !socket.destroyed) {
+        if (budget <= 0) {
+          socket.pause();
+          scheduled = true;
+          setImmediate(drain);
+          return;
+        }
+        const packet = backlog[next++]!;
+        budget -= cost(packet);
         if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
         connection.handle(packet);
       }
@@ -148,11 +173,32 @@ export function attachSocket(
       fail(error);
       return;
     }
+    backlog = [];
+    next = 0;
+    if (failed) {
+      // Nothing more is read: the connection is closing with the reason.
+      socket.pause();
+      connection.protocolError(failed);
+      return;
+    }
     // A peer that sends but does not read its acknowledgements is not read from until it does.
-    if (socket.writableLength > OUTBOUND_LIMIT && !socket.isPaused()) {
+    if (socket.writableLength > OUTBOUND_LIMIT) {
       socket.pause();
       socket.once('drain', () => socket.resume());
+    } else if (socket.isPaused()) socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    stats.bytesReceived += chunk.length;
+    try {
+      const packets = decoder.push(chunk);
+      if (backlog.length === 0) backlog = packets;
+      else for (const packet of packets) backlog.push(packet);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) return fail(error);
+      failed = error;
     }
+    if (!scheduled) drain();
   });
   socket.on('error', (error) =>
     options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
