@@ -149,10 +149,11 @@ async function run(name: Name, which: CaseName): Promise<Row> {
     peakRss = 0;
     await sleep(SECONDS * 1000);
     const attacked = load.measured();
+    load.quiet();
     attacker.kill('SIGTERM');
     await new Promise((resolve) => attacker.once('exit', resolve));
-    // Deliveries sent in the window and never arrived, once the load had a moment to settle.
-    await sleep(1000);
+    // Deliveries sent in the window and never arrived: publishing stopped, 2 s for the rest.
+    await sleep(2000);
     const settled = load.measured();
     load.stop();
     let up = !exited;

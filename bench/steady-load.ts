@@ -11,6 +11,8 @@ export interface SteadyLoad {
   window(): void;
   /** Latencies (ms) delivered in the window, sorted; deliveries sent in it and not arrived. */
   measured(): { latencies: number[]; sent: number; received: number; disconnects: number };
+  /** Stops publishing (the deliveries under way still arrive and are counted). */
+  quiet(): void;
   stop(): void;
 }
 
@@ -28,6 +30,7 @@ export async function startSteadyLoad(port: number, clients = 200, rate = 2000):
   let received = 0;
   let disconnects = 0;
   let stopped = false;
+  let windowStart = 0;
   for (const c of all) {
     c.socket.once('close', () => {
       if (!stopped) disconnects++;
@@ -35,7 +38,10 @@ export async function startSteadyLoad(port: number, clients = 200, rate = 2000):
     c.onPacket = (p: Packet) => {
       if (p.type !== 'publish') return;
       if (p.qos === 1) c.socket.write(pubackPacket(p.packetId!));
-      latencies.push(performance.now() - p.payload.readDoubleBE(0));
+      // Only what was sent in this window counts: sent and received then match message for message.
+      const sentAt = p.payload.readDoubleBE(0);
+      if (sentAt < windowStart) return;
+      latencies.push(performance.now() - sentAt);
       received++;
     };
   }
@@ -59,6 +65,7 @@ export async function startSteadyLoad(port: number, clients = 200, rate = 2000):
   }, TICK_MS);
   return {
     window() {
+      windowStart = performance.now();
       latencies = [];
       sent = 0;
       received = 0;
@@ -66,6 +73,9 @@ export async function startSteadyLoad(port: number, clients = 200, rate = 2000):
     },
     measured() {
       return { latencies: [...latencies].sort((a, b) => a - b), sent, received, disconnects };
+    },
+    quiet() {
+      clearInterval(ticker);
     },
     stop() {
       stopped = true;
