@@ -10,11 +10,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
+import type mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
 import type { Broker } from '../../src/broker/index.js';
 import { createBroker } from '../support/memory-broker.js';
+import { mqttClient } from '../support/mqtt-clients.js';
 import { type Started, start, until, WARDEN, within } from '../support/processes.js';
 import { proxy } from '../support/tcp-proxy.js';
 
@@ -43,12 +45,8 @@ async function startMosquitto(): Promise<void> {
   await mosquitto.waitFor(/mosquitto version .* running/, 10_000);
 }
 
-const client = (url: string, clientId: string, extra: mqtt.IClientOptions = {}) => {
-  const c = mqtt.connect(url, { clientId, protocolVersion: 4, reconnectPeriod: 200, ...extra });
-  c.on('error', () => undefined); // reconnects while mosquitto is away
-  clients.push(c);
-  return within(new Promise<MqttClient>((resolve) => c.once('connect', () => resolve(c))), 10_000, clientId);
-};
+const client = (url: string, clientId: string, extra: mqtt.IClientOptions = {}) =>
+  mqttClient(clients, url, clientId, extra);
 
 before(async () => {
   remotePort = await freePort();

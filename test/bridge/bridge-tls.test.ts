@@ -17,6 +17,7 @@ import type { Broker, BrokerConfigInput } from '../../src/broker/index.js';
 import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
 import { assertNoLoop } from '../support/bridge-loop.js';
 import { createBroker } from '../support/memory-broker.js';
+import { mqttClient } from '../support/mqtt-clients.js';
 import { type Started, start, until, within } from '../support/processes.js';
 
 type BridgeInput = NonNullable<BrokerConfigInput['bridges']>[number];
@@ -41,12 +42,7 @@ function readable(dir: string, files: Record<string, string>): Record<string, st
   return out;
 }
 
-const client = (url: string, clientId: string) => {
-  const c = mqtt.connect(url, { clientId, protocolVersion: 4, reconnectPeriod: 200, clean: true });
-  c.on('error', () => undefined);
-  clients.push(c);
-  return within(new Promise<MqttClient>((resolve) => c.once('connect', () => resolve(c))), 10_000, clientId);
-};
+const client = (url: string, clientId: string) => mqttClient(clients, url, clientId, { clean: true });
 
 /** A bridge carrying <name>/up/# out as site-<name>/up/#, and site-<name>/down/# in as <name>/down/#. */
 const bridge = (name: string, port: number, extra: Partial<BridgeInput>): BridgeInput => ({

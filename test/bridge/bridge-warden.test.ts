@@ -8,12 +8,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
+import type mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
 import type { Broker } from '../../src/broker/index.js';
 import { assertNoLoop } from '../support/bridge-loop.js';
 import { createBroker } from '../support/memory-broker.js';
+import { mqttClient } from '../support/mqtt-clients.js';
 import { type Started, start, until, WARDEN, within } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bridge-w-'));
@@ -24,18 +26,8 @@ let mosquitto: Started | undefined;
 let warden: Broker;
 const clients: MqttClient[] = [];
 
-const client = (port: number, clientId: string, extra: mqtt.IClientOptions = {}) => {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-    clientId,
-    protocolVersion: 4,
-    reconnectPeriod: 200,
-    clean: true,
-    ...extra,
-  });
-  c.on('error', () => undefined);
-  clients.push(c);
-  return within(new Promise<MqttClient>((resolve) => c.once('connect', () => resolve(c))), 15_000, clientId);
-};
+const client = (port: number, clientId: string, extra: mqtt.IClientOptions = {}) =>
+  mqttClient(clients, `mqtt://127.0.0.1:${port}`, clientId, { clean: true, ...extra });
 
 /** A client subscribed to `filters`, with what it received as "<topic> <payload>". */
 async function listener(port: number, clientId: string, filters: string[], extra: mqtt.IClientOptions = {}) {

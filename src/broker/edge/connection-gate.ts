@@ -5,7 +5,6 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { recordRefusal } from './record-refusal.js';
-import type { SocketChannelOptions } from './socket-channel.js';
 
 export interface ConnectionLimits {
   /** Connections not yet past CONNACK (the TLS handshake, the CONNECT, its authentication). */
@@ -24,7 +23,8 @@ export function gateConnections(
   inner: Server,
   limits: ConnectionLimits | undefined,
   where: { readonly url: string },
-  options: SocketChannelOptions,
+  /** Where refusals are counted and logged (the listener's channel options). */
+  options: Parameters<typeof recordRefusal>[0],
 ): Server {
   if (limits === undefined || (limits.maxPending === Infinity && limits.maxPerAddress === Infinity))
     return inner;

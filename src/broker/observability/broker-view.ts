@@ -2,6 +2,7 @@
 // channels, seen through interfaces so that observability/ needs nothing from the edge.
 
 import type { X509Certificate } from 'node:crypto';
+import type { BridgeStatus } from '../bridge/bridge.js';
 import type { BrokerCore } from '../core/broker-core.js';
 import type { ListenerPolicy } from '../core/listener-policy.js';
 
@@ -24,19 +25,8 @@ export interface TlsView {
   readonly lastReload?: { readonly at: string; readonly ok: boolean; readonly error?: string };
 }
 
-/** A bridge's state (Bridge.status()). */
-export interface BridgeView {
-  readonly name: string;
-  readonly remoteClientId: string;
-  readonly up: 0 | 1;
-  readonly address: string;
-  readonly sent: number;
-  readonly received: number;
-  readonly queued: number;
-  readonly dropped: { readonly tooBig: number; readonly offline: number; readonly queueFull: number };
-  readonly connects: number;
-  readonly lastError?: string;
-}
+/** A bridge's state: Bridge.status(). */
+export type BridgeView = BridgeStatus;
 
 export interface ListenerView {
   readonly url: string;
