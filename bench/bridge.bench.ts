@@ -7,7 +7,7 @@
 // yet delivered, so the rate is what the bridge sustains without its queue overflowing.
 // Usage: npm run bench:bridge [-- --seconds 5 --window 500 --payload 64 --only warden|mosquitto]
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

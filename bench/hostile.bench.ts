@@ -159,7 +159,10 @@ async function run(name: Name, which: CaseName): Promise<Row> {
     let up = !exited;
     if (up)
       up = await LoadClient.open(ports.plain, 'after', 5000).then(
-        (c) => (c.close(), true),
+        (c) => {
+          c.close();
+          return true;
+        },
         () => false,
       );
     return {

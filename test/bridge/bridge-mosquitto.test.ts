@@ -17,7 +17,7 @@ import { freePort } from '../../bench/bench-process.js';
 import type { Broker } from '../../src/broker/index.js';
 import { createBroker } from '../support/memory-broker.js';
 import { mqttClient } from '../support/mqtt-clients.js';
-import { type Started, start, until, WARDEN, within } from '../support/processes.js';
+import { type Started, start, until, WARDEN } from '../support/processes.js';
 import { proxy } from '../support/tcp-proxy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bridge-'));

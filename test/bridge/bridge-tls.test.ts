@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { freePort } from '../../bench/bench-process.js';
 import type { Broker, BrokerConfigInput } from '../../src/broker/index.js';
@@ -18,7 +18,7 @@ import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
 import { assertNoLoop } from '../support/bridge-loop.js';
 import { createBroker } from '../support/memory-broker.js';
 import { mqttClient } from '../support/mqtt-clients.js';
-import { type Started, start, until, within } from '../support/processes.js';
+import { type Started, start, until } from '../support/processes.js';
 
 type BridgeInput = NonNullable<BrokerConfigInput['bridges']>[number];
 

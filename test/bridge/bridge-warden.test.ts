@@ -16,7 +16,7 @@ import type { Broker } from '../../src/broker/index.js';
 import { assertNoLoop } from '../support/bridge-loop.js';
 import { createBroker } from '../support/memory-broker.js';
 import { mqttClient } from '../support/mqtt-clients.js';
-import { type Started, start, until, WARDEN, within } from '../support/processes.js';
+import { type Started, start, until, WARDEN } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bridge-w-'));
 let remotePort: number;
