@@ -41,7 +41,13 @@ export class ProtocolError extends Error {
   readonly reasonCode: number;
 
   constructor(code: ProtocolErrorCode, message: string, reasonCode: number = MALFORMED_PACKET) {
+    // Without a stack: a malformed packet is the peer's fault, not a place in our code, and a
+    // client that sends nothing but bad packets would otherwise make the broker capture a stack
+    // trace for each (the larger part of what a refused connection costs).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.code = code;
     this.reasonCode = reasonCode;
   }
