@@ -174,6 +174,47 @@ describe('limits against hostile clients', () => {
     assert.equal(logs.filter((l) => /subscription refused/.test(l.msg)).length, 2, 'once per connection');
   });
 
+  it("a burst far past a turn's budget, ending in DISCONNECT and a close: every packet handled, in order, and no will", async () => {
+    const watcher = await v5(port(3), 'burst-watcher');
+    await watcher.subscribe(['burst/#', 'will/burst'], { qos: 0 });
+    const socket = await idle(port(3));
+    const connect = encodePacket(
+      {
+        type: 'connect',
+        protocolName: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepAlive: 0,
+        clientId: 'burster',
+        will: { topic: 'will/burst', payload: Buffer.from('should not'), qos: 0, retain: false },
+      },
+      4,
+    );
+    const publishes = Array.from({ length: 1000 }, (_, n) =>
+      encodePacket(
+        {
+          type: 'publish',
+          topic: 'burst/x',
+          payload: Buffer.from(String(n)),
+          qos: 0,
+          retain: false,
+          dup: false,
+        },
+        4,
+      ),
+    );
+    socket.end(Buffer.concat([connect, ...publishes, encodePacket({ type: 'disconnect' }, 4)]));
+    const inbox = watcher.messages();
+    for (let n = 0; n < 1000; n++) {
+      const got = (await within(inbox.next(), 5000, `message ${n}`)).value!;
+      assert.equal(got.topic, 'burst/x', `at ${n}`);
+      assert.equal(got.payload.toString(), String(n));
+    }
+    // A sentinel after the burst's end: a will would have come before it.
+    await (await v5(port(3), 'burst-sentinel')).publish('burst/end', 'end', { qos: 1 });
+    assert.equal((await within(inbox.next(), 5000, 'the sentinel')).value?.topic, 'burst/end');
+  });
+
   it('maxRetainedMessages / maxRetainedBytes: a new topic past them is refused with 0x97 (v5 QoS 1), or delivered and not kept', async () => {
     const c = await v5(port(3), 'retain-bomb');
     for (let n = 0; n < 3; n++) await c.publish(`keep/${n}`, 'x', { qos: 1, retain: true });

@@ -157,7 +157,8 @@ export function attachSocket(
     scheduled = false;
     let budget = TURN_BUDGET;
     try {
-      while (next < backlog.length && !socket.destroyed) {
+      // A socket the peer closed meanwhile is handled to the end too (here, or at its 'close').
+      while (next < backlog.length) {
         if (budget <= 0) {
           socket.pause();
           scheduled = true;
@@ -204,6 +205,15 @@ export function attachSocket(
     options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
   );
   socket.on('close', () => {
+    // What was read before the peer went is handled first, as it would have been in one turn
+    // (a burst ending in DISCONNECT must not leave its will to be published).
+    try {
+      while (next < backlog.length) connection.handle(backlog[next++]!);
+    } catch (error) {
+      fail(error);
+    }
+    backlog = [];
+    next = 0;
     if (traces.connectionClose.hasSubscribers) traces.connectionClose.publish({ remote: remoteAddress });
     connection.closed();
   });
