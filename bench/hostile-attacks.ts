@@ -23,6 +23,7 @@ export interface Target {
 export const CASES = [
   'slowloris',
   'handshake-flood',
+  'handshake-flood-server-only',
   'lying-headers',
   'max-packet',
   'subscription-bomb',
@@ -155,6 +156,31 @@ const ATTACKS: Record<CaseName, (t: Target) => Promise<void>> = {
         });
         c.once('secureConnect', () => {
           // TLS 1.3: the server's verdict on the certificate comes after; a byte shows it.
+          c.write(connectPacket(`flood-${i}`));
+          c.once('data', () => {
+            count('admitted');
+            c.destroy();
+            resolve();
+          });
+        });
+        c.once('close', () => resolve());
+      });
+    });
+  },
+
+  // The same flood at the listener that asks for no client certificate: TLS on the native socket,
+  // where the one above runs through the alert gate (a JavaScript stream) to tell refusals apart.
+  async 'handshake-flood-server-only'(t) {
+    const ca = readFileSync(t.caFile);
+    await loops(64, async (i) => {
+      count('started');
+      await new Promise<void>((resolve) => {
+        const c = tlsConnect({ port: t.tlsPort, host: '127.0.0.1', ca, servername: 'localhost' });
+        c.on('error', () => {
+          count('refused');
+          resolve();
+        });
+        c.once('secureConnect', () => {
           c.write(connectPacket(`flood-${i}`));
           c.once('data', () => {
             count('admitted');
