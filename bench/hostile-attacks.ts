@@ -105,6 +105,36 @@ const closed = (s: Socket) =>
     s.once('close', () => clearInterval(stop));
   });
 
+/** TLS handshakes from 64 loops at `port`, each with the client certificate `certificate` gives (or none). */
+async function handshakeFlood(
+  port: number,
+  caFile: string,
+  certificate: () => { cert?: Buffer; key?: Buffer },
+) {
+  const ca = readFileSync(caFile);
+  await loops(64, async (i) => {
+    const cert = certificate();
+    count('started');
+    await new Promise<void>((resolve) => {
+      const c = tlsConnect({ port, host: '127.0.0.1', ca, servername: 'localhost', ...cert });
+      c.on('error', () => {
+        count('refused');
+        resolve();
+      });
+      c.once('secureConnect', () => {
+        // TLS 1.3: the server's verdict on a client certificate comes after; a byte shows it.
+        c.write(connectPacket(`flood-${i}`));
+        c.once('data', () => {
+          count('admitted');
+          c.destroy();
+          resolve();
+        });
+      });
+      c.once('close', () => resolve());
+    });
+  });
+}
+
 const ATTACKS: Record<CaseName, (t: Target) => Promise<void>> = {
   // 2,000 connections, half plain, half TLS, sending a CONNECT one byte every 2 s, or nothing.
   async slowloris(t) {
@@ -140,57 +170,17 @@ const ATTACKS: Record<CaseName, (t: Target) => Promise<void>> = {
 
   // TLS handshakes as fast as 64 loops can start them, valid and unknown-CA client certificates.
   async 'handshake-flood'(t) {
-    const ca = readFileSync(t.caFile);
     const certs = [t.validCert, t.invalidCert].map((c) => ({
       cert: readFileSync(c.cert),
       key: readFileSync(c.key),
     }));
-    await loops(64, async (i) => {
-      const cert = certs[(counts.started ?? 0) % 2]!;
-      count('started');
-      await new Promise<void>((resolve) => {
-        const c = tlsConnect({ port: t.mtlsPort, host: '127.0.0.1', ca, servername: 'localhost', ...cert });
-        c.on('error', () => {
-          count('refused');
-          resolve();
-        });
-        c.once('secureConnect', () => {
-          // TLS 1.3: the server's verdict on the certificate comes after; a byte shows it.
-          c.write(connectPacket(`flood-${i}`));
-          c.once('data', () => {
-            count('admitted');
-            c.destroy();
-            resolve();
-          });
-        });
-        c.once('close', () => resolve());
-      });
-    });
+    await handshakeFlood(t.mtlsPort, t.caFile, () => certs[(counts.started ?? 0) % 2]!);
   },
 
   // The same flood at the listener that asks for no client certificate: TLS on the native socket,
   // where the one above runs through the alert gate (a JavaScript stream) to tell refusals apart.
   async 'handshake-flood-server-only'(t) {
-    const ca = readFileSync(t.caFile);
-    await loops(64, async (i) => {
-      count('started');
-      await new Promise<void>((resolve) => {
-        const c = tlsConnect({ port: t.tlsPort, host: '127.0.0.1', ca, servername: 'localhost' });
-        c.on('error', () => {
-          count('refused');
-          resolve();
-        });
-        c.once('secureConnect', () => {
-          c.write(connectPacket(`flood-${i}`));
-          c.once('data', () => {
-            count('admitted');
-            c.destroy();
-            resolve();
-          });
-        });
-        c.once('close', () => resolve());
-      });
-    });
+    await handshakeFlood(t.tlsPort, t.caFile, () => ({}));
   },
 
   // Headers claiming 268,435,455 bytes with nothing behind them: as the first packet (CONNECT and

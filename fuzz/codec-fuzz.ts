@@ -8,14 +8,11 @@
 // A failure prints the seed and index that replay it, and the input's bytes; the exit code is 1.
 
 import { isDeepStrictEqual } from 'node:util';
+import { arg } from '../bench/bench-process.js';
 import { encodePacket, FrameDecoder, type Packet, ProtocolError } from '../src/protocol/index.js';
 import { plain } from '../test/support/plain.js';
 import { corpus, mutated } from './mutate.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
 const SEED = Number(arg('seed', '1'));
 const COUNT = Number(arg('count', '1000000'));
 const FROM = Number(arg('from', '0'));

@@ -34,6 +34,10 @@ export interface BridgeHost {
 
 type Topic = BridgeConfig['topics'][number];
 type Address = BridgeConfig['addresses'][number];
+/** A topic with the filter it is subscribed with on its side: local for out, remote for in. */
+type Route = Topic & { readonly filter: string };
+
+const hostPort = (a: Address) => `${a.host}:${a.port}`;
 
 /** What a bridge has done, for the metrics and the admin API. */
 export interface BridgeStatus {
@@ -94,9 +98,9 @@ export class Bridge {
    * session resumes its subscriptions at once): bounded by the local in-flight window.
    */
   #early: ReceivedMessage[] = [];
-  /** The topics each way, sorted out once: every message is routed through them. */
-  readonly #out: readonly Topic[];
-  readonly #in: readonly Topic[];
+  /** The topics each way with their filters, worked out once: every message is routed through them. */
+  readonly #out: readonly Route[];
+  readonly #in: readonly Route[];
 
   readonly #trust: TrustProvider | TrustProvider['verify'] | undefined;
 
@@ -109,8 +113,12 @@ export class Bridge {
     this.#trust = trust;
     this.name = config.name;
     this.#config = config;
-    this.#out = config.topics.filter((t) => t.direction !== 'in');
-    this.#in = config.topics.filter((t) => t.direction !== 'out');
+    this.#out = config.topics
+      .filter((t) => t.direction !== 'in')
+      .map((t) => ({ ...t, filter: t.localPrefix + t.pattern }));
+    this.#in = config.topics
+      .filter((t) => t.direction !== 'out')
+      .map((t) => ({ ...t, filter: t.remotePrefix + t.pattern }));
     this.#host = host;
     this.#logger = logger.child({ bridge: config.name });
     this.remoteClientId = config.remoteClientId ?? `${hostname()}.${config.name}`;
@@ -142,8 +150,8 @@ export class Bridge {
     void this.#drain(local, (message) => this.#outgoing(message));
     // Subscribed here at once, whatever the remote's state: what is published while the link is
     // down waits in this session (a resumed session has its subscriptions already).
-    for (const t of this.#topics('out'))
-      await local.subscribe(t.localPrefix + t.pattern, {
+    for (const t of this.#out)
+      await local.subscribe(t.filter, {
         qos: t.qos,
         noLocal: true,
         retainAsPublished: true,
@@ -158,7 +166,7 @@ export class Bridge {
       name: this.name,
       remoteClientId: this.remoteClientId,
       up: this.state,
-      address: `${address.host}:${address.port}`,
+      address: hostPort(address),
       ...this.#counts,
       queued: local.queued,
       dropped: { ...this.#dropped, queueFull: local.droppedQueueFull },
@@ -221,7 +229,7 @@ export class Bridge {
   #failed(address: Address, error: unknown): void {
     const reason = error instanceof ClientError ? error.message : String(error);
     const fields = {
-      address: `${address.host}:${address.port}`,
+      address: hostPort(address),
       ...(error instanceof ClientError && { stage: error.stage, code: error.code }),
       reason,
     };
@@ -249,10 +257,7 @@ export class Bridge {
     this.#primaryRetry = setInterval(async () => {
       if (!(await reachable(primary.host, primary.port, PRIMARY_RETRY_MS)) || this.#at === 0 || this.#stopped)
         return;
-      this.#logger.info(
-        { address: `${primary.host}:${primary.port}` },
-        'bridge: main address back, moving to it',
-      );
+      this.#logger.info({ address: hostPort(primary) }, 'bridge: main address back, moving to it');
       this.#next = 0;
       this.#remote?.dropConnection();
     }, PRIMARY_RETRY_MS);
@@ -263,8 +268,8 @@ export class Bridge {
     for await (const message of client.messages()) handle(message);
   }
 
-  #remoteUrl(address: { host: string; port: number }): string {
-    return `${this.#config.tls ? 'mqtts' : 'mqtt'}://${address.host}:${address.port}`;
+  #remoteUrl(address: Address): string {
+    return `${this.#config.tls ? 'mqtts' : 'mqtt'}://${hostPort(address)}`;
   }
 
   #remoteOptions() {
@@ -317,8 +322,8 @@ export class Bridge {
   async #up(): Promise<void> {
     const remote = this.#remote!;
     const v5 = this.#config.protocolVersion === 5;
-    for (const t of this.#topics('in'))
-      await remote.subscribe(t.remotePrefix + t.pattern, { qos: t.qos, noLocal: v5, retainAsPublished: v5 });
+    for (const t of this.#in)
+      await remote.subscribe(t.filter, { qos: t.qos, noLocal: v5, retainAsPublished: v5 });
     this.#counts.connects++;
     this.#setState(1);
     this.#watchPrimary();
@@ -328,20 +333,9 @@ export class Bridge {
     this.#logger.info({ remote: this.remoteClientId }, 'bridge: connected');
   }
 
-  #topics(direction: 'out' | 'in'): readonly Topic[] {
-    return direction === 'out' ? this.#out : this.#in;
-  }
-
-  /** The first topic of this direction whose local (or remote) form matches. */
-  #route(topic: string, direction: 'out' | 'in'): Topic | undefined {
-    return this.#topics(direction).find((t) =>
-      topicMatches(direction === 'out' ? t.localPrefix + t.pattern : t.remotePrefix + t.pattern, topic),
-    );
-  }
-
   /** A local message for the remote broker: acknowledged here once the remote has it. */
   #outgoing(message: ReceivedMessage): void {
-    const route = this.#route(message.topic, 'out');
+    const route = firstMatch(this.#out, message.topic);
     const remote = this.#remote;
     if (route === undefined) return;
     if (remote === undefined || (message.qos === 0 && !remote.connected)) {
@@ -380,7 +374,7 @@ export class Bridge {
 
   /** A remote message for this broker: acknowledged to the remote once this broker has it. */
   #incoming(message: ReceivedMessage): void {
-    const route = this.#route(message.topic, 'in');
+    const route = firstMatch(this.#in, message.topic);
     const local = this.#local;
     if (route === undefined || local === undefined) return;
     const topic = swapPrefix(message.topic, route.remotePrefix, route.localPrefix);
@@ -410,6 +404,11 @@ export class Bridge {
     if (this.#config.notifications) this.#host.publishState(this.notificationTopic, String(state));
     if (state === 0 && this.#remote) this.#logger.warn({ remote: this.remoteClientId }, 'bridge: link down');
   }
+}
+
+/** The first topic whose filter (on the side the message came from) matches. */
+function firstMatch(routes: readonly Route[], topic: string): Route | undefined {
+  return routes.find((r) => topicMatches(r.filter, topic));
 }
 
 /** What travels with a message (not its topic alias or the subscription identifiers it came with). */

@@ -375,11 +375,16 @@ export class BrokerCore {
   retainedFull(topic: string, payloadBytes: number): boolean {
     if (payloadBytes === 0) return false;
     const { maxRetainedMessages, maxRetainedBytes } = this.options;
-    const held = this.retained.sizeOf(topic);
-    if (held === 0 && maxRetainedMessages > 0 && this.retained.size >= maxRetainedMessages) return true;
-    return (
-      maxRetainedBytes > 0 && this.retained.bytes - held + topic.length + payloadBytes > maxRetainedBytes
-    );
+    const retained = this.retained;
+    // Room even if the topic were new: no need to look it up (the common case).
+    if (
+      (maxRetainedMessages === 0 || retained.size < maxRetainedMessages) &&
+      (maxRetainedBytes === 0 || retained.bytes + topic.length + payloadBytes <= maxRetainedBytes)
+    )
+      return false;
+    const held = retained.sizeOf(topic);
+    if (held === 0 && maxRetainedMessages > 0 && retained.size >= maxRetainedMessages) return true;
+    return maxRetainedBytes > 0 && retained.bytes - held + topic.length + payloadBytes > maxRetainedBytes;
   }
 
   /** Clears a topic's retained message (the admin API); false when there was none. */

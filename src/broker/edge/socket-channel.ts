@@ -153,29 +153,32 @@ export function attachSocket(
   let scheduled = false;
   /** A malformed chunk after the backlog: told once the packets before it are handled. */
   let failed: ProtocolError | undefined;
-  const drain = () => {
+  /** Handles the backlog in order while the budget lasts; true once it is empty. */
+  const handleBacklog = (budget: number): boolean => {
+    while (next < backlog.length) {
+      if (budget <= 0) return false;
+      const packet = backlog[next++]!;
+      budget -= cost(packet);
+      if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
+      connection.handle(packet);
+    }
+    backlog = [];
+    next = 0;
+    return true;
+  };
+  const turn = () => {
     scheduled = false;
-    let budget = TURN_BUDGET;
     try {
-      // A socket the peer closed meanwhile is handled to the end too (here, or at its 'close').
-      while (next < backlog.length) {
-        if (budget <= 0) {
-          socket.pause();
-          scheduled = true;
-          setImmediate(drain);
-          return;
-        }
-        const packet = backlog[next++]!;
-        budget -= cost(packet);
-        if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
-        connection.handle(packet);
+      if (!handleBacklog(TURN_BUDGET)) {
+        socket.pause();
+        scheduled = true;
+        setImmediate(turn);
+        return;
       }
     } catch (error) {
       fail(error);
       return;
     }
-    backlog = [];
-    next = 0;
     if (failed) {
       // Nothing more is read: the connection is closing with the reason.
       socket.pause();
@@ -199,21 +202,19 @@ export function attachSocket(
       if (!(error instanceof ProtocolError)) return fail(error);
       failed = error;
     }
-    if (!scheduled) drain();
+    if (!scheduled) turn();
   });
   socket.on('error', (error) =>
     options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
   );
   socket.on('close', () => {
-    // What was read before the peer went is handled first, as it would have been in one turn
-    // (a burst ending in DISCONNECT must not leave its will to be published).
+    // What was read before the peer went is handled first, whatever the budget, as it would have
+    // been in one turn (a burst ending in DISCONNECT must not leave its will to be published).
     try {
-      while (next < backlog.length) connection.handle(backlog[next++]!);
+      handleBacklog(Number.POSITIVE_INFINITY);
     } catch (error) {
       fail(error);
     }
-    backlog = [];
-    next = 0;
     if (traces.connectionClose.hasSubscribers) traces.connectionClose.publish({ remote: remoteAddress });
     connection.closed();
   });
