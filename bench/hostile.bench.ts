@@ -4,7 +4,9 @@
 // process. Reported per case and broker: the well-behaved clients' p99 latency undisturbed and
 // under attack and their ratio, their disconnections, deliveries missing, the broker's RSS
 // (undisturbed, peak under attack), whether it stayed up, and what the attacker managed.
-// The broker is pinned to core 0; the generator and the attacker to core 1 (npm run bench:hostile).
+// The broker is pinned to core 0; the generator and the attacker to core 1 (npm run bench:hostile),
+// the attacker at the lowest priority (nice 19): it takes all the CPU the generator leaves, but
+// never delays the generator's own sending and timing, which would be counted against the broker.
 // Usage: npm run bench:hostile [-- --seconds 10 --cases slowloris,fuzz --only warden|mosquitto]
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -88,7 +90,8 @@ function configure(
     ].join('\n'),
   );
   const profile = process.env.WARDEN_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WARDEN_PROF}`] : [];
-  return ['node', ...profile, 'dist/cli/main.js', 'broker', '-c', file];
+  const extra = process.env.WARDEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return ['node', ...profile, ...extra, 'dist/cli/main.js', 'broker', '-c', file];
 }
 
 const p99 = (sorted: number[]) => sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN;
@@ -135,8 +138,11 @@ async function run(name: Name, which: CaseName): Promise<Row> {
       invalidCert: pki.clients.unknownCa,
     };
     const attacker = spawn(
-      'taskset',
-      ['-c', '1', 'node', '--import', 'tsx', 'bench/hostile-attacks.ts', which, JSON.stringify(target)],
+      'nice',
+      [
+        ...['-n', '19', 'taskset', '-c', '1'],
+        ...['node', '--import', 'tsx', 'bench/hostile-attacks.ts', which, JSON.stringify(target)],
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -4,10 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
+import { StartPacer } from '../../src/broker/edge/connection-gate.js';
 import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect, type MqttClient } from '../../src/client/index.js';
 import { encodePacket, FrameDecoder, type Packet, ReasonCode } from '../../src/protocol/index.js';
@@ -57,6 +59,11 @@ before(async () => {
         },
         { host: '127.0.0.1', port: 0, maxConnectionsPerAddress: 3 },
         { host: '127.0.0.1', port: 0 },
+        {
+          host: '127.0.0.1',
+          port: 0,
+          tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
+        },
       ],
       allowAnonymous: true,
       sysInterval: 0,
@@ -149,6 +156,63 @@ describe('limits against hostile clients', () => {
     const extra = await idle(port(1));
     assert.ok(await closedUnread(extra));
     assert.equal(broker.core.stats.handshakeFailures['more than 3 connections are not past CONNECT yet'], 1);
+  });
+
+  it('new connections start a few per turn of the event loop, in the order they came; a closed one is skipped', async () => {
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const startedIn: Record<string, number> = {};
+    const pacer = new StartPacer(
+      2,
+      (socket) => (startedIn[(socket as unknown as { name: string }).name] = turn),
+    );
+    const sockets = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, destroyed: name === 'd' }));
+    for (const socket of sockets) pacer.offer(socket as unknown as Socket);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    ticking = false;
+    assert.deepEqual(startedIn, { a: 1, b: 1, c: 2, e: 2 });
+  });
+
+  it('a burst of connections all get in, paced: 300 plain CONNECTs and 60 TLS clients at once', async () => {
+    const plain = Array.from({ length: 300 }, async (_, i) => {
+      const socket = await idle(port(3));
+      const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+      socket.write(
+        encodePacket(
+          {
+            type: 'connect',
+            protocolName: 'MQTT',
+            protocolVersion: 4,
+            clean: true,
+            keepAlive: 0,
+            clientId: `b${i}`,
+          },
+          4,
+        ),
+      );
+      return (await connack)[0];
+    });
+    const tls = Array.from({ length: 60 }, async (_, i) => {
+      const c = await mqtt.connectAsync(`mqtts://localhost:${port(4)}`, {
+        ca: readFileSync(pki.caFile),
+        clientId: `t${i}`,
+        reconnectPeriod: 0,
+      });
+      await c.endAsync();
+      return 'connected';
+    });
+    const [plainAcks, tlsAcks] = await within(
+      Promise.all([Promise.all(plain), Promise.all(tls)]),
+      30_000,
+      'the burst connecting',
+    );
+    assert.deepEqual(new Set(plainAcks), new Set([0x20]));
+    assert.deepEqual(new Set(tlsAcks), new Set(['connected']));
   });
 
   it('maxConnectionsPerAddress: the fourth client from 127.0.0.1 is refused before MQTT', async () => {

@@ -57,7 +57,9 @@ export class AlertGate extends Duplex {
 
   /** `remote`: the client's address when a PROXY header said it, else the socket's. */
   constructor(raw: Socket, remote = `${raw.remoteAddress}:${raw.remotePort}`) {
-    super({ allowHalfOpen: false });
+    // Half-open, so that TLS's close_notify after the peer's FIN is dropped in _write rather than
+    // refused by the stream with an error (and its stack trace) on every connection's close.
+    super({ allowHalfOpen: true });
     this.#raw = raw;
     this.remote = remote;
     raw.on('data', (chunk: Buffer) => {
@@ -99,7 +101,7 @@ export class AlertGate extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.#muted) {
+    if (this.#muted || this.#raw.readableEnded || !this.#raw.writable) {
       done();
       return;
     }

@@ -1,7 +1,8 @@
 // The first thing a TCP connection meets on any listener: the listener's limits on connections
 // that have not finished CONNECT yet (TLS handshake included), and on connections from one
-// address. A refused socket is closed before any byte is read, so a slowloris or a flood of
-// handshakes costs the broker a file descriptor for an instant, not a TLS session or a decoder.
+// address, then the pace at which new connections go on to the listener. A refused socket is
+// closed before any byte is read, so a slowloris or a flood of handshakes costs the broker a file
+// descriptor for an instant, not a TLS session or a decoder.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { recordRefusal } from './record-refusal.js';
@@ -16,8 +17,63 @@ export interface ConnectionLimits {
 }
 
 /**
+ * New connections a listener starts per turn of the event loop, by what starting one costs: a TLS
+ * handshake's first step (key exchange and signature) is about a millisecond of CPU, and its
+ * second as much again when the client presents a certificate; a plain connection costs a tenth.
+ */
+export const STARTS_PER_TURN = { tcp: 8, tls: 1 } as const;
+
+/**
+ * Starts accepted connections at most `perTurn` per turn of the event loop, in the order they
+ * came; the rest wait, paused (nothing read yet), for the next turns. Without it a burst of
+ * connections (a handshake flood, a fleet reconnecting after an outage) starts all its handshakes
+ * in one poll of the loop and every connected client waits for all of them. It bounds the
+ * new-connection work in one turn, not the rate: an idle loop turns again at once. Connections
+ * start in the check phase only, so that a turn never starts more, whatever the poll brought.
+ */
+export class StartPacer {
+  readonly #queue: Socket[] = [];
+  #head = 0;
+  #scheduled = false;
+
+  constructor(
+    private readonly perTurn: number,
+    private readonly start: (socket: Socket) => void,
+  ) {}
+
+  offer(socket: Socket): void {
+    this.#queue.push(socket);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#turn);
+  }
+
+  readonly #turn = (): void => {
+    const queue = this.#queue;
+    let started = 0;
+    while (started < this.perTurn && this.#head < queue.length) {
+      const socket = queue[this.#head++]!;
+      if (socket.destroyed) continue;
+      started++;
+      this.start(socket);
+    }
+    if (this.#head === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+      this.#scheduled = false;
+      return;
+    }
+    if (this.#head > 1024) {
+      queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+    setImmediate(this.#turn);
+  };
+}
+
+/**
  * The server to listen on in front of `inner`: each admitted socket is handed to `inner` as its
- * 'connection'. Without limits, `inner` itself.
+ * 'connection', `perTurn` at most per turn of the event loop.
  */
 export function gateConnections(
   inner: Server,
@@ -25,9 +81,11 @@ export function gateConnections(
   where: { readonly url: string },
   /** Where refusals are counted and logged (the listener's channel options). */
   options: Parameters<typeof recordRefusal>[0],
+  perTurn: number,
 ): Server {
-  if (limits === undefined || (limits.maxPending === Infinity && limits.maxPerAddress === Infinity))
-    return inner;
+  const maxPending = limits?.maxPending ?? Number.POSITIVE_INFINITY;
+  const maxPerAddress = limits?.maxPerAddress ?? Number.POSITIVE_INFINITY;
+  const connected = limits?.connected ?? (() => 0);
   let open = 0;
   const perAddress = new Map<string, number>();
   const refuse = (socket: Socket, reason: string) => {
@@ -38,13 +96,18 @@ export function gateConnections(
     );
     socket.destroy();
   };
-  return createServer((socket) => {
+  // Paused until started: whatever a waiting connection sends stays in the kernel.
+  const pacer = new StartPacer(perTurn, (socket) => {
+    socket.resume();
+    inner.emit('connection', socket);
+  });
+  return createServer({ pauseOnConnect: true }, (socket) => {
     const address = socket.remoteAddress ?? '';
     const fromHere = perAddress.get(address) ?? 0;
-    if (open - limits.connected() >= limits.maxPending)
-      return refuse(socket, `more than ${limits.maxPending} connections are not past CONNECT yet`);
-    if (fromHere >= limits.maxPerAddress)
-      return refuse(socket, `more than ${limits.maxPerAddress} connections from one address`);
+    if (open - connected() >= maxPending)
+      return refuse(socket, `more than ${maxPending} connections are not past CONNECT yet`);
+    if (fromHere >= maxPerAddress)
+      return refuse(socket, `more than ${maxPerAddress} connections from one address`);
     open++;
     perAddress.set(address, fromHere + 1);
     socket.once('close', () => {
@@ -53,6 +116,6 @@ export function gateConnections(
       if (n === 0) perAddress.delete(address);
       else perAddress.set(address, n);
     });
-    inner.emit('connection', socket);
+    pacer.offer(socket);
   });
 }

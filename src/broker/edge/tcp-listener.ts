@@ -2,7 +2,7 @@
 
 import { createServer, type Server } from 'node:net';
 import { bindServer } from './bind-server.js';
-import { gateConnections } from './connection-gate.js';
+import { gateConnections, STARTS_PER_TURN } from './connection-gate.js';
 import { proxiedServer } from './proxied-server.js';
 import type { ProxyOptions } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
@@ -42,7 +42,7 @@ export async function listenTcp(options: TcpListenerOptions, accept: Accept): Pr
         });
         attachSocket(socket, remote, accept, options);
       });
-  const listening = gateConnections(server, options.connectionLimits, where, options);
+  const listening = gateConnections(server, options.connectionLimits, where, options, STARTS_PER_TURN.tcp);
   const port = await bindServer(listening, options.host, options.port, where.url);
   where.url = `mqtt://${options.host}:${port}`;
   return {

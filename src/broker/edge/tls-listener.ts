@@ -8,7 +8,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { AlertGate, gateOf } from './alert-gate.js';
 import { bindServer } from './bind-server.js';
-import { gateConnections } from './connection-gate.js';
+import { gateConnections, STARTS_PER_TURN } from './connection-gate.js';
 import { proxiedServer } from './proxied-server.js';
 import type { ProxyOptions } from './proxy-accept.js';
 import { recordRefusal } from './record-refusal.js';
@@ -161,7 +161,7 @@ export async function listenTls(options: TlsListenerOptions, accept: Accept): Pr
     socket.setNoDelay(options.tcpNoDelay);
     channel.track(attachSocket(socket, remote, accept, options, identity, peerTls(socket, channel)), socket);
   });
-  const listening = gateConnections(front, options.connectionLimits, where, options);
+  const listening = gateConnections(front, options.connectionLimits, where, options, STARTS_PER_TURN.tls);
   const port = await bindServer(listening, options.host, options.port, where.url);
   where.url = `mqtts://${options.host}:${port}`;
   return {

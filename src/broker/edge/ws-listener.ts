@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { PeerIdentity, PeerTls } from '../core/ports.js';
 import { bindServer } from './bind-server.js';
-import { gateConnections } from './connection-gate.js';
+import { gateConnections, STARTS_PER_TURN } from './connection-gate.js';
 import { proxiedServer } from './proxied-server.js';
 import { ProxiedStream } from './proxied-stream.js';
 import type { ProxyOptions } from './proxy-accept.js';
@@ -81,7 +81,13 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     );
     tls?.track(handle, socket);
   });
-  const listening = gateConnections(front, options.connectionLimits, where, options);
+  const listening = gateConnections(
+    front,
+    options.connectionLimits,
+    where,
+    options,
+    options.tls ? STARTS_PER_TURN.tls : STARTS_PER_TURN.tcp,
+  );
   const port = await bindServer(listening, options.host, options.port, where.url);
   where.url = `${scheme}://${options.host}:${port}${options.path}`;
   return {
