@@ -55,7 +55,8 @@ export async function startPinned(
   core = 0,
 ): Promise<ChildProcess> {
   const child = spawn('taskset', ['-c', String(core), ...command], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_STDOUT=1 shows what the server prints (node's --trace-gc, say).
+    stdio: ['ignore', process.env.BENCH_STDOUT ? 'inherit' : 'ignore', 'inherit'],
   });
   for (let tries = 0; tries < 100; tries++) {
     try {

@@ -102,6 +102,18 @@ describe('maximum topic levels', () => {
 });
 
 describe('slow consumers', () => {
+  it('maxQueuedBytes bounds the queue by payload bytes, checked before each message as mosquitto does', () => {
+    const h = new CoreHarness({ maxInflight: 1, maxQueuedMessages: 100, maxQueuedBytes: 10 });
+    const slow = h.subscriber('slow', 't', 1);
+    const pub = h.connect('pub').client;
+    for (let i = 1; i <= 6; i++) pub.publish('t', `m-${i}`, 1, { packetId: i });
+    assert.equal(slow.publishes().length, 1, 'one in flight');
+    const session = h.core.sessions.get('slow')!;
+    assert.equal(session.queue.length, 4, 'queued at 0, 3, 6 and 9 bytes, each below 10');
+    assert.equal(session.queue.bytes, 12, 'the last one in took it past the bound');
+    assert.equal(h.core.stats.messagesDroppedQueueFull, 1, 'the sixth, at 12 bytes, dropped');
+  });
+
   it('drops QoS 0 for a congested subscriber and counts it; QoS 1 waits in the bounded queue', () => {
     const h = new CoreHarness({ maxInflight: 1, maxQueuedMessages: 2 });
     const slow = h.subscriber('slow', 't', 1);

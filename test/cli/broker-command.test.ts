@@ -214,7 +214,7 @@ describe('warden broker', () => {
     const good = join(dir, 'test-config.conf');
     writeFileSync(
       good,
-      'listener 1884 127.0.0.1\nallow_anonymous true\nmax_queued_bytes 10\nmax_inflight_messages 5\n',
+      'listener 1884 127.0.0.1\nallow_anonymous true\nmax_inflight_bytes 10\nmax_inflight_messages 5\n',
     );
     const ok = await runWarden('broker', '--test-config', '-c', good);
     assert.equal(ok.code, 0, ok.stderr);
@@ -222,7 +222,7 @@ describe('warden broker', () => {
     assert.match(ok.stdout, /^maxInflight: 5$/m);
     assert.match(ok.stdout, /^receiveMaximum: 5$/m);
     assert.match(ok.stdout, new RegExp(`#   maxInflight: ${good}:4`));
-    assert.match(ok.stderr, /warning: .*test-config\.conf:3: max_queued_bytes has no effect/);
+    assert.match(ok.stderr, /warning: .*test-config\.conf:3: max_inflight_bytes has no effect/);
     assert.match(ok.stderr, /configuration OK/);
     const bad = join(dir, 'test-config-bad.conf');
     writeFileSync(bad, 'listener 1884\nallow_anonymus true\n');

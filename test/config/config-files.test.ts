@@ -38,6 +38,7 @@ describe('native schema', () => {
     });
     assert.equal(config.allowAnonymous, false, 'anonymous off unless said');
     assert.equal(config.maxInflight, 20);
+    assert.equal(config.maxQueuedBytes, 64 * 1024 * 1024, 'queues bounded by bytes too');
     assert.equal(config.sysInterval, 10);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.listeners[0]));
   });
@@ -175,6 +176,12 @@ describe('mosquitto.conf', () => {
     assert.equal(config.logLevel, 'debug');
   });
 
+  it('max_queued_bytes: no byte limit unless set, as in mosquitto', async () => {
+    assert.equal((await loadConfigFile(file('q0.conf', 'listener 1883\n'))).maxQueuedBytes, 0);
+    const set = await loadConfigFile(file('q1.conf', 'listener 1883\nmax_queued_bytes 5000\n'));
+    assert.equal(set.maxQueuedBytes, 5000);
+  });
+
   it('max_inflight_messages is also the Receive Maximum told to v5 clients, as in Mosquitto 2', async () => {
     const config = await loadConfigFile(file('inflight.conf', 'listener 1883\nmax_inflight_messages 10\n'));
     assert.equal(config.maxInflight, 10);
@@ -267,7 +274,7 @@ describe('mosquitto.conf', () => {
         'tuned.conf',
         [
           'listener 1883',
-          'max_queued_bytes 1000000',
+          'max_inflight_bytes 1000000',
           'memory_limit 0',
           'log_timestamp true',
           'websockets_log_level 0',
@@ -277,7 +284,7 @@ describe('mosquitto.conf', () => {
     assert.deepEqual(
       config.notes.map((n) => n.replace(/^.*tuned\.conf:/, '')),
       [
-        '2: max_queued_bytes has no effect: warden bounds each queue by count (max_queued_messages) and drops QoS 0 for slow readers',
+        '2: max_inflight_bytes has no effect: warden bounds in-flight messages by count (max_inflight_messages)',
         '3: memory_limit has no effect: warden has no process-wide memory cap; bound it with the service manager (systemd MemoryMax)',
         '4: log_timestamp has no effect: every warden log line is JSON with its "time" (epoch ms)',
         '5: websockets_log_level has no effect: WebSocket events are logged at the broker log level (log_type)',

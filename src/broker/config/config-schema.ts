@@ -449,6 +449,11 @@ export const brokerConfigSchema = z.strictObject({
   /** QoS 1/2 messages kept per session while its client is away or slow; always bounded. */
   maxQueuedMessages: z.int().min(0).default(coreDefaults.maxQueuedMessages),
   /**
+   * Payload bytes kept per session's queue (Mosquitto's max_queued_bytes), with maxQueuedMessages:
+   * whichever is reached first drops new messages. 0: no byte limit.
+   */
+  maxQueuedBytes: z.int().min(0).default(coreDefaults.maxQueuedBytes),
+  /**
    * Subscriptions one client may hold (EMQX's max_subscriptions); beyond it each new filter is
    * refused in the SUBACK (0x97 Quota exceeded on MQTT 5, 0x80 on 3.1.1). 0: no limit.
    */

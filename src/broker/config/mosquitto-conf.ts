@@ -216,6 +216,7 @@ const directives: Record<string, [number, number, Handler]> = {
       set(s, 'maxQueuedMessages', () => (s.config.maxQueuedMessages = int(v!)));
     },
   ],
+  max_queued_bytes: [1, 1, (s, [v]) => set(s, 'maxQueuedBytes', () => (s.config.maxQueuedBytes = int(v!)))],
   max_packet_size: [1, 1, (s, [v]) => set(s, 'maxPacketSize', () => (s.config.maxPacketSize = int(v!)))],
   max_keepalive: [1, 1, (s, [v]) => set(s, 'maxKeepAlive', () => (s.config.maxKeepAlive = int(v!)))],
   max_qos: [1, 1, (s, [v]) => set(s, 'maxQos', () => (s.config.maxQos = int(v!)))],
@@ -369,8 +370,6 @@ function duration(text: string): number {
  */
 const TUNED_ELSEWHERE: Record<string, string> = {
   max_inflight_bytes: 'warden bounds in-flight messages by count (max_inflight_messages)',
-  max_queued_bytes:
-    'warden bounds each queue by count (max_queued_messages) and drops QoS 0 for slow readers',
   memory_limit:
     'warden has no process-wide memory cap; bound it with the service manager (systemd MemoryMax)',
   log_timestamp: 'every warden log line is JSON with its "time" (epoch ms)',
@@ -570,6 +569,8 @@ function assemble(s: ReadState): BrokerConfigInput {
   // Choices the spec leaves, answered as mosquitto 2.0 does (measured against 2.0.11).
   s.config.refuseUnreadableSubscriptions = false;
   s.config.refusedLoginCode = 'notAuthorized';
+  // max_queued_bytes is 0 (no byte limit) unless set.
+  s.config.maxQueuedBytes ??= 0;
   // Mosquitto logs to stderr unless told otherwise.
   if (!s.config.logDest?.length) s.config.logDest = ['stderr'];
   if (s.notes.length > 0) s.config.notes = s.notes;

@@ -39,6 +39,8 @@ export interface CoreOptions {
   readonly maxPacketSize: number;
   /** QoS 1/2 messages kept per session while its client is away or slow (Mosquitto's max_queued_messages). */
   readonly maxQueuedMessages: number;
+  /** Payload bytes kept per session's queue (Mosquitto's max_queued_bytes); 0: no limit. */
+  readonly maxQueuedBytes: number;
   /** Subscriptions one session may hold; 0: no limit. Beyond it SUBACK says 0x97 (v5) / 0x80. */
   readonly maxSubscriptionsPerClient: number;
   /** Retained messages the broker holds, and their topics and payloads in bytes; 0: no limit. */
@@ -83,6 +85,7 @@ export const coreDefaults = {
   maxKeepAlive: 65_535,
   maxPacketSize: 0,
   maxQueuedMessages: 1000,
+  maxQueuedBytes: 64 * 1024 * 1024,
   maxSubscriptionsPerClient: 10_000,
   maxRetainedMessages: 1_000_000,
   maxRetainedBytes: 1024 * 1024 * 1024,
@@ -174,7 +177,7 @@ export class BrokerCore {
       session.stopTimers();
     } else {
       if (existing !== undefined) this.endSession(existing);
-      session = new Session(clientId, this.options.maxQueuedMessages, this.options.queueQos0Messages);
+      session = new Session(clientId, this.options);
       this.sessions.set(clientId, session);
     }
     session.owner = owner;

@@ -60,7 +60,7 @@ const messages: RecoveryStep = ({ core, state, messages }) => {
 
 const sessions: RecoveryStep = ({ core, state, report }) => {
   for (const record of state.sessions) {
-    const session = new Session(record.clientId, core.options.maxQueuedMessages);
+    const session = new Session(record.clientId, core.options);
     session.expiryInterval = record.expiryInterval;
     session.username = record.username;
     session.journal = core.durable;

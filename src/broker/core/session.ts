@@ -4,6 +4,7 @@
 // persistent session's) every change, so the store follows.
 
 import type { PubAckPacket, PublishPacket, QoS } from '../../protocol/index.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import type { Message } from './message.js';
 import type { Timer } from './ports.js';
 import type { AwaitedAck } from './store-ports.js';
@@ -43,6 +44,16 @@ export interface StoredPlace {
   readonly seq: number;
   pending: object | undefined;
   onDisk: boolean;
+}
+
+/** The bounds of a session's queue (the broker's options of the same names). */
+export interface QueueLimits {
+  /** Mosquitto's max_queued_messages. */
+  readonly maxQueuedMessages: number;
+  /** Mosquitto's max_queued_bytes: payload bytes; 0 for no limit. */
+  readonly maxQueuedBytes: number;
+  /** QoS 0 messages wait in the queue too while the client is away (queue_qos0_messages). */
+  readonly queueQos0Messages: boolean;
 }
 
 /** A QoS 1/2 message kept for the session; `stored` is set while the store holds it. */
@@ -106,9 +117,9 @@ export class Session {
   }
 
   /** QoS 1/2 messages waiting: the client is away, or its in-flight window is full. Oldest first. */
-  readonly queue: QueuedDelivery[] = [];
-  /** The most the queue holds (Mosquitto's max_queued_messages); beyond it new messages are dropped. */
-  readonly maxQueued: number;
+  readonly queue = new DeliveryQueue<QueuedDelivery>();
+  /** What the queue may hold; past it new messages are dropped. */
+  readonly limits: QueueLimits;
   /** Messages this session lost to a full queue (a bridge reports its own). */
   droppedQueueFull = 0;
   owner: SessionOwner | undefined;
@@ -134,13 +145,9 @@ export class Session {
   willRecorded = false;
   #nextPacketId = 1;
 
-  /** QoS 0 messages wait in the queue too while the client is away. */
-  readonly queueQos0: boolean;
-
-  constructor(clientId: string, maxQueued: number, queueQos0 = false) {
+  constructor(clientId: string, limits: QueueLimits) {
     this.clientId = clientId;
-    this.maxQueued = maxQueued;
-    this.queueQos0 = queueQos0;
+    this.limits = limits;
   }
 
   /** Stops the expiry timer and a will waiting for its delay; returns that will, not yet published. */
@@ -170,18 +177,30 @@ export class Session {
    */
   deliver(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
     if (this.owner !== undefined) this.owner.deliver(message, options);
-    else if (options.qos > 0 || this.queueQos0) this.enqueue({ message, options }, stats);
+    else if (options.qos > 0 || this.limits.queueQos0Messages) this.enqueue({ message, options }, stats);
   }
 
   /** Keeps a message for later; when the queue is full the new message is dropped and counted. */
   enqueue(item: QueuedDelivery, stats: { messagesDroppedQueueFull: number }): void {
-    if (item.stored === undefined && this.queue.length >= this.maxQueued) {
+    if (item.stored === undefined && this.#full()) {
       stats.messagesDroppedQueueFull++;
       this.droppedQueueFull++;
       return;
     }
     this.queue.push(item);
     if (item.stored === undefined) this.journal?.kept(this, item);
+  }
+
+  /**
+   * Whether a new message finds no room: max_queued_messages reached, or max_queued_bytes (0: no
+   * limit) reached. As in Mosquitto, the bytes are checked before the message is added: the last
+   * one in may take the queue past the bound by its own size.
+   */
+  #full(): boolean {
+    const { maxQueuedMessages, maxQueuedBytes } = this.limits;
+    return (
+      this.queue.length >= maxQueuedMessages || (maxQueuedBytes > 0 && this.queue.bytes >= maxQueuedBytes)
+    );
   }
 
   /** A kept message will not be sent: expired, or too large for the client. */
