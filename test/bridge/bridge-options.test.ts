@@ -114,6 +114,38 @@ describe('bridge options', () => {
     assert.ok(!atSecondary.includes('three'));
   });
 
+  it('an IPv6 address (mosquitto.conf address [::1]:port) is reached', async () => {
+    const remote = await createBroker(
+      { listeners: [{ host: '::1', port: 0 }], allowAnonymous: true, sysInterval: 0 },
+      silent,
+    );
+    const port = remote.listeners[0]!.port;
+    const conf = join(dir, 'ipv6.conf');
+    writeFileSync(
+      conf,
+      `listener 0 127.0.0.1\nallow_anonymous true\nconnection six\naddress [::1]:${port}\ntopic v6/# out 1\n`,
+    );
+    const local = await createBroker(await loadConfigFile(conf), silent);
+    try {
+      await until('the link up', () => local.bridges[0]?.up === 1, 10_000);
+      assert.equal(local.bridges[0]!.address, `[::1]:${port}`);
+      const got: string[] = [];
+      const c = mqtt.connect(`mqtt://[::1]:${port}`, { clientId: 'v6-reader', reconnectPeriod: 0 });
+      clients.push(c);
+      await within(new Promise((resolve) => c.once('connect', resolve)), 10_000, 'v6 reader');
+      c.on('message', (_t, p) => got.push(p.toString()));
+      await c.subscribeAsync('v6/#', { qos: 1 });
+      const p = mqtt.connect(`mqtt://127.0.0.1:${local.listeners[0]!.port}`, { clientId: 'v6-pub' });
+      clients.push(p);
+      await within(new Promise((resolve) => p.once('connect', resolve)), 10_000, 'v6 publisher');
+      await p.publishAsync('v6/t', 'over ipv6', { qos: 1 });
+      await until('the message over the IPv6 link', () => got.includes('over ipv6'), 10_000);
+    } finally {
+      await local.close();
+      await remote.close();
+    }
+  });
+
   it('bridge_max_packet_size: a bigger message is dropped and counted, the next one goes', async () => {
     const got = await reader(mainPort, 'size-reader', 'x/#');
     await publish(Buffer.alloc(500, 'b'));

@@ -37,7 +37,8 @@ type Address = BridgeConfig['addresses'][number];
 /** A topic with the filter it is subscribed with on its side: local for out, remote for in. */
 type Route = Topic & { readonly filter: string };
 
-const hostPort = (a: Address) => `${a.host}:${a.port}`;
+/** host:port, an IPv6 literal in brackets (a URL needs them, and a log reads better). */
+const hostPort = (a: Address) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 /** What a bridge has done, for the metrics and the admin API. */
 export interface BridgeStatus {
