@@ -63,6 +63,25 @@ export const OUTBOUND_LIMIT = 1024 * 1024;
  */
 const TURN_BUDGET = 64;
 
+/**
+ * The turn of the event loop now: advanced once per turn in which some connection did work, so
+ * that what a connection spent is counted per turn, across every chunk one poll reads from it
+ * (libuv reads a socket up to 32 times per poll while its data lasts).
+ */
+let currentTurn = 0;
+let turnAdvancing = false;
+const advanceTurn = () => {
+  currentTurn++;
+  turnAdvancing = false;
+};
+function turnNow(): number {
+  if (!turnAdvancing) {
+    turnAdvancing = true;
+    setImmediate(advanceTurn);
+  }
+  return currentTurn;
+}
+
 function cost(packet: Packet): number {
   if (packet.type === 'publish')
     return 1 + (packet.payload.length >> 10) + ((packet.properties?.userProperties?.length ?? 0) >> 6);
@@ -151,14 +170,17 @@ export function attachSocket(
   let backlog: Packet[] = [];
   let next = 0;
   let scheduled = false;
+  /** What this connection handled in the turn `spentIn`. */
+  let spent = 0;
+  let spentIn = -1;
   /** A malformed chunk after the backlog: told once the packets before it are handled. */
   let failed: ProtocolError | undefined;
   /** Handles the backlog in order while the budget lasts; true once it is empty. */
   const handleBacklog = (budget: number): boolean => {
     while (next < backlog.length) {
-      if (budget <= 0) return false;
+      if (spent >= budget) return false;
       const packet = backlog[next++]!;
-      budget -= cost(packet);
+      spent += cost(packet);
       if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
       connection.handle(packet);
     }
@@ -168,8 +190,14 @@ export function attachSocket(
   };
   const turn = () => {
     scheduled = false;
+    const now = turnNow();
+    if (spentIn !== now) {
+      spentIn = now;
+      spent = 0;
+    }
     try {
-      if (!handleBacklog(TURN_BUDGET)) {
+      // The budget spent (in this turn's earlier chunks too): the rest waits for the next turn.
+      if (!handleBacklog(TURN_BUDGET) || spent >= TURN_BUDGET) {
         socket.pause();
         scheduled = true;
         setImmediate(turn);
