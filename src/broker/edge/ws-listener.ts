@@ -98,8 +98,8 @@ export async function listenWs(options: WsListenerOptions, accept: Accept): Prom
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      // On a gated wss or a proxied listener the HTTP(S) server never listened: closing it only ends its sockets.
-      if (listening !== http) http.closeIdleConnections();
+      // The HTTP(S) server never listens (the connection gate does): closing it only ends its sockets.
+      http.closeIdleConnections();
       await new Promise<void>((resolve) => listening.close(() => resolve()));
     },
   };
