@@ -3,7 +3,14 @@
 // takes what arrived and returns the packets to send; the caller owns the socket and the promises.
 // Nothing a caller was promised is dropped across a reconnect: messages in flight are sent again.
 
-import type { Packet, Properties, ProtocolVersion, PublishPacket, QoS } from '../protocol/index.js';
+import {
+  type Packet,
+  type Properties,
+  type ProtocolVersion,
+  type PublishPacket,
+  type QoS,
+  withProperties,
+} from '../protocol/index.js';
 
 export interface OutgoingMessage {
   readonly topic: string;
@@ -187,12 +194,12 @@ export class ClientSession {
       // The first PUBLISH on a topic sets an alias; later ones send the alias and an empty topic.
       const known = this.#aliases.get(topic);
       if (known !== undefined) {
-        properties = { ...properties, topicAlias: known };
+        properties = withProperties(properties, { topicAlias: known });
         topic = '';
       } else if (this.#aliases.size < this.#aliasMaximum) {
         const alias = this.#aliases.size + 1;
         this.#aliases.set(topic, alias);
-        properties = { ...properties, topicAlias: alias };
+        properties = withProperties(properties, { topicAlias: alias });
       }
     }
     return {

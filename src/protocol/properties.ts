@@ -4,10 +4,17 @@
 import { PacketType } from './packet-type.js';
 import { malformed, ProtocolError, protocolViolation } from './protocol-error.js';
 import { ReasonCode } from './reason-codes.js';
+import {
+  shareWireUserProperties,
+  type UserProperty,
+  UserPropertyScan,
+  wireUserProperties,
+  wireUserPropertyCount,
+} from './user-properties.js';
 import type { WireReader } from './wire-reader.js';
 import { binarySize, MAX_VARINT, outOfRange, utf8Size, varintSize, type WireWriter } from './wire-writer.js';
 
-export type UserProperty = readonly [name: string, value: string];
+export type { UserProperty };
 
 export interface Properties {
   readonly payloadFormatIndicator?: number;
@@ -151,7 +158,9 @@ export function readProperties(r: WireReader, context: number): Properties | und
   const packetEnd = r.end;
   r.end = end; // no property may read past its block
   const props: Record<string, unknown> = {};
+  let userProperties: UserPropertyScan | undefined;
   while (r.pos < end) {
+    const entryStart = r.pos;
     const id = r.varint('property identifier');
     const d = byId[id];
     if (d === undefined)
@@ -161,6 +170,11 @@ export function readProperties(r: WireReader, context: number): Properties | und
         'ERR_PROPERTY_NOT_ALLOWED',
         `${d.name} is not allowed in ${contextName(context)}`,
       );
+    }
+    if (d.type === 'pair') {
+      userProperties ??= new UserPropertyScan(r.buf);
+      userProperties.add(r, entryStart);
+      continue;
     }
     const value = readValue(r, d);
     if (d.repeatable) {
@@ -174,7 +188,35 @@ export function readProperties(r: WireReader, context: number): Properties | und
     }
   }
   r.end = packetEnd;
+  userProperties?.attachTo(props);
   return props as Properties;
+}
+
+/** How many user properties `props` carries, without decoding those still as received. */
+export function userPropertyCount(props: Properties | undefined): number {
+  if (props === undefined) return 0;
+  return wireUserPropertyCount(props) ?? props.userProperties?.length ?? 0;
+}
+
+/**
+ * `props` with `changes` applied (a value undefined removes that property). Unlike a spread, it
+ * leaves user properties still as received undecoded.
+ */
+export function withProperties(
+  props: Properties | undefined,
+  changes: { readonly [K in PropertyName]?: Properties[K] | undefined },
+): Properties {
+  const out: Record<string, unknown> = {};
+  const shared = props !== undefined && !('userProperties' in changes) && shareWireUserProperties(props, out);
+  for (const name in props) {
+    if (name in changes || (shared && name === 'userProperties')) continue;
+    out[name] = props[name as PropertyName];
+  }
+  for (const name in changes) {
+    const value = changes[name as PropertyName];
+    if (value !== undefined) out[name] = value;
+  }
+  return out as Properties;
 }
 
 function readValue(r: WireReader, d: PropertyDef): unknown {
@@ -192,7 +234,7 @@ function readValue(r: WireReader, d: PropertyDef): unknown {
     case 'binary':
       return r.binary(d.name);
     case 'pair':
-      return [r.utf8('user property name'), r.utf8('user property value')] as const;
+      throw new Error('user properties are read by UserPropertyScan');
   }
 }
 
@@ -212,6 +254,13 @@ export function propertiesSize(props: Properties | undefined, context: number): 
   if (props === undefined) return 0;
   let size = 0;
   for (const name in props) {
+    if (name === 'userProperties') {
+      const wire = wireUserProperties(props);
+      if (wire !== undefined) {
+        size += wire.length;
+        continue;
+      }
+    }
     const value = (props as Record<string, unknown>)[name];
     if (value === undefined) continue;
     const d = byName.get(name);
@@ -264,6 +313,13 @@ export function writeProperties(w: WireWriter, props: Properties | undefined, si
   w.varint(size);
   if (props === undefined || size === 0) return;
   for (const name in props) {
+    if (name === 'userProperties') {
+      const wire = wireUserProperties(props);
+      if (wire !== undefined) {
+        w.bytes(wire);
+        continue;
+      }
+    }
     const value = (props as Record<string, unknown>)[name];
     if (value === undefined) continue;
     const d = byName.get(name)!;

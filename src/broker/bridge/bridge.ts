@@ -18,7 +18,7 @@ import {
   reachable,
   type TrustProvider,
 } from '../../client/index.js';
-import { publishPacketSize, topicMatches } from '../../protocol/index.js';
+import { publishPacketSize, topicMatches, withProperties } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config/config-schema.js';
 import type { Logger } from '../core/ports.js';
 
@@ -414,6 +414,5 @@ function firstMatch(routes: readonly Route[], topic: string): Route | undefined 
 
 /** What travels with a message (not its topic alias or the subscription identifiers it came with). */
 function forwardable(properties: NonNullable<ReceivedMessage['properties']>) {
-  const { topicAlias: _alias, subscriptionIdentifiers: _ids, ...rest } = properties;
-  return rest;
+  return withProperties(properties, { topicAlias: undefined, subscriptionIdentifiers: undefined });
 }

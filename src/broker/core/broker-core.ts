@@ -1,7 +1,12 @@
 // The broker's shared state: sessions by client id, the router, retained messages. Transport
 // neutral: connections reach it through the handlers, sockets never do.
 
-import { type ProtocolVersion, parseSharedSubscription, type QoS } from '../../protocol/index.js';
+import {
+  type ProtocolVersion,
+  parseSharedSubscription,
+  type QoS,
+  withProperties,
+} from '../../protocol/index.js';
 import { newBrokerStats } from './broker-stats.js';
 import type { ClusterPort } from './cluster-ports.js';
 import { DurableSessions } from './durable-sessions.js';
@@ -310,7 +315,7 @@ export class BrokerCore {
   }
 
   publishWill(will: Message): void {
-    const { willDelayInterval: _delay, ...properties } = will.properties ?? {};
+    const properties = withProperties(will.properties, { willDelayInterval: undefined });
     const message = { ...will, properties: Object.keys(properties).length > 0 ? properties : undefined };
     this.publish(withExpiry(message, this.options.clock.now()), undefined);
   }

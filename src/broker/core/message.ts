@@ -1,6 +1,6 @@
 // An application message as the broker routes and stores it, apart from any one packet.
 
-import type { Properties, QoS } from '../../protocol/index.js';
+import { type Properties, type QoS, withProperties } from '../../protocol/index.js';
 
 export interface Message {
   readonly topic: string;
@@ -29,7 +29,7 @@ export function propertiesAt(message: Message, now: number): Properties | undefi
   if (message.expiresAt === undefined) return message.properties;
   const left = Math.ceil((message.expiresAt - now) / 1000);
   if (left <= 0) return 'expired';
-  return { ...message.properties, messageExpiryInterval: left };
+  return withProperties(message.properties, { messageExpiryInterval: left });
 }
 
 /** The properties a publisher sets that travel with the message to its subscribers. */
@@ -37,6 +37,6 @@ export function forwardedProperties(properties: Properties | undefined): Propert
   if (properties === undefined) return undefined;
   if (properties.topicAlias === undefined && properties.subscriptionIdentifiers === undefined)
     return properties;
-  const { topicAlias: _alias, subscriptionIdentifiers: _ids, ...rest } = properties;
+  const rest = withProperties(properties, { topicAlias: undefined, subscriptionIdentifiers: undefined });
   return Object.keys(rest).length > 0 ? rest : undefined;
 }

@@ -7,6 +7,7 @@ import {
   type ProtocolVersion,
   type PublishPacket,
   publishPacketSize,
+  withProperties,
 } from '../../protocol/index.js';
 import { type BrokerStats, countDenial } from './broker-stats.js';
 import { type Message, propertiesAt } from './message.js';
@@ -82,7 +83,7 @@ export class OutboundFlow {
     const properties =
       options.subscriptionIdentifiers === undefined
         ? current
-        : { ...current, subscriptionIdentifiers: options.subscriptionIdentifiers };
+        : withProperties(current, { subscriptionIdentifiers: options.subscriptionIdentifiers });
     const packet: PublishPacket = {
       type: 'publish',
       topic: message.topic,
@@ -150,13 +151,17 @@ export class OutboundFlow {
     this.#aliases ??= new Map();
     const known = this.#aliases.get(packet.topic);
     if (known !== undefined) {
-      this.#send({ ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } });
+      this.#send({
+        ...packet,
+        topic: '',
+        properties: withProperties(packet.properties, { topicAlias: known }),
+      });
       return;
     }
     if (this.#aliases.size < max) {
       const alias = this.#aliases.size + 1;
       this.#aliases.set(packet.topic, alias);
-      this.#send({ ...packet, properties: { ...packet.properties, topicAlias: alias } });
+      this.#send({ ...packet, properties: withProperties(packet.properties, { topicAlias: alias }) });
       return;
     }
     this.#send(packet);

@@ -5,6 +5,7 @@
 // ended, an expired message is dropped. A session whose client was connected when the broker
 // stopped counts as disconnected now: its will (if any) and its expiry run from this moment.
 
+import { withProperties } from '../../protocol/index.js';
 import type { BrokerCore } from './broker-core.js';
 import type { Message } from './message.js';
 import { propertiesAt } from './message.js';
@@ -115,7 +116,7 @@ const queued: RecoveryStep = ({ core, state, now, messages, report }) => {
         properties:
           q.subscriptionIdentifiers === undefined
             ? properties
-            : { ...properties, subscriptionIdentifiers: q.subscriptionIdentifiers },
+            : withProperties(properties, { subscriptionIdentifiers: q.subscriptionIdentifiers }),
       },
     };
     session.restoreInFlight(entry);

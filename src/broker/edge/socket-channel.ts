@@ -12,6 +12,7 @@ import {
   type Packet,
   ProtocolError,
   type ProtocolVersion,
+  userPropertyCount,
 } from '../../protocol/index.js';
 import type { BrokerStats } from '../core/broker-stats.js';
 import type { Logger, PacketChannel, PeerIdentity, PeerTls } from '../core/ports.js';
@@ -84,7 +85,7 @@ function turnNow(): number {
 
 function cost(packet: Packet): number {
   if (packet.type === 'publish')
-    return 1 + (packet.payload.length >> 10) + ((packet.properties?.userProperties?.length ?? 0) >> 6);
+    return 1 + (packet.payload.length >> 10) + (userPropertyCount(packet.properties) >> 6);
   if (packet.type === 'subscribe' || packet.type === 'unsubscribe')
     return 1 + (('subscriptions' in packet ? packet.subscriptions.length : packet.topicFilters.length) >> 3);
   return 1;
