@@ -6,9 +6,8 @@
 // U+0000), so a bad one still fails its packet; the list is decoded on the first read of
 // `properties.userProperties` and written back to the wire as the bytes it came in.
 
-import { isUtf8 } from 'node:buffer';
 import { malformed } from './protocol-error.js';
-import { WireReader } from './wire-reader.js';
+import { decodeUtf8, WireReader } from './wire-reader.js';
 
 export type UserProperty = readonly [name: string, value: string];
 
@@ -89,7 +88,7 @@ function decodeOnRead(this: Carrier): readonly UserProperty[] {
   return list;
 }
 
-/** A UTF-8 string field checked as decodeUtf8 would, without making the string. */
+/** A UTF-8 string field checked as decodeUtf8 checks it, without making the string when it is ASCII. */
 function checkUtf8(r: WireReader, what: string): void {
   const length = r.u16(what);
   const start = r.pos;
@@ -102,8 +101,8 @@ function checkUtf8(r: WireReader, what: string): void {
     if (byte === 0) throw malformed('ERR_UTF8_NULL', `${what} contains U+0000 [MQTT-1.5.4-2]`);
     if (byte > 0x7f) ascii = false;
   }
-  if (!ascii && !isUtf8(buf.subarray(start, end)))
-    throw malformed('ERR_INVALID_UTF8', `${what} is not well-formed UTF-8 [MQTT-1.5.4-1]`);
+  // Rare, and checked by decoding it (which throws the same errors).
+  if (!ascii) decodeUtf8(buf, start, end, what);
   r.pos = end;
 }
 

@@ -65,7 +65,7 @@ export class OutboundFlow {
       return;
     }
     if (options.qos > 0 && this.#session.outboundCount >= this.#limits.sendWindow) {
-      this.#session.enqueue(item ?? { message, options }, this.#stats);
+      this.#keep(message, options, item);
       return;
     }
     if (item !== undefined && this.#session.mayReceive?.(message.topic) === false) {
@@ -112,12 +112,18 @@ export class OutboundFlow {
     }
     const packetId = this.#session.allocatePacketId();
     if (packetId === undefined) {
-      this.#session.enqueue(item ?? { message, options }, this.#stats);
+      this.#keep(message, options, item);
       return;
     }
     const stored = { ...packet, packetId };
     this.#session.sent(message, options, item?.stored, stored);
     this.#sendWithAlias(stored);
+  }
+
+  /** Back to the queue (`item`, taken from it) or into it (a new message), to be sent later. */
+  #keep(message: Message, options: DeliveryOptions, item: QueuedDelivery | undefined): void {
+    if (item !== undefined) this.#session.enqueue(item, this.#stats);
+    else this.#session.keep(message, options, this.#stats);
   }
 
   /** An acknowledgement freed a place in the window: send what waits. */

@@ -5,15 +5,43 @@
 import { parseSharedSubscription, type QoS } from '../../protocol/index.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { Message } from './message.js';
-import type { Session, SubscriptionOptions } from './session.js';
+import type { DeliveryOptions, Session, SubscriptionOptions } from './session.js';
 import { SharedGroup, sharedGroupKey } from './shared-group.js';
 import { SubscriptionTree } from './subscription-tree.js';
 
-interface Delivery {
-  qos: QoS;
-  retainAsPublished: boolean;
-  identifiers: number[] | undefined;
+/**
+ * The deliveries of one publish, in parallel arrays reused from one publish to the next: a fan-out
+ * to thousands of sessions then allocates nothing per subscriber (a Map and an object per
+ * session, as before, were most of what a busy broker allocated and the collector chased).
+ */
+class Deliveries {
+  length = 0;
+  readonly sessions: Session[] = [];
+  readonly qos: QoS[] = [];
+  readonly retainAsPublished: boolean[] = [];
+  readonly identifiers: (number[] | undefined)[] = [];
+  readonly shared: Array<[Session, SubscriptionOptions]> = [];
+
+  /** Lets go of the sessions (an ended one must not stay reachable from here). */
+  clear(): void {
+    for (let i = 0; i < this.length; i++) {
+      this.sessions[i] = undefined!;
+      this.identifiers[i] = undefined;
+    }
+    this.length = 0;
+    this.shared.length = 0;
+  }
 }
+
+/** Numbers the publishes of every router, for the sessions' marks (Session.routedBy). */
+let publishSeq = 0;
+
+/** Delivery options without subscription identifiers, by QoS and retain: shared, never changed. */
+const PLAIN_OPTIONS: readonly DeliveryOptions[] = [0, 1, 2].flatMap((qos) =>
+  [false, true].map((retain) =>
+    Object.freeze({ qos: qos as QoS, retain, subscriptionIdentifiers: undefined }),
+  ),
+);
 
 /** The member of a shared group that gets a message, when the choice is not the group's own. */
 export type SharedPicker = (group: SharedGroup) => [Session, SubscriptionOptions] | undefined;
@@ -78,26 +106,52 @@ export class Router {
     only?: ReadonlySet<Session>,
     pickShared?: SharedPicker,
   ): number {
-    const deliveries = new Map<Session, Delivery>();
-    const shared: Array<[Session, SubscriptionOptions]> = [];
-    this.tree.match(message.topic, (subscriber, options) => {
-      if (subscriber instanceof SharedGroup) {
-        const member = pickShared === undefined ? subscriber.pick() : pickShared(subscriber);
-        if (member && (only === undefined || only.has(member[0]))) shared.push(member);
-        return;
+    // A delivery can publish in turn (a will, a bridge): that publish gets arrays of its own.
+    const d = this.#depth === 0 ? this.#deliveries : new Deliveries();
+    this.#current = d;
+    this.#origin = origin;
+    this.#only = only;
+    this.#pickShared = pickShared;
+    publishSeq++;
+    this.tree.match(message.topic, this.#visit);
+    this.#only = undefined;
+    this.#origin = undefined;
+    this.#pickShared = undefined;
+    const count = d.length + d.shared.length;
+    this.#depth++;
+    try {
+      for (let i = 0; i < d.length; i++)
+        this.#deliver(message, d.sessions[i]!, d.qos[i]!, d.retainAsPublished[i]!, d.identifiers[i]);
+      for (const [session, o] of d.shared) {
+        const ids = o.subscriptionIdentifier === undefined ? undefined : [o.subscriptionIdentifier];
+        this.#deliver(message, session, o.qos, o.retainAsPublished, ids);
       }
-      if (only !== undefined && !only.has(subscriber)) return;
-      if (options!.noLocal && subscriber === origin) return; // [MQTT-3.8.3-3]
-      merge(deliveries, subscriber, options!);
-    });
-    for (const [session, d] of deliveries)
-      this.#deliver(message, session, d.qos, d.retainAsPublished, d.identifiers);
-    for (const [session, o] of shared) {
-      const ids = o.subscriptionIdentifier === undefined ? undefined : [o.subscriptionIdentifier];
-      this.#deliver(message, session, o.qos, o.retainAsPublished, ids);
+    } finally {
+      this.#depth--;
+      d.clear();
     }
-    return deliveries.size + shared.length;
+    return count;
   }
+
+  // What the visitor of the publish being matched works with (one visitor for every publish).
+  readonly #deliveries = new Deliveries();
+  #current: Deliveries = this.#deliveries;
+  #origin: Session | undefined;
+  #only: ReadonlySet<Session> | undefined;
+  #pickShared: SharedPicker | undefined;
+  #depth = 0;
+
+  readonly #visit = (options: SubscriptionOptions | undefined, subscriber: Subscriber): void => {
+    const only = this.#only;
+    if (subscriber instanceof SharedGroup) {
+      const member = this.#pickShared === undefined ? subscriber.pick() : this.#pickShared(subscriber);
+      if (member && (only === undefined || only.has(member[0]))) this.#current.shared.push(member);
+      return;
+    }
+    if (only !== undefined && !only.has(subscriber)) return;
+    if (options!.noLocal && subscriber === this.#origin) return; // [MQTT-3.8.3-3]
+    add(this.#current, publishSeq, subscriber, options!);
+  };
 
   #deliver(
     message: Message,
@@ -108,34 +162,40 @@ export class Router {
   ): void {
     // Mosquitto checks read access per message: a wildcard subscription may cover denied topics.
     if (session.mayReceive !== undefined && !session.mayReceive(message.topic)) return;
+    const granted = Math.min(qos, message.qos) as QoS;
+    // [MQTT-3.3.1-9] / [MQTT-3.3.1-12]: retain is cleared on normal delivery unless retain-as-published.
+    const retain = retainAsPublished && message.retain;
     session.deliver(
       message,
-      {
-        qos: Math.min(qos, message.qos) as QoS,
-        // [MQTT-3.3.1-9] / [MQTT-3.3.1-12]: retain is cleared on normal delivery unless retain-as-published.
-        retain: retainAsPublished && message.retain,
-        subscriptionIdentifiers: identifiers,
-      },
+      identifiers === undefined
+        ? PLAIN_OPTIONS[granted * 2 + (retain ? 1 : 0)]!
+        : { qos: granted, retain, subscriptionIdentifiers: identifiers },
       this.#stats,
     );
   }
 }
 
-/** Overlapping subscriptions of one session: the highest QoS and every identifier [MQTT-3.3.4-2..5]. */
-function merge(deliveries: Map<Session, Delivery>, session: Session, options: SubscriptionOptions): void {
+/**
+ * One matching subscription of `session`; overlapping ones of the same session make one delivery
+ * at the highest QoS with every identifier [MQTT-3.3.4-2..5].
+ */
+function add(d: Deliveries, seq: number, session: Session, options: SubscriptionOptions): void {
   const id = options.subscriptionIdentifier;
-  const seen = deliveries.get(session);
-  if (seen === undefined) {
-    deliveries.set(session, {
-      qos: options.qos,
-      retainAsPublished: options.retainAsPublished,
-      identifiers: id === undefined ? undefined : [id],
-    });
+  if (session.routedBy !== seq) {
+    session.routedBy = seq;
+    session.routedAt = d.length;
+    const i = d.length++;
+    d.sessions[i] = session;
+    d.qos[i] = options.qos;
+    d.retainAsPublished[i] = options.retainAsPublished;
+    d.identifiers[i] = id === undefined ? undefined : [id];
     return;
   }
-  if (options.qos > seen.qos) seen.qos = options.qos;
-  seen.retainAsPublished ||= options.retainAsPublished;
+  const i = session.routedAt;
+  if (options.qos > d.qos[i]!) d.qos[i] = options.qos;
+  if (options.retainAsPublished) d.retainAsPublished[i] = true;
   if (id === undefined) return;
-  if (seen.identifiers === undefined) seen.identifiers = [id];
-  else seen.identifiers.push(id);
+  const ids = d.identifiers[i];
+  if (ids === undefined) d.identifiers[i] = [id];
+  else ids.push(id);
 }

@@ -143,6 +143,12 @@ export class Session {
   handedOver = false;
   /** A cluster keeps the record of a session that ends with its connection, for its will only. */
   willRecorded = false;
+  /**
+   * The router's marks: the last publish that matched this session and its place among that
+   * publish's deliveries, which finds a second matching subscription without a map per publish.
+   */
+  routedBy = 0;
+  routedAt = 0;
   #nextPacketId = 1;
 
   constructor(clientId: string, limits: QueueLimits) {
@@ -177,7 +183,22 @@ export class Session {
    */
   deliver(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
     if (this.owner !== undefined) this.owner.deliver(message, options);
-    else if (options.qos > 0 || this.limits.queueQos0Messages) this.enqueue({ message, options }, stats);
+    else if (options.qos > 0 || this.limits.queueQos0Messages) this.keep(message, options, stats);
+  }
+
+  /**
+   * Keeps a new message for later; when the queue is full it is dropped and counted, before
+   * anything is made for it (a stalled subscriber's full queue sees every message go by).
+   */
+  keep(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
+    if (this.#full()) {
+      stats.messagesDroppedQueueFull++;
+      this.droppedQueueFull++;
+      return;
+    }
+    const item: QueuedDelivery = { message, options };
+    this.queue.push(item);
+    this.journal?.kept(this, item);
   }
 
   /** Keeps a message for later; when the queue is full the new message is dropped and counted. */

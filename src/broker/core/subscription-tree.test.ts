@@ -20,7 +20,7 @@ describe('SubscriptionTree', () => {
         const tree = new SubscriptionTree<string, number>();
         for (const [i, f] of filters.entries()) tree.add(f, f, i);
         const matched: string[] = [];
-        tree.match(topic, (key) => matched.push(key));
+        tree.match(topic, (_value, key) => matched.push(key));
         assert.deepEqual(matched.sort(), filters.filter((f) => topicMatches(f, topic)).sort());
       }),
       { numRuns: 3000 },
@@ -33,7 +33,7 @@ describe('SubscriptionTree', () => {
     assert.equal(tree.add('a/#', 's1', 2), true);
     assert.equal(tree.add('a/+', 's1', 3), false, 'same filter again replaces');
     const seen: Array<[string, number]> = [];
-    tree.match('a/b', (k, v) => seen.push([k, v]));
+    tree.match('a/b', (v, k) => seen.push([k, v]));
     assert.deepEqual(seen.sort(), [
       ['s1', 2],
       ['s1', 3],
@@ -50,7 +50,7 @@ describe('SubscriptionTree', () => {
     tree.remove('a/b/c/d', 'k');
     tree.add('a/#', 'k', 1);
     const seen: string[] = [];
-    tree.match('a/b/c/d', (k) => seen.push(k));
+    tree.match('a/b/c/d', (_v, k) => seen.push(k));
     assert.deepEqual(seen, ['k']);
     assert.equal(tree.size, 1);
   });

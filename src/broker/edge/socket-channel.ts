@@ -7,7 +7,6 @@
 import type { Duplex } from 'node:stream';
 import {
   encodePacket,
-  encodePublishHeader,
   FrameDecoder,
   type Packet,
   ProtocolError,
@@ -17,6 +16,7 @@ import {
 import type { BrokerStats } from '../core/broker-stats.js';
 import type { Logger, PacketChannel, PeerIdentity, PeerTls } from '../core/ports.js';
 import type { ConnectionLimits } from './connection-gate.js';
+import { publishBytes, ZERO_COPY_PAYLOAD } from './publish-encoding.js';
 import type { RefusalLog } from './refusal-log.js';
 import { traces } from './trace-channels.js';
 
@@ -52,8 +52,6 @@ export interface EdgeObserver {
   tlsHandshake(listener: string, seconds: number): void;
 }
 
-// Above this a PUBLISH payload goes to the socket as its own buffer instead of being copied.
-const ZERO_COPY_PAYLOAD = 2048;
 /** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
 export const OUTBOUND_LIMIT = 1024 * 1024;
 
@@ -141,10 +139,15 @@ export function attachSocket(
       if (socket.destroyed || !socket.writable) return;
       if (traces.packetOut.hasSubscribers) traces.packetOut.publish({ remote: remoteAddress, packet });
       if (pending.length === 0) process.nextTick(flush);
-      if (packet.type === 'publish' && packet.payload.length > ZERO_COPY_PAYLOAD) {
-        const header = encodePublishHeader(packet, version);
-        stats.bytesSent += header.length + packet.payload.length;
-        pending.push(header, packet.payload);
+      if (packet.type === 'publish') {
+        const bytes = publishBytes(packet, version);
+        if (packet.payload.length > ZERO_COPY_PAYLOAD) {
+          stats.bytesSent += bytes.length + packet.payload.length;
+          pending.push(bytes, packet.payload);
+        } else {
+          stats.bytesSent += bytes.length;
+          pending.push(bytes);
+        }
       } else {
         const bytes = encodePacket(packet, version);
         stats.bytesSent += bytes.length;
