@@ -10,8 +10,17 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, cpuMs, freePort, rssBytes, sleep, startPinned, stopProcess } from './bench-process.js';
-import { LoadClient, publishPacket } from './broker-load.js';
+import {
+  arg,
+  cpuMs,
+  freePort,
+  rssBytes,
+  sleep,
+  startPinned,
+  stopProcess,
+  waitList,
+} from './bench-process.js';
+import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 import { fanIn, type LoadTarget, latency, type Window } from './load-cases.js';
 
 const SECONDS = Number(arg('seconds', '5'));
@@ -19,7 +28,9 @@ const CONNECTIONS = Number(arg('connections', '5000'));
 type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto';
 const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto'];
 const ONLY = new Set(arg('only', BROKERS.join(',')).split(','));
-const CASES = new Set(arg('cases', 'qos0,qos1,latency,idle,overload').split(','));
+const CASES = new Set(arg('cases', 'qos0,qos1,latency,fanout,idle,overload').split(','));
+/** Subscribers of the one topic in the fan-out case. */
+const FANOUT = Number(arg('fanout', '1000'));
 const PUBLISHERS = 10;
 interface BrokerUnderTest {
   readonly name: string;
@@ -125,6 +136,57 @@ async function idleConnections(b: BrokerUnderTest) {
   return { perConnection: (after - before) / CONNECTIONS, before, after };
 }
 
+/**
+ * One publisher, FANOUT subscribers of its one topic (issue 18): deliveries per second and broker
+ * CPU per delivery. The publisher keeps at most 20 messages ahead of the slowest delivery count,
+ * so nothing is queued past the limits and the rate is one the broker sustains.
+ */
+async function fanOut(b: BrokerUnderTest, qos: 0 | 1, size: number): Promise<Window> {
+  const subs: LoadClient[] = [];
+  for (let i = 0; i < FANOUT; i += 250) {
+    const batch = Array.from({ length: Math.min(250, FANOUT - i) }, (_, k) =>
+      LoadClient.open(b.port, `fo${qos}-${size}-${i + k}`, 30_000),
+    );
+    subs.push(...(await Promise.all(batch)));
+  }
+  await Promise.all(subs.map((s) => s.subscribe('out/one', qos)));
+  let delivered = 0;
+  const { wait, wakeAll } = waitList();
+  for (const s of subs)
+    s.onPacket = (p) => {
+      if (p.type !== 'publish') return;
+      delivered++;
+      if (p.qos === 1) s.socket.write(pubackPacket(p.packetId!));
+      if ((delivered & 1023) === 0) wakeAll();
+    };
+  const pub = await LoadClient.open(b.port, `fo-pub-${qos}-${size}`);
+  const payload = Buffer.alloc(size, 0x61);
+  let published = 0;
+  let nextId = 1;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      if (published - delivered / FANOUT >= 20) {
+        await Promise.race([wait(), sleep(50)]);
+        continue;
+      }
+      const out: Buffer[] = [];
+      for (let n = 0; n < 10; n++) {
+        out.push(publishPacket('out/one', payload, qos, qos === 1 ? nextId : undefined));
+        nextId = (nextId % 65_535) + 1;
+      }
+      published += 10;
+      await pub.write(Buffer.concat(out));
+    }
+  })();
+  const window = await measure(b, () => delivered);
+  running = false;
+  await loop;
+  for (const c of [pub, ...subs]) c.close();
+  await sleep(500);
+  return window;
+}
+
 /** 10 s of publishers at full speed, 1 KB each, towards a subscriber that never reads. */
 async function overload(b: BrokerUnderTest) {
   const stalled = await LoadClient.open(b.port, 'stalled');
@@ -175,9 +237,17 @@ async function runAll(name: BrokerName) {
     const qos0 = await skip('qos0', () => fanIn(target(b), 0));
     const qos1 = await skip('qos1', () => fanIn(target(b), 1));
     const lat = await skip('latency', () => latency(target(b), 20_000));
+    const fan = CASES.has('fanout')
+      ? {
+          q0small: await step('fanout QoS 0, 64 B', () => fanOut(b, 0, 64)),
+          q0large: await step('fanout QoS 0, 1 KB', () => fanOut(b, 0, 1024)),
+          q1small: await step('fanout QoS 1, 64 B', () => fanOut(b, 1, 64)),
+          q1large: await step('fanout QoS 1, 1 KB', () => fanOut(b, 1, 1024)),
+        }
+      : undefined;
     const idle = await skip('idle', () => idleConnections(b));
     const over = await skip('overload', () => overload(b));
-    return { qos0, qos1, lat, idle, over };
+    return { qos0, qos1, lat, fan, idle, over };
   } finally {
     await stopBroker(b);
   }
@@ -233,6 +303,27 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
     (n) => n.toFixed(2),
     'lower',
   ],
+  ...(
+    [
+      ['q0small', 'QoS 0, 64 B'],
+      ['q0large', 'QoS 0, 1 KB'],
+      ['q1small', 'QoS 1, 64 B'],
+      ['q1large', 'QoS 1, 1 KB'],
+    ] as const
+  ).flatMap(([key, label]): typeof rows => [
+    [
+      `fan-out 1->${FANOUT}, ${label}: deliveries/s`,
+      (r) => (r.fan ? rate(r.fan[key]) : Number.NaN),
+      (n) => n.toFixed(0),
+      'higher',
+    ],
+    [
+      `fan-out 1->${FANOUT}, ${label}: broker CPU µs per delivery`,
+      (r) => (r.fan ? usPerMsg(r.fan[key]) : Number.NaN),
+      (n) => n.toFixed(3),
+      'lower',
+    ],
+  ]),
   [
     `RSS per idle connection at ${CONNECTIONS}, KiB`,
     (r) => (r.idle?.perConnection ?? Number.NaN) / 1024,
