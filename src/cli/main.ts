@@ -2,6 +2,7 @@
 // The `warden` command: one subcommand per file, wired here.
 
 import { Command } from 'commander';
+import { benchCommand } from './bench-command.js';
 import { brokerCommand } from './broker-command.js';
 import { certsCommand } from './certs-command.js';
 import { diagnoseCommand } from './diagnose-command.js';
@@ -16,6 +17,7 @@ program.addCommand(subCommand());
 program.addCommand(diagnoseCommand());
 program.addCommand(certsCommand());
 program.addCommand(passwdCommand());
+program.addCommand(benchCommand());
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

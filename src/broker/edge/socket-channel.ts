@@ -52,6 +52,9 @@ export interface EdgeObserver {
   tlsHandshake(listener: string, seconds: number): void;
 }
 
+/** Every PINGRESP is these two bytes: one buffer for all (written buffers are never changed). */
+const PINGRESP = Buffer.from([0xd0, 0x00]);
+
 /** Bytes written and not yet taken by the peer beyond which the channel counts as congested. */
 export const OUTBOUND_LIMIT = 1024 * 1024;
 
@@ -149,7 +152,7 @@ export function attachSocket(
           pending.push(bytes);
         }
       } else {
-        const bytes = encodePacket(packet, version);
+        const bytes = packet.type === 'pingresp' ? PINGRESP : encodePacket(packet, version);
         stats.bytesSent += bytes.length;
         pending.push(bytes);
       }

@@ -12,7 +12,8 @@ export function decodePing(
   r: WireReader,
   flags: number,
 ): PingreqPacket | PingrespPacket {
-  const name = type.toUpperCase();
+  // Constant names: a PINGREQ storm makes no string per packet.
+  const name = type === 'pingreq' ? 'PINGREQ' : 'PINGRESP';
   expectFlags(flags, 0, name);
   r.expectEnd(name);
   return type === 'pingreq' ? PINGREQ : PINGRESP;
