@@ -36,14 +36,12 @@ after(() => broker.close());
 
 const trust = (p = port) => ['-h', 'localhost', '-p', p, '--cafile', pki.caFile];
 const summary = (stdout: string) => JSON.parse(stdout) as BenchResult;
+/** `warden bench <mode>` over TLS to `p` with these flags. */
+const bench = (mode: string, flags: string[], p = port) => [...WARDEN, 'bench', mode, ...trust(p), ...flags];
 
 describe('warden bench', () => {
   it('conn opens every client over TLS and times each to its CONNACK', async () => {
-    const result = await run(
-      'node',
-      [...WARDEN, 'bench', 'conn', ...trust(), '-c', '20', '--duration', '0', '--json'],
-      30_000,
-    );
+    const result = await run('node', bench('conn', ['-c', '20', '--duration', '0', '--json']), 30_000);
     assert.equal(result.code, 0, result.stderr);
     const r = summary(result.stdout);
     assert.equal(r.connected, 20);
@@ -54,21 +52,10 @@ describe('warden bench', () => {
   });
 
   it('sub receives every QoS 1 message pub sent, timed from its stamp; mosquitto_sub sees the same messages', async () => {
-    const sub = start('node', [
-      ...WARDEN,
-      'bench',
-      'sub',
-      ...trust(),
-      '-c',
-      '3',
-      '-t',
-      'bench/%i',
-      '-q',
-      '1',
-      '--duration',
-      '6',
-      '--json',
-    ]);
+    const sub = start(
+      'node',
+      bench('sub', ['-c', '3', '-t', 'bench/%i', '-q', '1', '--duration', '6', '--json']),
+    );
     const peer = start('mosquitto_sub', [
       ...trust(),
       '-i',
@@ -87,11 +74,7 @@ describe('warden bench', () => {
       assert.ok(peerSubscribed(), 'mosquitto_sub subscribed within 5 s');
       const pub = await run(
         'node',
-        [
-          ...WARDEN,
-          'bench',
-          'pub',
-          ...trust(),
+        bench('pub', [
           '-c',
           '3',
           '-t',
@@ -105,7 +88,7 @@ describe('warden bench', () => {
           '--duration',
           '1',
           '--json',
-        ],
+        ]),
         20_000,
       );
       assert.equal(pub.code, 0, pub.stderr);
@@ -131,11 +114,7 @@ describe('warden bench', () => {
   });
 
   it('a refused client is an error naming the reason, and no client at all is exit code 1', async () => {
-    const result = await run(
-      'node',
-      [...WARDEN, 'bench', 'conn', ...trust(closedPort), '-c', '3', '--duration', '0'],
-      30_000,
-    );
+    const result = await run('node', bench('conn', ['-c', '3', '--duration', '0'], closedPort), 30_000);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /connected 0, disconnected 0, sent 0, received 0, errors 3/);
     assert.match(result.stdout, /first error: .*(not authorized|Not authorized|0x87|135)/i);
