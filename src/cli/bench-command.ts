@@ -9,6 +9,7 @@ import {
   brokerUrl,
   type ClientFlags,
   connectOptions,
+  integer,
   type QoSLevel,
   qosFlag,
 } from './client-flags.js';
@@ -37,7 +38,7 @@ export function benchCommand(): Command {
     .addArgument(
       command.createArgument('<mode>', 'conn | pub | sub').choices(['conn', 'pub', 'sub'] as const),
     )
-    .option('-c, --clients <n>', 'clients', count('number of clients', 1), 10)
+    .option('-c, --clients <n>', 'clients', integer('number of clients', 1, 1_000_000), 10)
     .option(
       '-r, --rate <n>',
       'pub: messages per second per client (default 1); conn: connections per second (default all at once)',
@@ -47,7 +48,7 @@ export function benchCommand(): Command {
     .option(
       '-s, --size <bytes>',
       'pub: payload bytes (12 or more carry the send time for sub)',
-      count('size', 0),
+      integer('size', 0, 268_435_455),
       64,
     )
     .option('-t, --topic <topic>', 'topic (pub) or filter (sub); %i is the client index', 'warden/bench/%i')

@@ -82,7 +82,8 @@ export class BenchRun {
   readonly counters: BenchCounters = { connected: 0, sent: 0, received: 0, errors: 0 };
   readonly #plan: BenchPlan;
   readonly #latencies: number[] = [];
-  readonly #clients: MqttClient[] = [];
+  /** The connected clients, each with its topic (`%i` replaced by the index its client id has). */
+  readonly #clients: Array<{ readonly client: MqttClient; readonly topic: string }> = [];
   #firstError: string | undefined;
   #stopped = false;
 
@@ -100,15 +101,17 @@ export class BenchRun {
     const started = performance.now();
     await this.#connectAll();
     const connectedAt = performance.now();
-    const atStart = this.#clients.filter((c) => c.connected);
+    const atStart = this.#clients.filter(({ client }) => client.connected);
     if (plan.mode === 'sub') await this.#subscribeAll();
     plan.onLoadStart?.(this.counters.connected);
     const loadStarted = performance.now();
     if (plan.mode === 'pub') await this.#publish(loadStarted + plan.durationMs);
     else await this.#hold(loadStarted + plan.durationMs);
     const ended = performance.now();
-    const disconnected = atStart.filter((c) => !c.connected).length;
-    await Promise.all(this.#clients.map((c) => c.end({ timeoutMs: 1000 }).catch(() => undefined)));
+    const disconnected = atStart.filter(({ client }) => !client.connected).length;
+    await Promise.all(
+      this.#clients.map(({ client }) => client.end({ timeoutMs: 1000 }).catch(() => undefined)),
+    );
     const seconds = plan.mode === 'conn' ? (connectedAt - started) / 1000 : (ended - loadStarted) / 1000;
     const done =
       plan.mode === 'conn'
@@ -151,7 +154,7 @@ export class BenchRun {
           (client) => {
             this.counters.connected++;
             if (plan.mode === 'conn') this.#latencies.push(performance.now() - begun);
-            this.#clients.push(client);
+            this.#clients.push({ client, topic: plan.topic.replaceAll('%i', String(i)) });
           },
           (error) => this.#error(error),
         ),
@@ -163,10 +166,10 @@ export class BenchRun {
   async #subscribeAll(): Promise<void> {
     const plan = this.#plan;
     await Promise.all(
-      this.#clients.map(async (client, i) => {
+      this.#clients.map(async ({ client, topic }) => {
         client.on('message', (m: ReceivedMessage) => this.#received(m));
         try {
-          await client.subscribe(plan.topic.replaceAll('%i', String(i)), { qos: plan.qos });
+          await client.subscribe(topic, { qos: plan.qos });
         } catch (error) {
           this.#error(error);
         }
@@ -184,7 +187,6 @@ export class BenchRun {
   /** Each client at `rate` messages per second until `until`, from one ticker for all of them. */
   async #publish(until: number): Promise<void> {
     const plan = this.#plan;
-    const topics = this.#clients.map((_, i) => plan.topic.replaceAll('%i', String(i)));
     let owed = 0;
     let last = performance.now();
     while (!this.#stopped && performance.now() < until) {
@@ -193,7 +195,7 @@ export class BenchRun {
       owed += ((now - last) * plan.rate) / 1000;
       last = now;
       for (; owed >= 1; owed--)
-        for (let i = 0; i < this.#clients.length; i++) this.#publishOne(this.#clients[i]!, topics[i]!);
+        for (const { client, topic } of this.#clients) this.#publishOne(client, topic);
     }
   }
 

@@ -36,7 +36,8 @@ export interface ClientFlags {
   debug?: boolean;
 }
 
-const integer = (what: string, min: number, max: number) => (value: string) => {
+/** A flag's integer in [min, max]. */
+export const integer = (what: string, min: number, max: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new InvalidArgumentError(`"${value}" is not a ${what}`);

@@ -6,8 +6,7 @@
 // U+0000), so a bad one still fails its packet; the list is decoded on the first read of
 // `properties.userProperties` and written back to the wire as the bytes it came in.
 
-import { malformed } from './protocol-error.js';
-import { decodeUtf8, WireReader } from './wire-reader.js';
+import { WireReader } from './wire-reader.js';
 
 export type UserProperty = readonly [name: string, value: string];
 
@@ -40,8 +39,8 @@ export class UserPropertyScan {
 
   /** Checks the user property whose identifier byte was at `entryStart` and moves `r` past it. */
   add(r: WireReader, entryStart: number): void {
-    checkUtf8(r, 'user property name');
-    checkUtf8(r, 'user property value');
+    r.checkUtf8('user property name');
+    r.checkUtf8('user property value');
     this.#count++;
     if (entryStart === this.#runEnd) {
       this.#runEnd = r.pos;
@@ -86,24 +85,6 @@ function decodeOnRead(this: Carrier): readonly UserProperty[] {
   }
   wire.decoded = list;
   return list;
-}
-
-/** A UTF-8 string field checked as decodeUtf8 checks it, without making the string when it is ASCII. */
-function checkUtf8(r: WireReader, what: string): void {
-  const length = r.u16(what);
-  const start = r.pos;
-  const end = start + length;
-  if (end > r.end) throw malformed('ERR_TRUNCATED', `${what} runs past the end of the packet`);
-  const buf = r.buf;
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i]!;
-    if (byte === 0) throw malformed('ERR_UTF8_NULL', `${what} contains U+0000 [MQTT-1.5.4-2]`);
-    if (byte > 0x7f) ascii = false;
-  }
-  // Rare, and checked by decoding it (which throws the same errors).
-  if (!ascii) decodeUtf8(buf, start, end, what);
-  r.pos = end;
 }
 
 /** The user properties' entries as received, while they stand as they came; else undefined. */

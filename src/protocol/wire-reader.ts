@@ -69,6 +69,16 @@ export class WireReader {
     return decodeUtf8(this.buf, start, end, what);
   }
 
+  /** A UTF-8 string checked as utf8() checks it, without making the string (when it is ASCII). */
+  checkUtf8(what: string): void {
+    const length = this.u16(what);
+    const start = this.pos;
+    const end = start + length;
+    if (end > this.end) throw truncated(what);
+    this.pos = end;
+    if (!isPlainAscii(this.buf, start, end, what)) decodeNonAscii(this.buf, start, end, what);
+  }
+
   /** Two-byte length-prefixed binary data, as a slice of the packet. */
   binary(what: string): Buffer {
     const length = this.u16(what);
@@ -97,12 +107,19 @@ export class WireReader {
 
 /** UTF-8 per [MQTT-1.5.4-1] (well-formed, no surrogates) and [MQTT-1.5.4-2] (no U+0000). */
 export function decodeUtf8(buf: Buffer, start: number, end: number, what: string): string {
+  return isPlainAscii(buf, start, end, what)
+    ? buf.toString('latin1', start, end)
+    : decodeNonAscii(buf, start, end, what);
+}
+
+/** True when every byte is ASCII; U+0000 before the first other byte is refused. */
+function isPlainAscii(buf: Buffer, start: number, end: number, what: string): boolean {
   for (let i = start; i < end; i++) {
     const byte = buf[i]!;
     if (byte === 0) throw malformed('ERR_UTF8_NULL', `${what} contains U+0000 [MQTT-1.5.4-2]`);
-    if (byte > 0x7f) return decodeNonAscii(buf, start, end, what);
+    if (byte > 0x7f) return false;
   }
-  return buf.toString('latin1', start, end);
+  return true;
 }
 
 function decodeNonAscii(buf: Buffer, start: number, end: number, what: string): string {

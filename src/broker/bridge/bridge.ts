@@ -18,8 +18,9 @@ import {
   reachable,
   type TrustProvider,
 } from '../../client/index.js';
-import { publishPacketSize, topicMatches, withProperties } from '../../protocol/index.js';
+import { publishPacketSize, topicMatches } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config/config-schema.js';
+import { forwardedProperties } from '../core/message.js';
 import type { Logger } from '../core/ports.js';
 
 /** What the broker gives a bridge. */
@@ -351,7 +352,7 @@ export class Bridge {
     const options = {
       qos,
       retain: this.#config.outgoingRetain && message.retain,
-      ...(v5 && message.properties && { properties: forwardable(message.properties) }),
+      ...(v5 && message.properties && { properties: forwardedProperties(message.properties) }),
     };
     if (this.#tooBig(topic, message.payload, options)) {
       this.#dropped.tooBig++;
@@ -410,9 +411,4 @@ export class Bridge {
 /** The first topic whose filter (on the side the message came from) matches. */
 function firstMatch(routes: readonly Route[], topic: string): Route | undefined {
   return routes.find((r) => topicMatches(r.filter, topic));
-}
-
-/** What travels with a message (not its topic alias or the subscription identifiers it came with). */
-function forwardable(properties: NonNullable<ReceivedMessage['properties']>) {
-  return withProperties(properties, { topicAlias: undefined, subscriptionIdentifiers: undefined });
 }

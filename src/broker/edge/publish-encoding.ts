@@ -31,9 +31,7 @@ let lastBytes: Buffer | undefined;
  * to be followed by the payload itself.
  */
 export function publishBytes(packet: PublishPacket, version: ProtocolVersion): Buffer {
-  const split = packet.payload.length > ZERO_COPY_PAYLOAD;
-  if (packet.qos !== 0 || packet.dup)
-    return split ? encodePublishHeader(packet, version) : encodePacket(packet, version);
+  if (packet.qos !== 0 || packet.dup) return encode(packet, version);
   if (
     packet.payload === lastPayload &&
     packet.topic === lastTopic &&
@@ -42,7 +40,7 @@ export function publishBytes(packet: PublishPacket, version: ProtocolVersion): B
     version === lastVersion
   )
     return lastBytes!;
-  const bytes = split ? encodePublishHeader(packet, version) : encodePacket(packet, version);
+  const bytes = encode(packet, version);
   lastPayload = packet.payload;
   lastTopic = packet.topic;
   lastProperties = packet.properties;
@@ -50,4 +48,10 @@ export function publishBytes(packet: PublishPacket, version: ProtocolVersion): B
   lastVersion = version;
   lastBytes = bytes;
   return bytes;
+}
+
+function encode(packet: PublishPacket, version: ProtocolVersion): Buffer {
+  return packet.payload.length > ZERO_COPY_PAYLOAD
+    ? encodePublishHeader(packet, version)
+    : encodePacket(packet, version);
 }
