@@ -143,10 +143,10 @@ export class BenchRun {
     const first = performance.now();
     const attempts: Promise<void>[] = [];
     for (let i = 0; i < plan.clients && !this.#stopped; i++) {
-      if (pace > 0) {
-        const wait = first + i * pace - performance.now();
-        if (wait > 0) await sleep(wait);
-      }
+      // In steps of at most a second: a tiny rate must not overflow a timer, and Ctrl-C stops it.
+      const due = first + i * pace;
+      while (!this.#stopped && performance.now() < due) await sleep(Math.min(1000, due - performance.now()));
+      if (this.#stopped) break;
       const begun = performance.now();
       const options = { ...plan.options, clientId: `${plan.clientIdPrefix}-${i}`, reconnect: false as const };
       attempts.push(
