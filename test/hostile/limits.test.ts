@@ -9,11 +9,11 @@ import { type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { StartPacer } from '../../src/broker/edge/connection-gate.js';
+import { TurnPacer } from '../../src/broker/edge/turn-pacer.js';
 import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect, type MqttClient } from '../../src/client/index.js';
 import { encodePacket, FrameDecoder, type Packet, ReasonCode } from '../../src/protocol/index.js';
-import { createTestPki, type TestPki } from '../fixtures/test-pki.js';
+import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
 import { within } from '../support/processes.js';
 
@@ -64,6 +64,8 @@ before(async () => {
           port: 0,
           tls: { certFile: pki.servers.valid.cert, keyFile: pki.servers.valid.key },
         },
+        // Client certificates required: TLS runs through the alert gate, which paces the flights.
+        { host: '127.0.0.1', port: 0, tls: mutualTls(pki, { usernameFrom: 'cn' }) },
       ],
       allowAnonymous: true,
       sysInterval: 0,
@@ -167,18 +169,19 @@ describe('limits against hostile clients', () => {
     };
     setImmediate(tick);
     const startedIn: Record<string, number> = {};
-    const pacer = new StartPacer(
-      2,
-      (socket) => (startedIn[(socket as unknown as { name: string }).name] = turn),
-    );
+    const pacer = new TurnPacer<{ name: string; destroyed: boolean }>(2, (socket) => {
+      if (socket.destroyed) return false;
+      startedIn[socket.name] = turn;
+      return true;
+    });
     const sockets = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, destroyed: name === 'd' }));
-    for (const socket of sockets) pacer.offer(socket as unknown as Socket);
+    for (const socket of sockets) pacer.offer(socket);
     await new Promise((resolve) => setTimeout(resolve, 20));
     ticking = false;
     assert.deepEqual(startedIn, { a: 1, b: 1, c: 2, e: 2 });
   });
 
-  it('a burst of connections all get in, paced: 300 plain CONNECTs and 60 TLS clients at once', async () => {
+  it('a burst of connections all get in, paced: 300 plain CONNECTs, 60 TLS and 40 client-certificate clients at once', async () => {
     const plain = Array.from({ length: 300 }, async (_, i) => {
       const socket = await idle(port(3));
       const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve));
@@ -206,13 +209,25 @@ describe('limits against hostile clients', () => {
       await c.endAsync();
       return 'connected';
     });
-    const [plainAcks, tlsAcks] = await within(
-      Promise.all([Promise.all(plain), Promise.all(tls)]),
+    const mutual = Array.from({ length: 40 }, async (_, i) => {
+      const c = await mqtt.connectAsync(`mqtts://localhost:${port(5)}`, {
+        ca: readFileSync(pki.caFile),
+        cert: readFileSync(pki.clients.valid.cert),
+        key: readFileSync(pki.clients.valid.key),
+        clientId: `m${i}`,
+        reconnectPeriod: 0,
+      });
+      await c.endAsync();
+      return 'connected';
+    });
+    const [plainAcks, tlsAcks, mutualAcks] = await within(
+      Promise.all([Promise.all(plain), Promise.all(tls), Promise.all(mutual)]),
       30_000,
       'the burst connecting',
     );
     assert.deepEqual(new Set(plainAcks), new Set([0x20]));
     assert.deepEqual(new Set(tlsAcks), new Set(['connected']));
+    assert.deepEqual(new Set(mutualAcks), new Set(['connected']));
   });
 
   it('maxConnectionsPerAddress: the fourth client from 127.0.0.1 is refused before MQTT', async () => {

@@ -3,14 +3,29 @@
 // right moment; under this gate every byte passes through JavaScript, so a refusal can hold back
 // what OpenSSL wrote last (its ChangeCipherSpec and Finished on TLS 1.2, its session tickets on
 // TLS 1.3) and send the alert in their place. Only listeners that ask for client certificates use
-// it: the hop costs a little on every read and write.
+// it: the hop costs a little on every read and write. Being in the path, the gate also paces the
+// handshakes' flights, a few per turn of the event loop (FLIGHTS_PER_TURN).
 
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { endWithin } from './socket-channel.js';
+import { TurnPacer } from './turn-pacer.js';
 
 const APPLICATION_DATA_RECORD = 0x17;
+
+/**
+ * Handshake flights (a ClientHello; a client's certificate, its signature and Finished) that all
+ * gates pass on to TLS per turn of the event loop. Each costs OpenSSL a millisecond or more (key
+ * exchange, signatures, parsing the certificates, the session tickets), and the handshakes of a
+ * flood or of a fleet reconnecting move in step: without a budget, one poll that finds forty
+ * flights ready runs them all while every connected client waits.
+ */
+const FLIGHTS_PER_TURN = 1;
+
+const flights = new TurnPacer<{ gate: AlertGate; chunk: Buffer }>(FLIGHTS_PER_TURN, ({ gate, chunk }) =>
+  gate.takeFlight(chunk),
+);
 
 /** Follows TLS record boundaries across chunks and reports each record's content type. */
 class RecordScanner {
@@ -54,6 +69,8 @@ export class AlertGate extends Duplex {
   /** Records the server sent under its TLS 1.3 application traffic key: the next record's sequence number. */
   #sentEncrypted = 0;
   #muted = false;
+  /** Chunks from the client waiting for their turn in `flights`. */
+  #queued = 0;
 
   /** `remote`: the client's address when a PROXY header said it, else the socket's. */
   constructor(raw: Socket, remote = `${raw.remoteAddress}:${raw.remotePort}`) {
@@ -63,15 +80,28 @@ export class AlertGate extends Duplex {
     this.#raw = raw;
     this.remote = remote;
     raw.on('data', (chunk: Buffer) => {
-      if (this.#watching && !this.#clientEncrypted)
-        this.#inbound.scan(chunk, (type) => {
-          if (type === APPLICATION_DATA_RECORD) this.#clientEncrypted = true;
-        });
-      if (!this.push(chunk)) raw.pause();
+      // Queued behind its own earlier flights after the handshake too, so that nothing overtakes.
+      if (this.#watching || this.#queued > 0) {
+        raw.pause();
+        this.#queued++;
+        flights.offer({ gate: this, chunk });
+      } else if (!this.push(chunk)) raw.pause();
     });
     raw.on('end', () => this.push(null));
     raw.on('error', (error) => this.destroy(error));
     raw.on('close', () => this.destroy());
+  }
+
+  /** Passes on a flight whose turn came (the pacer's step); false when the connection is gone. */
+  takeFlight(chunk: Buffer): boolean {
+    this.#queued--;
+    if (this.destroyed) return false;
+    if (this.#watching && !this.#clientEncrypted)
+      this.#inbound.scan(chunk, (type) => {
+        if (type === APPLICATION_DATA_RECORD) this.#clientEncrypted = true;
+      });
+    if (this.push(chunk) && this.#queued === 0) this.#raw.resume();
+    return true;
   }
 
   /** The sequence number the next record under the server's TLS 1.3 application key gets. */
@@ -97,19 +127,33 @@ export class AlertGate extends Duplex {
   }
 
   override _read(): void {
-    this.#raw.resume();
+    if (this.#queued === 0) this.#raw.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.#muted || this.#raw.readableEnded || !this.#raw.writable) {
+    this._writev([{ chunk }], done);
+  }
+
+  /**
+   * A TLS flight (ServerHello to Finished, a ticket pair) comes as several records in one corked
+   * write; passed on corked, it leaves in one writev, not a syscall per record.
+   */
+  override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
+    const raw = this.#raw;
+    if (this.#muted || raw.readableEnded || !raw.writable) {
       done();
       return;
     }
-    if (this.#watching)
-      this.#outbound.scan(chunk, (type) => {
-        if (type === APPLICATION_DATA_RECORD && this.#clientEncrypted) this.#sentEncrypted++;
-      });
-    this.#raw.write(chunk, done);
+    if (chunks.length > 1) raw.cork();
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!.chunk;
+      if (this.#watching)
+        this.#outbound.scan(chunk, (type) => {
+          if (type === APPLICATION_DATA_RECORD && this.#clientEncrypted) this.#sentEncrypted++;
+        });
+      raw.write(chunk, i === chunks.length - 1 ? done : undefined);
+    }
+    if (chunks.length > 1) raw.uncork();
   }
 
   override _final(done: (error?: Error | null) => void): void {

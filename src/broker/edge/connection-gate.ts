@@ -6,6 +6,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { recordRefusal } from './record-refusal.js';
+import { TurnPacer } from './turn-pacer.js';
 
 export interface ConnectionLimits {
   /** Connections not yet past CONNACK (the TLS handshake, the CONNECT, its authentication). */
@@ -22,54 +23,6 @@ export interface ConnectionLimits {
  * second as much again when the client presents a certificate; a plain connection costs a tenth.
  */
 export const STARTS_PER_TURN = { tcp: 8, tls: 1 } as const;
-
-/**
- * Starts accepted connections at most `perTurn` per turn of the event loop, in the order they
- * came; the rest wait, paused (nothing read yet), for the next turns. Without it a burst of
- * connections (a handshake flood, a fleet reconnecting after an outage) starts all its handshakes
- * in one poll of the loop and every connected client waits for all of them. It bounds the
- * new-connection work in one turn, not the rate: an idle loop turns again at once. Connections
- * start in the check phase only, so that a turn never starts more, whatever the poll brought.
- */
-export class StartPacer {
-  readonly #queue: Socket[] = [];
-  #head = 0;
-  #scheduled = false;
-
-  constructor(
-    private readonly perTurn: number,
-    private readonly start: (socket: Socket) => void,
-  ) {}
-
-  offer(socket: Socket): void {
-    this.#queue.push(socket);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(this.#turn);
-  }
-
-  readonly #turn = (): void => {
-    const queue = this.#queue;
-    let started = 0;
-    while (started < this.perTurn && this.#head < queue.length) {
-      const socket = queue[this.#head++]!;
-      if (socket.destroyed) continue;
-      started++;
-      this.start(socket);
-    }
-    if (this.#head === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
-      this.#scheduled = false;
-      return;
-    }
-    if (this.#head > 1024) {
-      queue.splice(0, this.#head);
-      this.#head = 0;
-    }
-    setImmediate(this.#turn);
-  };
-}
 
 /**
  * The server to listen on in front of `inner`: each admitted socket is handed to `inner` as its
@@ -96,10 +49,14 @@ export function gateConnections(
     );
     socket.destroy();
   };
-  // Paused until started: whatever a waiting connection sends stays in the kernel.
-  const pacer = new StartPacer(perTurn, (socket) => {
+  // Paused until started: whatever a waiting connection sends stays in the kernel. Without the
+  // pacer a burst of connections (a handshake flood, a fleet reconnecting after an outage) starts
+  // all its handshakes in one poll of the loop, and every connected client waits for all of them.
+  const pacer = new TurnPacer<Socket>(perTurn, (socket) => {
+    if (socket.destroyed) return false;
     socket.resume();
     inner.emit('connection', socket);
+    return true;
   });
   return createServer({ pauseOnConnect: true }, (socket) => {
     const address = socket.remoteAddress ?? '';
