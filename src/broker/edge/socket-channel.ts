@@ -60,7 +60,8 @@ export const OUTBOUND_LIMIT = 1024 * 1024;
 
 /**
  * What one connection may do in one turn of the event loop, in packets (a PUBLISH counts one per
- * KB and per 64 user properties, a SUBSCRIBE one per 8 filters): enough that a busy client's
+ * KB and per 64 user properties, a SUBSCRIBE one per 8 filters; a fan-out is bounded in time, see
+ * `packetsOut`): enough that a busy client's
  * chunk goes in a turn or two, little enough that the others are served between.
  */
 const TURN_BUDGET = 64;
@@ -83,6 +84,17 @@ function turnNow(): number {
   }
   return currentTurn;
 }
+
+/**
+ * Packets every channel of this process was given to send. A PUBLISH to many subscribers is a
+ * delivery's work per subscriber, which its own cost does not show: once a connection's packets
+ * have made the broker send FAN_OUT_CHECK packets, the clock is read, and past TURN_MS of work the
+ * turn ends for it. Counting the deliveries as packets instead would end a busy fan-out's turn
+ * after one publish, and each subscriber would get a write per message, not one per turn.
+ */
+let packetsOut = 0;
+const FAN_OUT_CHECK = 64;
+const TURN_MS = 1;
 
 function cost(packet: Packet): number {
   if (packet.type === 'publish')
@@ -140,6 +152,7 @@ export function attachSocket(
     },
     send(packet) {
       if (socket.destroyed || !socket.writable) return;
+      packetsOut++;
       if (traces.packetOut.hasSubscribers) traces.packetOut.publish({ remote: remoteAddress, packet });
       if (pending.length === 0) process.nextTick(flush);
       if (packet.type === 'publish') {
@@ -184,12 +197,20 @@ export function attachSocket(
   let failed: ProtocolError | undefined;
   /** Handles the backlog in order while the budget lasts; true once it is empty. */
   const handleBacklog = (budget: number): boolean => {
+    const started = performance.now();
+    let checkAt = packetsOut + FAN_OUT_CHECK;
     while (next < backlog.length) {
       if (spent >= budget) return false;
       const packet = backlog[next++]!;
       spent += cost(packet);
       if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
       connection.handle(packet);
+      if (packetsOut >= checkAt) {
+        checkAt = packetsOut + FAN_OUT_CHECK;
+        // An unbounded budget (what was read before a close) is not cut short.
+        if (budget !== Number.POSITIVE_INFINITY && performance.now() - started > TURN_MS)
+          spent = Math.max(spent, budget);
+      }
     }
     backlog = [];
     next = 0;
