@@ -294,101 +294,101 @@ describe('limits against hostile clients', () => {
     assert.equal((await within(inbox.next(), 5000, 'the sentinel')).value?.topic, 'burst/end');
   });
 
-  it("a publisher fanning out to many subscribers gives up its turn: a client's PINGREQ sent after the first message is answered before the burst's 32nd", async () => {
-    // 300 subscribers that read nothing back here; their sockets take what the broker writes.
-    const subscribe = (i: number) =>
-      Buffer.concat([
-        encodePacket(
-          {
-            type: 'connect',
-            protocolName: 'MQTT',
-            protocolVersion: 4,
-            clean: true,
-            keepAlive: 0,
-            clientId: `fan-${i}`,
-          },
-          4,
-        ),
-        encodePacket(
-          {
-            type: 'subscribe',
-            packetId: 1,
-            subscriptions: [
-              { topicFilter: 'fan/x', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
-            ],
-          },
-          4,
-        ),
-      ]);
-    const subscribers = await Promise.all(Array.from({ length: 300 }, () => idle(port(3))));
-    const subscribed = subscribers.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          let got = 0;
-          // CONNACK (4 bytes) and SUBACK (5 bytes); what comes later is not kept.
-          const onData = (chunk: Buffer) => {
-            got += chunk.length;
-            if (got >= 9) {
-              socket.off('data', onData);
-              socket.resume();
-              resolve();
+  for (const together of [false, true])
+    it(`a publisher fanning out to many subscribers gives up its turn${together ? ', its burst sent with its CONNECT' : ''}: a client's PINGREQ sent after the first message is answered before the burst's 32nd`, async () => {
+      // 300 subscribers that read nothing back here; their sockets take what the broker writes.
+      const subscribe = (i: number) =>
+        Buffer.concat([
+          encodePacket(
+            {
+              type: 'connect',
+              protocolName: 'MQTT',
+              protocolVersion: 4,
+              clean: true,
+              keepAlive: 0,
+              clientId: `fan-${together}-${i}`,
+            },
+            4,
+          ),
+          encodePacket(
+            {
+              type: 'subscribe',
+              packetId: 1,
+              subscriptions: [
+                { topicFilter: 'fan/x', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
+              ],
+            },
+            4,
+          ),
+        ]);
+      const subscribers = await Promise.all(Array.from({ length: 300 }, () => idle(port(3))));
+      const subscribed = subscribers.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            let got = 0;
+            // CONNACK (4 bytes) and SUBACK (5 bytes); what comes later is not kept.
+            const onData = (chunk: Buffer) => {
+              got += chunk.length;
+              if (got >= 9) {
+                socket.off('data', onData);
+                socket.resume();
+                resolve();
+              }
+            };
+            socket.on('data', onData);
+          }),
+      );
+      subscribers.forEach((socket, i) => socket.write(subscribe(i)));
+      await within(Promise.all(subscribed), 10_000, 'the subscribers subscribing');
+      const probe = await idle(port(3));
+      probe.write(subscribe(300));
+      const decoder = new FrameDecoder({ protocolVersion: 4 });
+      const seen: string[] = [];
+      let pinged = false;
+      const answered = new Promise<number>((resolve) =>
+        probe.on('data', (chunk: Buffer) => {
+          for (const packet of decoder.push(chunk)) {
+            if (packet.type === 'publish') {
+              seen.push(packet.topic);
+              // The first message of the burst is out: the broker is in its fan-out now.
+              if (!pinged) {
+                pinged = true;
+                probe.write(encodePacket({ type: 'pingreq' }, 4));
+              }
             }
-          };
-          socket.on('data', onData);
-        }),
-    );
-    subscribers.forEach((socket, i) => socket.write(subscribe(i)));
-    await within(Promise.all(subscribed), 10_000, 'the subscribers subscribing');
-    const probe = await idle(port(3));
-    probe.write(subscribe(300));
-    const decoder = new FrameDecoder({ protocolVersion: 4 });
-    const seen: string[] = [];
-    let pinged = false;
-    const answered = new Promise<number>((resolve) =>
-      probe.on('data', (chunk: Buffer) => {
-        for (const packet of decoder.push(chunk)) {
-          if (packet.type === 'publish') {
-            seen.push(packet.topic);
-            // The first message of the burst is out: the broker is in its fan-out now.
-            if (!pinged) {
-              pinged = true;
-              probe.write(encodePacket({ type: 'pingreq' }, 4));
-            }
+            if (packet.type === 'pingresp') resolve(seen.length);
           }
-          if (packet.type === 'pingresp') resolve(seen.length);
-        }
-      }),
-    );
-    const publisher = await idle(port(3));
-    // Past CONNACK first: packets sent ahead of it wait in the core for the authentication, and
-    // go on together once it is decided.
-    publisher.write(
-      encodePacket(
+        }),
+      );
+      const publisher = await idle(port(3));
+      const connect = encodePacket(
         {
           type: 'connect',
           protocolName: 'MQTT',
           protocolVersion: 4,
           clean: true,
           keepAlive: 0,
-          clientId: 'fan-pub',
+          clientId: `fan-pub-${together}`,
         },
         4,
-      ),
-    );
-    await within(once(publisher, 'data'), 5000, 'the CONNACK');
-    const payload = Buffer.alloc(1024, 'x');
-    publisher.write(
-      Buffer.concat(
-        Array.from({ length: 40 }, () =>
-          encodePacket({ type: 'publish', topic: 'fan/x', payload, qos: 0, retain: false, dup: false }, 4),
-        ),
-      ),
-    );
-    // 40 publishes of 1 KB count 80 packets of the turn's budget of 64: without the clock, the
-    // first 32 go out in one turn (9,600 deliveries) before the PINGREQ is read.
-    const before = await within(answered, 10_000, 'the PINGRESP');
-    assert.ok(before < 32, `PINGRESP after ${before} messages of the burst`);
-  });
+      );
+      const payload = Buffer.alloc(1024, 'x');
+      const burst = Array.from({ length: 40 }, () =>
+        encodePacket({ type: 'publish', topic: 'fan/x', payload, qos: 0, retain: false, dup: false }, 4),
+      );
+      if (together) {
+        // What comes with CONNECT waits for its authentication, at the edge, under the budget.
+        publisher.write(Buffer.concat([connect, ...burst]));
+      } else {
+        publisher.write(connect);
+        await within(once(publisher, 'data'), 5000, 'the CONNACK');
+        publisher.write(Buffer.concat(burst));
+      }
+      // 40 publishes of 1 KB count 80 packets of the turn's budget of 64: without the clock, the
+      // first 32 go out in one turn (9,600 deliveries) before the PINGREQ is read.
+      const before = await within(answered, 10_000, 'the PINGRESP');
+      assert.ok(before < 32, `PINGRESP after ${before} messages of the burst`);
+    });
 
   it('maxRetainedMessages / maxRetainedBytes: a new topic past them is refused with 0x97 (v5 QoS 1), or delivered and not kept', async () => {
     const c = await v5(port(3), 'retain-bomb');

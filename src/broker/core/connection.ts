@@ -114,6 +114,15 @@ export class Connection implements ConnectedContext, SessionOwner {
     if (pending !== undefined) this.#holdUntil(pending);
   }
 
+  /**
+   * True while packets wait for an answer (CONNECT's authentication, a hook): what is handed over
+   * now is held, and goes on in one go once it is decided. The edge stops handing packets over
+   * and goes on when told `inputReady`.
+   */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
   /** A method, so TypeScript does not narrow the state across an await. */
   isClosed(): boolean {
     return this.#state === 'closed';
@@ -143,6 +152,7 @@ export class Connection implements ConnectedContext, SessionOwner {
             return;
           }
         }
+        if (this.#state !== 'closed') this.channel.inputReady?.();
       });
   }
 

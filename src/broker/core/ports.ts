@@ -134,6 +134,12 @@ export interface PacketChannel {
   readonly congested: boolean;
   /** Flushes what is queued, then closes. */
   close(): void;
+  /**
+   * Told when the connection takes packets again after `Connection.holding` (an authentication or
+   * a hook was decided). An edge that stops handing packets over while the connection holds keeps
+   * them under its own per-turn budget; those it handed over anyway are handled in order first.
+   */
+  inputReady?(): void;
 }
 
 export interface Timer {

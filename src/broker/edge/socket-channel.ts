@@ -23,6 +23,8 @@ import { traces } from './trace-channels.js';
 /** What the core gives back for a channel: where decoded packets and transport events go. */
 export interface ConnectionHandle {
   handle(packet: Packet): void;
+  /** Packets handed over now wait for an answer (CONNECT's authentication); see inputReady. */
+  readonly holding: boolean;
   /** v5: DISCONNECT with the reason, then close; v3: close. */
   disconnect(reasonCode: number, reason: string): void;
   protocolError(error: ProtocolError): void;
@@ -179,6 +181,11 @@ export function attachSocket(
       if (socket.destroyed) return;
       endWithin(socket);
     },
+    inputReady() {
+      if (!waitingForCore) return;
+      waitingForCore = false;
+      turn();
+    },
   };
 
   const connection = accept(channel);
@@ -190,6 +197,8 @@ export function attachSocket(
   let backlog: Packet[] = [];
   let next = 0;
   let scheduled = false;
+  /** Stopped while the core holds on a packet (`scheduled` stays set): inputReady goes on. */
+  let waitingForCore = false;
   /** What this connection handled in the turn `spentIn`. */
   let spent = 0;
   let spentIn = -1;
@@ -201,6 +210,9 @@ export function attachSocket(
     let checkAt = packetsOut + FAN_OUT_CHECK;
     while (next < backlog.length) {
       if (spent >= budget) return false;
+      // What follows a packet the core holds on (CONNECT, until it is authenticated) stays here,
+      // under this budget, until inputReady: the core would handle what it held in one go.
+      if (budget !== Number.POSITIVE_INFINITY && connection.holding) return false;
       const packet = backlog[next++]!;
       spent += cost(packet);
       if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
@@ -228,7 +240,8 @@ export function attachSocket(
       if (!handleBacklog(TURN_BUDGET) || spent >= TURN_BUDGET) {
         socket.pause();
         scheduled = true;
-        setImmediate(turn);
+        if (connection.holding) waitingForCore = true;
+        else setImmediate(turn);
         return;
       }
     } catch (error) {
