@@ -377,7 +377,8 @@ describe('limits against hostile clients', () => {
         encodePacket({ type: 'publish', topic: 'fan/x', payload, qos: 0, retain: false, dup: false }, 4),
       );
       if (together) {
-        // What comes with CONNECT waits for its authentication, at the edge, under the budget.
+        // What comes with CONNECT is held in the core until it is authenticated, then handed back to
+        // the edge and handled under its budget.
         publisher.write(Buffer.concat([connect, ...burst]));
       } else {
         publisher.write(connect);

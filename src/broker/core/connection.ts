@@ -114,15 +114,6 @@ export class Connection implements ConnectedContext, SessionOwner {
     if (pending !== undefined) this.#holdUntil(pending);
   }
 
-  /**
-   * True while packets wait for an answer (CONNECT's authentication, a hook): what is handed over
-   * now is held, and goes on in one go once it is decided. The edge stops handing packets over
-   * and goes on when told `inputReady`.
-   */
-  get holding(): boolean {
-    return this.#held !== undefined;
-  }
-
   /** A method, so TypeScript does not narrow the state across an await. */
   isClosed(): boolean {
     return this.#state === 'closed';
@@ -144,6 +135,10 @@ export class Connection implements ConnectedContext, SessionOwner {
       .finally(() => {
         const held = this.#held ?? [];
         this.#held = undefined;
+        if (held.length > 0 && this.channel.requeue && this.#state !== 'closed') {
+          this.channel.requeue(held);
+          return;
+        }
         for (let i = 0; i < held.length; i++) {
           if (this.#state === 'closed') return;
           const next = this.#dispatch(held[i]!);
@@ -152,7 +147,6 @@ export class Connection implements ConnectedContext, SessionOwner {
             return;
           }
         }
-        if (this.#state !== 'closed') this.channel.inputReady?.();
       });
   }
 

@@ -135,11 +135,11 @@ export interface PacketChannel {
   /** Flushes what is queued, then closes. */
   close(): void;
   /**
-   * Told when the connection takes packets again after `Connection.holding` (an authentication or
-   * a hook was decided). An edge that stops handing packets over while the connection holds keeps
-   * them under its own per-turn budget; those it handed over anyway are handled in order first.
+   * Takes back packets the connection held while an answer was pending (CONNECT's
+   * authentication, a hook), to hand them over again in order, under the edge's per-turn budget:
+   * handled here they would all go in one go. Absent: the connection handles them itself.
    */
-  inputReady?(): void;
+  requeue?(packets: Packet[]): void;
 }
 
 export interface Timer {

@@ -23,8 +23,6 @@ import { traces } from './trace-channels.js';
 /** What the core gives back for a channel: where decoded packets and transport events go. */
 export interface ConnectionHandle {
   handle(packet: Packet): void;
-  /** Packets handed over now wait for an answer (CONNECT's authentication); see inputReady. */
-  readonly holding: boolean;
   /** v5: DISCONNECT with the reason, then close; v3: close. */
   disconnect(reasonCode: number, reason: string): void;
   protocolError(error: ProtocolError): void;
@@ -181,10 +179,13 @@ export function attachSocket(
       if (socket.destroyed) return;
       endWithin(socket);
     },
-    inputReady() {
-      if (!waitingForCore) return;
-      waitingForCore = false;
-      turn();
+    requeue(packets) {
+      // Held since before what the backlog still has: they go first.
+      const rest = backlog.slice(next);
+      backlog = packets;
+      for (const packet of rest) backlog.push(packet);
+      next = 0;
+      if (!scheduled) turn();
     },
   };
 
@@ -197,8 +198,6 @@ export function attachSocket(
   let backlog: Packet[] = [];
   let next = 0;
   let scheduled = false;
-  /** Stopped while the core holds on a packet (`scheduled` stays set): inputReady goes on. */
-  let waitingForCore = false;
   /** What this connection handled in the turn `spentIn`. */
   let spent = 0;
   let spentIn = -1;
@@ -210,9 +209,6 @@ export function attachSocket(
     let checkAt = packetsOut + FAN_OUT_CHECK;
     while (next < backlog.length) {
       if (spent >= budget) return false;
-      // What follows a packet the core holds on (CONNECT, until it is authenticated) stays here,
-      // under this budget, until inputReady: the core would handle what it held in one go.
-      if (budget !== Number.POSITIVE_INFINITY && connection.holding) return false;
       const packet = backlog[next++]!;
       spent += cost(packet);
       if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
@@ -240,8 +236,7 @@ export function attachSocket(
       if (!handleBacklog(TURN_BUDGET) || spent >= TURN_BUDGET) {
         socket.pause();
         scheduled = true;
-        if (connection.holding) waitingForCore = true;
-        else setImmediate(turn);
+        setImmediate(turn);
         return;
       }
     } catch (error) {
