@@ -21,14 +21,14 @@ import {
   waitList,
 } from './bench-process.js';
 import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
-import { fanIn, type LoadTarget, latency, type Window } from './load-cases.js';
+import { fanIn, type LoadTarget, latency, nagleRoundTrips, type Window } from './load-cases.js';
 
 const SECONDS = Number(arg('seconds', '5'));
 const CONNECTIONS = Number(arg('connections', '5000'));
 type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto';
 const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto'];
 const ONLY = new Set(arg('only', BROKERS.join(',')).split(','));
-const CASES = new Set(arg('cases', 'qos0,qos1,latency,fanout,idle,overload').split(','));
+const CASES = new Set(arg('cases', 'qos0,qos1,latency,nagle,fanout,idle,overload').split(','));
 /** Subscribers of the one topic in the fan-out case. */
 const FANOUT = Number(arg('fanout', '1000'));
 const PUBLISHERS = 10;
@@ -42,16 +42,17 @@ interface BrokerUnderTest {
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
 
-async function startBroker(name: BrokerName): Promise<BrokerUnderTest> {
+/** `tcpNoDelay` false: the file leaves set_tcp_nodelay out, so each broker keeps Nagle on by default. */
+async function startBroker(name: BrokerName, tcpNoDelay = true): Promise<BrokerUnderTest> {
   const port = await freePort();
-  const conf = join(dir, `${name}.conf`);
+  const conf = join(dir, `${name}${tcpNoDelay ? '' : '-nagle'}.conf`);
   // One file for both. Logging only errors, so neither pays for a line per connection.
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
-      'set_tcp_nodelay true',
+      ...(tcpNoDelay ? ['set_tcp_nodelay true'] : []),
       'max_queued_messages 1000',
       'sys_interval 0',
       'log_type error',
@@ -237,6 +238,15 @@ async function runAll(name: BrokerName) {
     const qos0 = await skip('qos0', () => fanIn(target(b), 0));
     const qos1 = await skip('qos1', () => fanIn(target(b), 1));
     const lat = await skip('latency', () => latency(target(b), 20_000));
+    const nagle = await skip('nagle', async () => {
+      const withNoDelay = await nagleRoundTrips(b.port, 100);
+      const nagleBroker = await startBroker(name, false);
+      try {
+        return { withNoDelay, byDefault: await nagleRoundTrips(nagleBroker.port, 100) };
+      } finally {
+        await stopBroker(nagleBroker);
+      }
+    });
     const fan = CASES.has('fanout')
       ? {
           q0small: await step('fanout QoS 0, 64 B', () => fanOut(b, 0, 64)),
@@ -247,7 +257,7 @@ async function runAll(name: BrokerName) {
       : undefined;
     const idle = await skip('idle', () => idleConnections(b));
     const over = await skip('overload', () => overload(b));
-    return { qos0, qos1, lat, fan, idle, over };
+    return { qos0, qos1, lat, nagle, fan, idle, over };
   } finally {
     await stopBroker(b);
   }
@@ -297,6 +307,18 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
   ],
   ['20k msg/s QoS 0: p50 latency µs', (r) => r.lat?.p50 ?? Number.NaN, (n) => n.toFixed(0), 'lower'],
   ['20k msg/s QoS 0: p99 latency µs', (r) => r.lat?.p99 ?? Number.NaN, (n) => n.toFixed(0), 'lower'],
+  [
+    'publish-then-wait, client without TCP_NODELAY, QoS 1 to itself, no set_tcp_nodelay: median ms',
+    (r) => r.nagle?.byDefault.median ?? Number.NaN,
+    (n) => n.toFixed(2),
+    'lower',
+  ],
+  [
+    'same, set_tcp_nodelay true: median ms',
+    (r) => r.nagle?.withNoDelay.median ?? Number.NaN,
+    (n) => n.toFixed(2),
+    'lower',
+  ],
   [
     '20k msg/s QoS 0: broker CPU µs per delivered msg',
     (r) => (r.lat ? usPerMsg(r.lat) : Number.NaN),

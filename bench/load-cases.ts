@@ -136,3 +136,43 @@ export async function latency(t: LoadTarget, rate: number, qos: 0 | 1 = 0) {
   await sleep(500);
   return { ...w, p50: pick(0.5), p99: pick(0.99), samples: samples.length };
 }
+
+/**
+ * A device stack without TCP_NODELAY doing publish-then-wait: one client publishes QoS 1 to a
+ * topic it subscribes to at QoS 1, waits for both the PUBACK and the message, acknowledges the
+ * message, and publishes again. Round trips in ms (median and p90 over `rounds`). Where the
+ * broker sends its PUBACK in the segment that carries the message, the client's next PUBLISH
+ * waits in its own Nagle for the broker's delayed ACK.
+ */
+export async function nagleRoundTrips(port: number, rounds = 200) {
+  const client = await LoadClient.open(port, 'nagle');
+  client.socket.setNoDelay(false);
+  await client.subscribe('nagle/t', 1);
+  const payload = Buffer.alloc(16);
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const packetId = (i % 65_000) + 2;
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      let acked = false;
+      let received = false;
+      const timer = setTimeout(() => reject(new Error(`round ${i}: no answer in 5 s`)), 5000);
+      client.onPacket = (p: Packet) => {
+        if (p.type === 'puback' && p.packetId === packetId) acked = true;
+        if (p.type === 'publish') {
+          received = true;
+          client.socket.write(pubackPacket(p.packetId!));
+        }
+        if (acked && received) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      client.socket.write(publishPacket('nagle/t', payload, 1, packetId));
+    });
+    times.push(performance.now() - started);
+  }
+  client.close();
+  times.sort((x, y) => x - y);
+  return { median: times[rounds >> 1]!, p90: times[Math.floor(rounds * 0.9)]! };
+}

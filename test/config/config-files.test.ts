@@ -182,6 +182,15 @@ describe('mosquitto.conf', () => {
     assert.equal(set.maxQueuedBytes, 5000);
   });
 
+  it("set_tcp_nodelay: Nagle's algorithm on unless set, as in mosquitto (warden's own schema turns it off)", async () => {
+    assert.equal((await loadConfigFile(file('nd0.conf', 'listener 1883\n'))).tcpNoDelay, false);
+    assert.equal(
+      (await loadConfigFile(file('nd1.conf', 'listener 1883\nset_tcp_nodelay true\n'))).tcpNoDelay,
+      true,
+    );
+    assert.equal(validateConfig({ listeners: [{ port: 1883 }] }).tcpNoDelay, true);
+  });
+
   it('max_inflight_messages is also the Receive Maximum told to v5 clients, as in Mosquitto 2', async () => {
     const config = await loadConfigFile(file('inflight.conf', 'listener 1883\nmax_inflight_messages 10\n'));
     assert.equal(config.maxInflight, 10);

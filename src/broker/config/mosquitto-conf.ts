@@ -571,6 +571,8 @@ function assemble(s: ReadState): BrokerConfigInput {
   s.config.refusedLoginCode = 'notAuthorized';
   // max_queued_bytes is 0 (no byte limit) unless set.
   s.config.maxQueuedBytes ??= 0;
+  // set_tcp_nodelay is false unless set: Nagle's algorithm stays on.
+  s.config.tcpNoDelay ??= false;
   // Mosquitto logs to stderr unless told otherwise.
   if (!s.config.logDest?.length) s.config.logDest = ['stderr'];
   if (s.notes.length > 0) s.config.notes = s.notes;

@@ -129,17 +129,32 @@ export function attachSocket(
   // What this tick sent, written at its end: one write for a lone packet (the common case at low
   // rates, where writev's bookkeeping would cost more), one corked writev for several.
   let pending: Buffer[] = [];
+  // The tick's packets hold a PUBLISH, and the last is an acknowledgement: see flush.
+  let publishPending = false;
+  let ackLast = false;
+  const nagle = !options.tcpNoDelay;
   const flush = () => {
     const out = pending;
     pending = [];
+    // With Nagle's algorithm on (mosquitto's default), a client's own message and the PUBACK of
+    // its publish go as two writes, the PUBACK last, as mosquitto writes them: the kernel holds
+    // the PUBACK until the client's TCP acknowledges the message, which comes with the client's
+    // PUBACK for it, so the PUBACK carries the acknowledgement of that in turn. In one segment, a
+    // client without TCP_NODELAY that answers the message and publishes again has its next
+    // PUBLISH held by its own Nagle until the broker's delayed ACK, 40 ms later.
+    const split = nagle && publishPending && ackLast;
+    publishPending = false;
+    ackLast = false;
     if (out.length === 0 || socket.destroyed) return;
     if (out.length === 1) {
       socket.write(out[0]!);
       return;
     }
+    const last = split ? out.length - 1 : out.length;
     socket.cork();
-    for (const bytes of out) socket.write(bytes);
+    for (let i = 0; i < last; i++) socket.write(out[i]!);
     socket.uncork();
+    if (split) socket.write(out[last]!);
   };
 
   const stats = options.stats;
@@ -155,6 +170,10 @@ export function attachSocket(
       packetsOut++;
       if (traces.packetOut.hasSubscribers) traces.packetOut.publish({ remote: remoteAddress, packet });
       if (pending.length === 0) process.nextTick(flush);
+      if (nagle) {
+        ackLast = packet.type === 'puback' || packet.type === 'pubrec' || packet.type === 'pubcomp';
+        if (packet.type === 'publish') publishPending = true;
+      }
       if (packet.type === 'publish') {
         const bytes = publishBytes(packet, version);
         if (packet.payload.length > ZERO_COPY_PAYLOAD) {
