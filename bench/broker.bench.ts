@@ -22,13 +22,14 @@ import {
 } from './bench-process.js';
 import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 import { fanIn, type LoadTarget, latency, nagleRoundTrips, type Window } from './load-cases.js';
+import { topicScale } from './topic-scale.js';
 
 const SECONDS = Number(arg('seconds', '5'));
 const CONNECTIONS = Number(arg('connections', '5000'));
 type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto';
 const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto'];
 const ONLY = new Set(arg('only', BROKERS.join(',')).split(','));
-const CASES = new Set(arg('cases', 'qos0,qos1,latency,nagle,fanout,idle,overload').split(','));
+const CASES = new Set(arg('cases', 'qos0,qos1,latency,nagle,fanout,topics,idle,overload').split(','));
 /** Subscribers of the one topic in the fan-out case. */
 const FANOUT = Number(arg('fanout', '1000'));
 const PUBLISHERS = 10;
@@ -255,9 +256,10 @@ async function runAll(name: BrokerName) {
           q1large: await step('fanout QoS 1, 1 KB', () => fanOut(b, 1, 1024)),
         }
       : undefined;
+    const topics = await skip('topics', () => topicScale(b.port, b.process.pid!, (d) => measure(b, d)));
     const idle = await skip('idle', () => idleConnections(b));
     const over = await skip('overload', () => overload(b));
-    return { qos0, qos1, lat, nagle, fan, idle, over };
+    return { qos0, qos1, lat, nagle, fan, topics, idle, over };
   } finally {
     await stopBroker(b);
   }
@@ -346,6 +348,30 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
       'lower',
     ],
   ]),
+  [
+    'topics: 100,000 device subscriptions + 1,000 wildcards, subscribe time ms',
+    (r) => r.topics?.subscribeMs ?? Number.NaN,
+    (n) => n.toFixed(0),
+    'lower',
+  ],
+  [
+    'topics: broker RSS per subscription, bytes',
+    (r) => r.topics?.bytesPerSubscription ?? Number.NaN,
+    (n) => n.toFixed(0),
+    'lower',
+  ],
+  [
+    'topics: QoS 0 to random device topics, delivered msg/s',
+    (r) => (r.topics ? rate(r.topics.window) : Number.NaN),
+    (n) => n.toFixed(0),
+    'higher',
+  ],
+  [
+    'topics: broker CPU µs per delivered msg',
+    (r) => (r.topics ? usPerMsg(r.topics.window) : Number.NaN),
+    (n) => n.toFixed(2),
+    'lower',
+  ],
   [
     `RSS per idle connection at ${CONNECTIONS}, KiB`,
     (r) => (r.idle?.perConnection ?? Number.NaN) / 1024,

@@ -6,11 +6,15 @@
 import type { Message } from './message.js';
 
 interface Node {
-  readonly children: Map<string, Node>;
+  /** NO_CHILDREN until the first child: most nodes are leaves (100,000 retained topics, 100,000 leaves). */
+  children: Map<string, Node>;
   message: Message | undefined;
 }
 
-const newNode = (): Node => ({ children: new Map(), message: undefined });
+/** Shared by every leaf and never written to: set() gives a node its own map first. */
+const NO_CHILDREN: ReadonlyMap<string, Node> = new Map();
+
+const newNode = (): Node => ({ children: NO_CHILDREN as Map<string, Node>, message: undefined });
 
 /** What a retained message counts for against maxRetainedBytes: its topic and payload. */
 const weight = (message: Message) => message.topic.length + message.payload.length;
@@ -46,6 +50,7 @@ export class RetainedIndex {
       let child = node.children.get(level);
       if (child === undefined) {
         child = newNode();
+        if (node.children === NO_CHILDREN) node.children = new Map();
         node.children.set(level, child);
       }
       node = child;
@@ -88,6 +93,8 @@ export class RetainedIndex {
 
   /** Retained messages a (valid, non-shared) filter matches. */
   match(filter: string): Message[] {
+    // Every subscription asks, and most brokers hold none or few.
+    if (this.#size === 0) return [];
     const found: Message[] = [];
     const levels = filter.split('/');
     const collect = (node: Node): void => {
