@@ -6,7 +6,7 @@
 // per QoS 0 message at a fixed rate, with and without client certificates. Servers pinned to
 // core 0, this generator to core 1 (npm run bench:tls does both).
 // Usage: npm run bench:tls [-- --handshakes 2000 --connections 5000 --messages 100000 --rate 20000
-//        --servers warden,mosquitto,node floor --variants ecdsa,rsa,mtls]
+//        --servers warden,mosquitto,node floor --variants ecdsa,rsa,mtls,storm --storm 10000]
 
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ const CONNECTIONS = Number(arg('connections', '5000'));
 const MESSAGES = Number(arg('messages', '100000'));
 const RATE = Number(arg('rate', '20000'));
 const CONCURRENCY = 20;
+/** Clients of the reconnect storm (`--variants storm`). */
+const STORM = Number(arg('storm', '10000'));
 const dir = mkdtempSync(join(tmpdir(), 'warden-tls-bench-'));
 // mosquitto started as root reads its certificate files after dropping to its own user.
 chmodSync(dir, 0o755);
@@ -59,7 +61,11 @@ const CONNECT = encodePacket(
 );
 
 /** TLS 1.3 handshake, CONNECT, CONNACK; resolves with the open socket. */
-function mqttsConnect(port: number, session?: Buffer): Promise<{ socket: TLSSocket; session?: Buffer }> {
+function mqttsConnect(
+  port: number,
+  session?: Buffer,
+  timeoutMs = 10_000,
+): Promise<{ socket: TLSSocket; session?: Buffer }> {
   return new Promise((resolve, reject) => {
     let ticket: Buffer | undefined;
     const socket = connect({
@@ -74,12 +80,20 @@ function mqttsConnect(port: number, session?: Buffer): Promise<{ socket: TLSSock
     socket.on('session', (s: Buffer) => {
       ticket = s;
     });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('timed out'));
+    }, timeoutMs).unref();
     socket.once('secureConnect', () => socket.write(CONNECT));
-    socket.once('data', (d: Buffer) =>
-      d[0] === 0x20 ? resolve({ socket, session: ticket }) : reject(new Error('no CONNACK')),
-    );
-    socket.once('error', reject);
-    setTimeout(() => reject(new Error('timed out')), 10_000).unref();
+    socket.once('data', (d: Buffer) => {
+      clearTimeout(timer);
+      if (d[0] === 0x20) resolve({ socket, session: ticket });
+      else reject(new Error('no CONNACK'));
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -222,6 +236,40 @@ async function messageCost(port: number, pid: number): Promise<number> {
   return cost;
 }
 
+/**
+ * A fleet reconnecting after an outage (issue 18): STORM clients start a TLS 1.3 handshake and
+ * CONNECT all at once against a fresh server. Time until the last CONNACK, the server's peak RSS
+ * (sampled every 100 ms) and CPU over the storm, and the clients that failed (60 s each at most).
+ * One generator core makes every client handshake too, so the time is a floor set by the
+ * generator as much as by the server: the server's CPU says which one it was.
+ */
+async function storm(port: number, pid: number) {
+  let peak = rssBytes(pid);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssBytes(pid));
+  }, 100);
+  const before = cpuMs(pid);
+  const started = performance.now();
+  const sockets: TLSSocket[] = [];
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: STORM }, async () => {
+      try {
+        const { socket } = await mqttsConnect(port, undefined, 60_000);
+        sockets.push(socket);
+      } catch {
+        failed++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuMs(pid) - before;
+  clearInterval(sampler);
+  for (const socket of sockets) socket.destroy();
+  await sleep(1000);
+  return { seconds, peakMiB: peak / 1024 / 1024, cpuSeconds: cpu / 1000, failed };
+}
+
 const servers = arg('servers', 'warden,mosquitto,node floor').split(',') as Server[];
 const results: Record<string, Record<Server, number>> = {};
 const put = (row: string, server: Server, value: number) => {
@@ -231,7 +279,7 @@ const put = (row: string, server: Server, value: number) => {
 const ALL_VARIANTS: Variant[] = ['ecdsa', 'rsa', 'ecdsa, client certificate required'];
 // --variants mtls: only the client-certificate rows.
 const variants = ALL_VARIANTS.filter((v) =>
-  arg('variants', 'ecdsa,rsa,mtls')
+  arg('variants', 'ecdsa,rsa,mtls,storm')
     .split(',')
     .includes(v.includes('client') ? 'mtls' : v),
 );
@@ -264,6 +312,22 @@ for (const variant of variants) {
           server,
           await messageCost(port, child.pid!),
         );
+    } finally {
+      await stopProcess(child);
+    }
+  }
+}
+if (arg('variants', 'ecdsa,rsa,mtls,storm').split(',').includes('storm')) {
+  presentCertificate = false;
+  for (const server of servers) {
+    console.error(`${server}, reconnect storm of ${STORM} ...`);
+    const { child, port } = await start(server, 'ecdsa');
+    try {
+      const r = await storm(port, child.pid!);
+      put(`reconnect storm, ${STORM} TLS clients at once: seconds to the last CONNACK`, server, r.seconds);
+      put('reconnect storm: server peak RSS MiB', server, r.peakMiB);
+      put('reconnect storm: server CPU seconds', server, r.cpuSeconds);
+      put('reconnect storm: clients that failed', server, r.failed);
     } finally {
       await stopProcess(child);
     }
