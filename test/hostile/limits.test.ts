@@ -12,7 +12,13 @@ import pino from 'pino';
 import { TurnPacer } from '../../src/broker/edge/turn-pacer.js';
 import type { Broker } from '../../src/broker/index.js';
 import { ClientError, connect, type MqttClient } from '../../src/client/index.js';
-import { encodePacket, FrameDecoder, type Packet, ReasonCode } from '../../src/protocol/index.js';
+import {
+  type ConnectPacket,
+  encodePacket,
+  FrameDecoder,
+  type Packet,
+  ReasonCode,
+} from '../../src/protocol/index.js';
 import { createTestPki, mutualTls, type TestPki } from '../fixtures/test-pki.js';
 import { createBroker } from '../support/memory-broker.js';
 import { within } from '../support/processes.js';
@@ -23,6 +29,21 @@ const logs: Array<{ msg: string; reason?: string; more?: number }> = [];
 const sockets: Socket[] = [];
 const clients: MqttClient[] = [];
 const port = (i: number) => broker.listeners[i]!.port;
+
+/** A clean CONNECT without keep-alive, as the raw clients here send it. */
+const connectPacket = (clientId: string, version: 4 | 5 = 4, extra: Partial<ConnectPacket> = {}) =>
+  encodePacket(
+    {
+      type: 'connect',
+      protocolName: 'MQTT',
+      protocolVersion: version,
+      clean: true,
+      keepAlive: 0,
+      clientId,
+      ...extra,
+    },
+    version,
+  );
 
 /** A TCP connection that sends nothing; resolves once it is open. */
 async function idle(p: number): Promise<Socket> {
@@ -95,19 +116,7 @@ async function rawClient(p: number, clientId: string, version: 4 | 5) {
       5000,
       'a packet from the broker',
     );
-  socket.write(
-    encodePacket(
-      {
-        type: 'connect',
-        protocolName: 'MQTT',
-        protocolVersion: version,
-        clean: true,
-        keepAlive: 0,
-        clientId,
-      },
-      version,
-    ),
-  );
+  socket.write(connectPacket(clientId, version));
   assert.equal((await next()).type, 'connack');
   let id = 0;
   return {
@@ -185,19 +194,7 @@ describe('limits against hostile clients', () => {
     const plain = Array.from({ length: 300 }, async (_, i) => {
       const socket = await idle(port(3));
       const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve));
-      socket.write(
-        encodePacket(
-          {
-            type: 'connect',
-            protocolName: 'MQTT',
-            protocolVersion: 4,
-            clean: true,
-            keepAlive: 0,
-            clientId: `b${i}`,
-          },
-          4,
-        ),
-      );
+      socket.write(connectPacket(`b${i}`));
       return (await connack)[0];
     });
     const tls = Array.from({ length: 60 }, async (_, i) => {
@@ -257,18 +254,9 @@ describe('limits against hostile clients', () => {
     const watcher = await v5(port(3), 'burst-watcher');
     await watcher.subscribe(['burst/#', 'will/burst'], { qos: 0 });
     const socket = await idle(port(3));
-    const connect = encodePacket(
-      {
-        type: 'connect',
-        protocolName: 'MQTT',
-        protocolVersion: 4,
-        clean: true,
-        keepAlive: 0,
-        clientId: 'burster',
-        will: { topic: 'will/burst', payload: Buffer.from('should not'), qos: 0, retain: false },
-      },
-      4,
-    );
+    const connect = connectPacket('burster', 4, {
+      will: { topic: 'will/burst', payload: Buffer.from('should not'), qos: 0, retain: false },
+    });
     const publishes = Array.from({ length: 1000 }, (_, n) =>
       encodePacket(
         {
@@ -299,17 +287,7 @@ describe('limits against hostile clients', () => {
       // 300 subscribers that read nothing back here; their sockets take what the broker writes.
       const subscribe = (i: number) =>
         Buffer.concat([
-          encodePacket(
-            {
-              type: 'connect',
-              protocolName: 'MQTT',
-              protocolVersion: 4,
-              clean: true,
-              keepAlive: 0,
-              clientId: `fan-${together}-${i}`,
-            },
-            4,
-          ),
+          connectPacket(`fan-${together}-${i}`),
           encodePacket(
             {
               type: 'subscribe',
@@ -361,17 +339,7 @@ describe('limits against hostile clients', () => {
         }),
       );
       const publisher = await idle(port(3));
-      const connect = encodePacket(
-        {
-          type: 'connect',
-          protocolName: 'MQTT',
-          protocolVersion: 4,
-          clean: true,
-          keepAlive: 0,
-          clientId: `fan-pub-${together}`,
-        },
-        4,
-      );
+      const connect = connectPacket(`fan-pub-${together}`);
       const payload = Buffer.alloc(1024, 'x');
       const burst = Array.from({ length: 40 }, () =>
         encodePacket({ type: 'publish', topic: 'fan/x', payload, qos: 0, retain: false, dup: false }, 4),
