@@ -1,5 +1,5 @@
-// Topic trie: one node per filter level, '+' as a child named "+", '#' held by the level above
-// it. A publish walks only the branches its levels can match, never the whole subscription list.
+// Topic trie: one node per filter level, '+' as the node's `plus` child, '#' held by the level
+// above it. A publish walks only the branches its levels can match, never the whole subscription list.
 
 // Each map is made when first needed: with 100,000 device topics (`devices/<id>/cmd`) most nodes
 // have children only or subscriptions only, and three maps per node were most of a

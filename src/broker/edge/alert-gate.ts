@@ -71,6 +71,8 @@ export class AlertGate extends Duplex {
   #muted = false;
   /** Chunks from the client waiting for their turn in `flights`. */
   #queued = 0;
+  /** The client's FIN came while chunks were queued: the stream ends after the last of them. */
+  #endPending = false;
 
   /** `remote`: the client's address when a PROXY header said it, else the socket's. */
   constructor(raw: Socket, remote = `${raw.remoteAddress}:${raw.remotePort}`) {
@@ -87,7 +89,11 @@ export class AlertGate extends Duplex {
         flights.offer({ gate: this, chunk });
       } else if (!this.push(chunk)) raw.pause();
     });
-    raw.on('end', () => this.push(null));
+    // The end comes after the flights still waiting, not before them.
+    raw.on('end', () => {
+      if (this.#queued > 0) this.#endPending = true;
+      else this.push(null);
+    });
     raw.on('error', (error) => this.destroy(error));
     raw.on('close', () => this.destroy());
   }
@@ -100,7 +106,11 @@ export class AlertGate extends Duplex {
       this.#inbound.scan(chunk, (type) => {
         if (type === APPLICATION_DATA_RECORD) this.#clientEncrypted = true;
       });
-    if (this.push(chunk) && this.#queued === 0) this.#raw.resume();
+    const more = this.push(chunk);
+    if (this.#queued === 0) {
+      if (this.#endPending) this.push(null);
+      else if (more) this.#raw.resume();
+    }
     return true;
   }
 
