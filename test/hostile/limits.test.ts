@@ -316,7 +316,7 @@ describe('limits against hostile clients', () => {
             socket.on('data', onData);
           }),
       );
-      subscribers.forEach((socket, i) => socket.write(subscribe(i)));
+      for (const [i, socket] of subscribers.entries()) socket.write(subscribe(i));
       await within(Promise.all(subscribed), 10_000, 'the subscribers subscribing');
       const probe = await idle(port(3));
       probe.write(subscribe(300));

@@ -43,10 +43,12 @@ export class SubscriptionTree<K, V> {
     for (let i = 0; i < levels.length - (hash ? 1 : 0); i++) {
       const level = levels[i]!;
       if (level === '+') {
-        node = node.plus ??= newNode();
+        node.plus ??= newNode();
+        node = node.plus;
         continue;
       }
-      const children = (node.children ??= new Map());
+      node.children ??= new Map();
+      const children = node.children;
       let child = children.get(level);
       if (child === undefined) {
         child = newNode();
@@ -54,7 +56,9 @@ export class SubscriptionTree<K, V> {
       }
       node = child;
     }
-    const target = hash ? (node.multi ??= new Map()) : (node.exact ??= new Map());
+    if (hash) node.multi ??= new Map();
+    else node.exact ??= new Map();
+    const target = (hash ? node.multi : node.exact)!;
     const isNew = !target.has(key);
     target.set(key, value);
     if (isNew) this.#size++;
