@@ -39,6 +39,8 @@ export function validateTopicFilter(filter: string): TopicProblem {
 }
 
 function wildcardProblem(filter: string): TopicProblem {
+  // Most filters name one topic exactly (`devices/<id>/cmd`): nothing to split.
+  if (!filter.includes('+') && !filter.includes('#')) return undefined;
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
