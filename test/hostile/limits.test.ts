@@ -178,14 +178,19 @@ describe('limits against hostile clients', () => {
     };
     setImmediate(tick);
     const startedIn: Record<string, number> = {};
+    let lastStarted: () => void = () => undefined;
+    const allStarted = new Promise<void>((resolve) => {
+      lastStarted = resolve;
+    });
     const pacer = new TurnPacer<{ name: string; destroyed: boolean }>(2, (socket) => {
       if (socket.destroyed) return false;
       startedIn[socket.name] = turn;
+      if (socket.name === 'e') lastStarted();
       return true;
     });
     const sockets = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, destroyed: name === 'd' }));
     for (const socket of sockets) pacer.offer(socket);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await within(allStarted, 5000, 'the last connection starting');
     ticking = false;
     assert.deepEqual(startedIn, { a: 1, b: 1, c: 2, e: 2 });
   });
