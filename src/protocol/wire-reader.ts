@@ -61,31 +61,30 @@ export class WireReader {
   }
 
   utf8(what: string): string {
-    const length = this.u16(what);
-    const start = this.pos;
-    const end = start + length;
-    if (end > this.end) throw truncated(what);
-    this.pos = end;
-    return decodeUtf8(this.buf, start, end, what);
+    const start = this.#field(what);
+    return decodeUtf8(this.buf, start, this.pos, what);
   }
 
   /** A UTF-8 string checked as utf8() checks it, without making the string (when it is ASCII). */
   checkUtf8(what: string): void {
+    const start = this.#field(what);
+    if (!isPlainAscii(this.buf, start, this.pos, what)) decodeNonAscii(this.buf, start, this.pos, what);
+  }
+
+  /** Two-byte length-prefixed binary data, as a slice of the packet. */
+  binary(what: string): Buffer {
+    const start = this.#field(what);
+    return this.buf.subarray(start, this.pos);
+  }
+
+  /** Moves past a two-byte length-prefixed field; returns where it starts (it ends at `pos`). */
+  #field(what: string): number {
     const length = this.u16(what);
     const start = this.pos;
     const end = start + length;
     if (end > this.end) throw truncated(what);
     this.pos = end;
-    if (!isPlainAscii(this.buf, start, end, what)) decodeNonAscii(this.buf, start, end, what);
-  }
-
-  /** Two-byte length-prefixed binary data, as a slice of the packet. */
-  binary(what: string): Buffer {
-    const length = this.u16(what);
-    const start = this.pos;
-    if (start + length > this.end) throw truncated(what);
-    this.pos = start + length;
-    return this.buf.subarray(start, start + length);
+    return start;
   }
 
   /** Everything left in the packet, as a slice (a PUBLISH payload). */

@@ -191,25 +191,26 @@ export class Session {
    * anything is made for it (a stalled subscriber's full queue sees every message go by).
    */
   keep(message: Message, options: DeliveryOptions, stats: { messagesDroppedQueueFull: number }): void {
-    if (this.#full()) {
-      stats.messagesDroppedQueueFull++;
-      this.droppedQueueFull++;
-      return;
-    }
-    const item: QueuedDelivery = { message, options };
-    this.queue.push(item);
-    this.journal?.kept(this, item);
+    if (this.#full()) this.#dropNew(stats);
+    else this.#keepNew({ message, options });
   }
 
   /** Keeps a message for later; when the queue is full the new message is dropped and counted. */
   enqueue(item: QueuedDelivery, stats: { messagesDroppedQueueFull: number }): void {
-    if (item.stored === undefined && this.#full()) {
-      stats.messagesDroppedQueueFull++;
-      this.droppedQueueFull++;
-      return;
-    }
+    // One the store holds already (put back, or recovered) always has its place.
+    if (item.stored !== undefined) this.queue.push(item);
+    else if (this.#full()) this.#dropNew(stats);
+    else this.#keepNew(item);
+  }
+
+  #keepNew(item: QueuedDelivery): void {
     this.queue.push(item);
-    if (item.stored === undefined) this.journal?.kept(this, item);
+    this.journal?.kept(this, item);
+  }
+
+  #dropNew(stats: { messagesDroppedQueueFull: number }): void {
+    stats.messagesDroppedQueueFull++;
+    this.droppedQueueFull++;
   }
 
   /**
