@@ -4,7 +4,9 @@
 // delivered message is valid even when the generator is the bottleneck.
 // "warden+metrics" is the same broker with its admin listener on and /metrics scraped every
 // second (Prometheus' default is every 15 s): what metrics cost the message paths.
-// Usage: npm run bench:broker [-- --seconds 5 --connections 5000 --only warden,warden+metrics,mosquitto]
+// "node floor" (net-floor.ts) is a bare Node `net` server that answers CONNECT with CONNACK: it
+// runs only the start and idle cases, the least memory any Node broker can hold.
+// Usage: npm run bench:broker [-- --seconds 5 --connections 5000 --only warden,warden+metrics,mosquitto,node floor]
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,14 +24,17 @@ import {
 } from './bench-process.js';
 import { LoadClient, pubackPacket, publishPacket } from './broker-load.js';
 import { fanIn, type LoadTarget, latency, nagleRoundTrips, type Window } from './load-cases.js';
+import { NET_FLOOR_SOURCE } from './net-floor.js';
 import { topicScale } from './topic-scale.js';
 
 const SECONDS = Number(arg('seconds', '5'));
 const CONNECTIONS = Number(arg('connections', '5000'));
-type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto';
-const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto'];
+type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto' | 'node floor';
+const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto', 'node floor'];
 const ONLY = new Set(arg('only', BROKERS.join(',')).split(','));
-const CASES = new Set(arg('cases', 'qos0,qos1,latency,nagle,fanout,topics,idle,overload').split(','));
+const CASES = new Set(arg('cases', 'start,qos0,qos1,latency,nagle,fanout,topics,idle,overload').split(','));
+/** What the floor can be measured on: it has no sessions or routing. */
+const FLOOR_CASES = new Set(['start', 'idle']);
 /** Subscribers of the one topic in the fan-out case. */
 const FANOUT = Number(arg('fanout', '1000'));
 const PUBLISHERS = 10;
@@ -66,10 +71,12 @@ async function startBroker(name: BrokerName, tcpNoDelay = true): Promise<BrokerU
   const command =
     name === 'mosquitto'
       ? ['mosquitto', '-c', conf]
-      : [
-          ...['node', ...nodeArgs, 'dist/cli/main.js', 'broker', '-c', conf],
-          ...(adminPort === undefined ? [] : ['--admin-port', String(adminPort)]),
-        ];
+      : name === 'node floor'
+        ? ['node', '-e', NET_FLOOR_SOURCE, String(port)]
+        : [
+            ...['node', ...nodeArgs, 'dist/cli/main.js', 'broker', '-c', conf],
+            ...(adminPort === undefined ? [] : ['--admin-port', String(adminPort)]),
+          ];
   const child = await startPinned(name, command, async () =>
     (await LoadClient.open(port, 'probe', 1000)).close(),
   );
@@ -119,6 +126,16 @@ const target = (b: BrokerUnderTest): LoadTarget => ({
   subPort: b.port,
   measure: (delivered, accepted) => measure(b, delivered, accepted),
 });
+
+/**
+ * The whole process's RSS with nothing connected: once it is ready, and 15 s later, when V8 has
+ * given back what starting up used (its memory reducer runs about 8 s after the last activity).
+ */
+async function startRss(b: BrokerUnderTest) {
+  const ready = rssBytes(b.process.pid!);
+  await sleep(15_000);
+  return { ready, settled: rssBytes(b.process.pid!) };
+}
 
 /** RSS growth per connected idle client, at CONNECTIONS clients. */
 async function idleConnections(b: BrokerUnderTest) {
@@ -235,7 +252,10 @@ async function runAll(name: BrokerName) {
       return run();
     };
     const skip = <T>(what: string, run: () => Promise<T>): Promise<T | undefined> =>
-      CASES.has(what) ? step(what, run) : Promise.resolve(undefined);
+      CASES.has(what) && (name !== 'node floor' || FLOOR_CASES.has(what))
+        ? step(what, run)
+        : Promise.resolve(undefined);
+    const start = await skip('start', () => startRss(b));
     const qos0 = await skip('qos0', () => fanIn(target(b), 0));
     const qos1 = await skip('qos1', () => fanIn(target(b), 1));
     const lat = await skip('latency', () => latency(target(b), 20_000));
@@ -248,18 +268,19 @@ async function runAll(name: BrokerName) {
         await stopBroker(nagleBroker);
       }
     });
-    const fan = CASES.has('fanout')
-      ? {
-          q0small: await step('fanout QoS 0, 64 B', () => fanOut(b, 0, 64)),
-          q0large: await step('fanout QoS 0, 1 KB', () => fanOut(b, 0, 1024)),
-          q1small: await step('fanout QoS 1, 64 B', () => fanOut(b, 1, 64)),
-          q1large: await step('fanout QoS 1, 1 KB', () => fanOut(b, 1, 1024)),
-        }
-      : undefined;
+    const fan =
+      CASES.has('fanout') && name !== 'node floor'
+        ? {
+            q0small: await step('fanout QoS 0, 64 B', () => fanOut(b, 0, 64)),
+            q0large: await step('fanout QoS 0, 1 KB', () => fanOut(b, 0, 1024)),
+            q1small: await step('fanout QoS 1, 64 B', () => fanOut(b, 1, 64)),
+            q1large: await step('fanout QoS 1, 1 KB', () => fanOut(b, 1, 1024)),
+          }
+        : undefined;
     const topics = await skip('topics', () => topicScale(b.port, b.process.pid!, (d) => measure(b, d)));
     const idle = await skip('idle', () => idleConnections(b));
     const over = await skip('overload', () => overload(b));
-    return { qos0, qos1, lat, nagle, fan, topics, idle, over };
+    return { start, qos0, qos1, lat, nagle, fan, topics, idle, over };
   } finally {
     await stopBroker(b);
   }
@@ -277,6 +298,12 @@ const rate = (w: Window) => w.delivered / w.seconds;
 const usPerMsg = (w: Window) => (w.cpuMs * 1000) / Math.max(1, w.delivered);
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher' | 'lower']> = [
+  [
+    'idle broker RSS, nothing connected, 15 s after start, MiB',
+    (r) => (r.start?.settled ?? Number.NaN) / 1024 / 1024,
+    (n) => n.toFixed(1),
+    'lower',
+  ],
   [
     'QoS 0 fan-in 10->1, 64 B: delivered msg/s',
     (r) => (r.qos0 ? rate(r.qos0) : Number.NaN),
@@ -385,14 +412,15 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
     'lower',
   ],
 ];
-console.log('| measure | warden | warden+metrics | mosquitto | warden / mosquitto | metrics on / off |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  '| measure | warden | warden+metrics | mosquitto | node floor | warden / mosquitto | warden / floor | metrics on / off |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [label, get, fmt] of rows) {
-  const w = results.warden ? get(results.warden) : Number.NaN;
-  const wm = results['warden+metrics'] ? get(results['warden+metrics']) : Number.NaN;
-  const m = results.mosquitto ? get(results.mosquitto) : Number.NaN;
+  const of = (name: BrokerName) => (results[name] ? get(results[name]) : Number.NaN);
+  const [w, wm, m, f] = [of('warden'), of('warden+metrics'), of('mosquitto'), of('node floor')];
   console.log(
-    `| ${label} | ${fmt(w)} | ${fmt(wm)} | ${fmt(m)} | ${(w / m).toFixed(2)}x | ${(wm / w).toFixed(2)}x |`,
+    `| ${label} | ${fmt(w)} | ${fmt(wm)} | ${fmt(m)} | ${fmt(f)} | ${(w / m).toFixed(2)}x | ${(w / f).toFixed(2)}x | ${(wm / w).toFixed(2)}x |`,
   );
 }
 for (const [name, r] of Object.entries(results)) {
@@ -402,6 +430,7 @@ for (const [name, r] of Object.entries(results)) {
     r.qos0 && `QoS 0 fan-in lost ${r.qos0.lost}`,
     r.qos1 && `QoS 1 fan-in lost ${r.qos1.lost}`,
     r.lat && `latency samples ${r.lat.samples}`,
+    r.start && `RSS when ready ${mb(r.start.ready)} MiB, 15 s later ${mb(r.start.settled)} MiB`,
     r.idle && `idle RSS ${mb(r.idle.before)} -> ${mb(r.idle.after)} MiB`,
   ].filter(Boolean);
   console.log(`\n${name}: ${notes.join('; ')}`);

@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { TrustProvider } from '../client/index.js';
 import { MAX_PACKET_SIZE } from '../protocol/index.js';
-import { Bridge, type BridgeHost, type BridgeStatus } from './bridge/bridge.js';
-import { RedisBus, redactUrl } from './cluster/redis-bus.js';
+import type { Bridge, BridgeHost, BridgeStatus } from './bridge/bridge.js';
+import type { RedisBus } from './cluster/redis-bus.js';
 import type { BrokerConfig, BrokerConfigInput } from './config/config-schema.js';
 import { validateConfig } from './config/validate-config.js';
 import { BrokerCore } from './core/broker-core.js';
@@ -21,7 +21,7 @@ import {
   type PacketChannel,
   systemClock,
 } from './core/ports.js';
-import { listenAdmin, type RunningAdmin } from './edge/admin-listener.js';
+import type { RunningAdmin } from './edge/admin-listener.js';
 import {
   type DevelopmentCertificate,
   developmentCertificate,
@@ -34,11 +34,9 @@ import { streamPair } from './edge/stream-pair.js';
 import { listenTcp, type RunningListener } from './edge/tcp-listener.js';
 import { TlsChannel } from './edge/tls-channel.js';
 import { listenTls } from './edge/tls-listener.js';
-import { listenWs } from './edge/ws-listener.js';
-import { type AdminApiOptions, adminRoutes, PUBLIC_PATHS } from './observability/admin-api.js';
+import type { AdminApiOptions } from './observability/admin-api.js';
 import { brokerLogger } from './observability/broker-logger.js';
 import type { ListenerView } from './observability/broker-view.js';
-import { BrokerMetrics } from './observability/metrics.js';
 import { startSysTopics, sysValues } from './observability/sys-topics.js';
 import { openStore, recoverStore, type StoreReport } from './persistence/open-store.js';
 import { AuthenticationChain } from './security/authentication-chain.js';
@@ -132,7 +130,9 @@ export async function createBroker(
       starting = value;
     },
   };
-  const metrics = config.admin ? new BrokerMetrics() : undefined;
+  // Packages a feature needs (prom-client, ioredis, ws, the admin pages) load only when it is
+  // configured: each costs the idle broker megabytes of heap (README, "Memory").
+  const metrics = config.admin ? new (await import('./observability/metrics.js')).BrokerMetrics() : undefined;
   const api: AdminApiOptions | undefined = metrics && { metrics, readiness };
   const admin = config.admin && api ? await startAdmin(config.admin, api, log) : undefined;
   let store: Awaited<ReturnType<typeof openStore>>;
@@ -141,6 +141,7 @@ export async function createBroker(
   try {
     if (config.cluster) {
       const { redis, nodeId, ...access } = config.cluster;
+      const { RedisBus, redactUrl } = await import('./cluster/redis-bus.js');
       bus = await RedisBus.open(redis, nodeId ?? `node-${randomUUID()}`, log, access);
       log.info({ redis: redactUrl(config.cluster.redis), nodeId: bus.nodeId }, 'cluster: joined');
     }
@@ -210,7 +211,10 @@ export async function createBroker(
       const tls = await tlsChannel(l);
       const running =
         l.protocol === 'ws'
-          ? await listenWs({ ...common, ...proxied, path: l.path, tls }, accept)
+          ? await (await import('./edge/ws-listener.js')).listenWs(
+              { ...common, ...proxied, path: l.path, tls },
+              accept,
+            )
           : tls
             ? await listenTls({ ...common, ...proxied, tls }, accept)
             : await listenTcp({ ...common, ...proxied }, accept);
@@ -313,6 +317,10 @@ async function startAdmin(
   }
   const name = `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`;
   const tls = config.tls && (await TlsChannel.open(name, config.tls, config.tls, log));
+  const [{ listenAdmin }, { adminRoutes, PUBLIC_PATHS }] = await Promise.all([
+    import('./edge/admin-listener.js'),
+    import('./observability/admin-api.js'),
+  ]);
   const admin = await listenAdmin(
     { host: config.host, port: config.port, token, tls, logger: log, publicPaths: PUBLIC_PATHS },
     adminRoutes(api),
@@ -345,6 +353,9 @@ async function startBridges(
   log: Logger,
   trust: SecurityHooks['bridgeTrust'] = {},
 ): Promise<Bridge[]> {
+  // The bridge brings the client library (and its diagnostics' certificate code) with it.
+  if (configs.length === 0) return [];
+  const { Bridge } = await import('./bridge/bridge.js');
   const host: BridgeHost = {
     async openLocal(name) {
       const [inside, outside] = streamPair();

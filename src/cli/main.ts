@@ -2,22 +2,28 @@
 // The `warden` command: one subcommand per file, wired here.
 
 import { Command } from 'commander';
-import { benchCommand } from './bench-command.js';
-import { brokerCommand } from './broker-command.js';
-import { certsCommand } from './certs-command.js';
-import { diagnoseCommand } from './diagnose-command.js';
-import { passwdCommand } from './passwd-command.js';
-import { pubCommand } from './pub-command.js';
-import { subCommand } from './sub-command.js';
+
+// Only the subcommand named is loaded: `warden broker` does not carry the client's, the
+// certificate tools' and the load generator's modules (with @peculiar/x509, megabytes of heap)
+// for as long as the broker runs. Anything else (help, a typo) loads them all, for commander to list.
+const subcommands = {
+  broker: async () => (await import('./broker-command.js')).brokerCommand(),
+  pub: async () => (await import('./pub-command.js')).pubCommand(),
+  sub: async () => (await import('./sub-command.js')).subCommand(),
+  diagnose: async () => (await import('./diagnose-command.js')).diagnoseCommand(),
+  certs: async () => (await import('./certs-command.js')).certsCommand(),
+  passwd: async () => (await import('./passwd-command.js')).passwdCommand(),
+  bench: async () => (await import('./bench-command.js')).benchCommand(),
+};
+type Subcommand = keyof typeof subcommands;
+const named = process.argv[2];
+const wanted = (
+  named !== undefined && Object.hasOwn(subcommands, named) ? [named] : Object.keys(subcommands)
+) as Subcommand[];
 
 const program = new Command('warden').description('Warden: secure MQTT telemetry broker, client and tools');
-program.addCommand(brokerCommand());
-program.addCommand(pubCommand());
-program.addCommand(subCommand());
-program.addCommand(diagnoseCommand());
-program.addCommand(certsCommand());
-program.addCommand(passwdCommand());
-program.addCommand(benchCommand());
+for (const command of await Promise.all(wanted.map((name) => subcommands[name]())))
+  program.addCommand(command);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

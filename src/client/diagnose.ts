@@ -6,7 +6,8 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { describeCertificate, readOcspResponse } from '../pki/index.js';
+import { describeCertificate } from '../pki/describe-certificate.js';
+import { readOcspResponse } from '../pki/ocsp.js';
 import {
   type ConnackPacket,
   encodePacket,

@@ -3,6 +3,7 @@
 
 import type { CertificateAuthority } from './certificate-authority.js';
 import { signingAlgorithm, x509 } from './key-pair.js';
+import { normalizedName, normalizedSerial } from './names.js';
 
 export interface Revocation {
   /** Hex serial number of the revoked certificate. */
@@ -79,24 +80,4 @@ function derIntegerHex(hex: string): string {
   const bare = normalizedSerial(hex);
   const even = bare.length % 2 === 1 ? `0${bare}` : bare;
   return Number.parseInt(even[0]!, 16) >= 8 ? `00${even}` : even;
-}
-
-export function normalizedSerial(hex: string): string {
-  return hex
-    .replace(/:/g, '')
-    .toLowerCase()
-    .replace(/^0+(?=.)/, '');
-}
-
-/** "CN=a, O=b" or Node's "O=b\nCN=a" as "cn=a,o=b". */
-export function normalizedName(name: string): string {
-  return name
-    .split(/\n|,\s*/)
-    .filter(Boolean)
-    .map((part) => {
-      const eq = part.indexOf('=');
-      return `${part.slice(0, eq).trim().toLowerCase()}=${part.slice(eq + 1).trim()}`;
-    })
-    .sort()
-    .join(',');
 }

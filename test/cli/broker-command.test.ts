@@ -174,6 +174,56 @@ describe('warden broker', () => {
     }
   });
 
+  it('loads the packages of a feature only when it is configured (ioredis, prom-client, ws, @peculiar/x509)', async () => {
+    // Asked with SIGUSR2, the broker process prints the packages in its module cache (these
+    // four are CommonJS, so an import of them lands there too).
+    const probe = join(dir, 'loaded-packages.mjs');
+    writeFileSync(
+      probe,
+      [
+        "import { createRequire } from 'node:module';",
+        'const cache = createRequire(import.meta.url).cache;',
+        "process.on('SIGUSR2', () => {",
+        '  const names = Object.keys(cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1]);',
+        "  process.stderr.write('loaded packages: ' + [...new Set(names.filter(Boolean))].sort().join(' ') + '\\n');",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const loaded = async (args: string[], ready: RegExp) => {
+      const broker = start('node', ['--import', probe, ...WARDEN, 'broker', ...args]);
+      try {
+        await broker.waitFor(ready);
+        broker.process.kill('SIGUSR2');
+        const [, names] = await broker.waitFor(/loaded packages: (.*)\n/);
+        return new Set(names!.split(' '));
+      } finally {
+        await broker.stop();
+      }
+    };
+    const features = ['ioredis', 'prom-client', 'ws', '@peculiar/x509'];
+    const dataDir = join(dir, 'lazy');
+    const plain = await loaded(['-p', '0', '--data-dir', dataDir], /warden broker: store /);
+    assert.ok(plain.has('pino'), `the probe reads the cache: ${[...plain].join(' ')}`);
+    assert.deepEqual(
+      features.filter((f) => plain.has(f)),
+      [],
+    );
+    // Each feature on: its package is there (the first TLS start makes the development CA).
+    const all = ['-p', '0', '--tls-port', '0', '--ws-port', '0', '--admin-port', '0', '--data-dir', dataDir];
+    const everything = await loaded(all, /admin on http/);
+    assert.deepEqual(
+      features.filter((f) => !everything.has(f)),
+      ['ioredis'],
+    );
+    // A later TLS start reuses the development CA's files, without the certificate-making code.
+    const reused = await loaded(
+      ['-p', '0', '--tls-port', '0', '--data-dir', dataDir],
+      /warden broker: store /,
+    );
+    assert.equal(reused.has('@peculiar/x509'), false);
+  });
+
   it('--admin-port and --admin-token-file: the admin listener, its URL printed, the token asked for', async () => {
     const tokenFile = join(dir, 'admin-token');
     writeFileSync(tokenFile, 'cli-admin-token\n');

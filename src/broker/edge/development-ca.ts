@@ -7,7 +7,6 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createCertificateAuthority, issueCertificate } from '../../pki/index.js';
 
 const DAY = 86_400_000;
 
@@ -40,6 +39,8 @@ export async function developmentCertificate(
   };
   if (await reusable(files, hosts, now)) return { ...files, created: false };
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Loaded only to make a new CA: a restart that reuses the files never loads @peculiar/x509.
+  const { createCertificateAuthority, issueCertificate } = await import('../../pki/index.js');
   const ca = await createCertificateAuthority({ name: `CN=Warden Development CA (${hostname()}), O=Warden` });
   const server = await issueCertificate(ca, { name: 'localhost', kind: 'server', hosts: [...hosts] });
   await writeFile(files.caFile, ca.certificatePem);

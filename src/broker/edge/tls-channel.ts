@@ -5,13 +5,15 @@
 
 import type { X509Certificate } from 'node:crypto';
 import { createSecureContext, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
-import { type CrlSummary, normalizedName, normalizedSerial } from '../../pki/index.js';
+// Only the light parts of warden/pki: its CRL and OCSP code loads when a listener uses them.
+import type { CrlSummary } from '../../pki/crl.js';
+import { normalizedName, normalizedSerial } from '../../pki/names.js';
 import { ReasonCode } from '../../protocol/index.js';
 import type { TlsConfig } from '../config/config-schema.js';
 import { watchFiles } from '../config/watch-files.js';
 import { type Clock, type Logger, type PeerIdentity, systemClock, type Timer } from '../core/ports.js';
 import { certificateIdentity } from './certificate-identity.js';
-import { OcspStapler } from './ocsp-stapler.js';
+import type { OcspStapler } from './ocsp-stapler.js';
 import type { ConnectionHandle } from './socket-channel.js';
 import { TlsAlert, type TlsAlertCode, verificationAlert } from './tls-alert.js';
 import { handshakeFailureReason, verificationFailureReason } from './tls-failure.js';
@@ -124,6 +126,7 @@ export class TlsChannel {
     current?.stop();
     this.#stapler = undefined;
     if (responder === undefined || material.serverCertificate === undefined) return;
+    const { OcspStapler } = await import('./ocsp-stapler.js');
     this.#stapler = new OcspStapler(
       this,
       responder.url,

@@ -7,14 +7,10 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
-import {
-  type CrlSummary,
-  crlSignedBy,
-  normalizedName,
-  ocspResponderUrls,
-  readCrl,
-  readOcspResponse,
-} from '../../pki/index.js';
+// warden/pki's CRL and OCSP code (and the ASN.1 packages under it) loads only for a listener
+// that has CRLs or OCSP stapling: most brokers never need its megabytes of heap.
+import type { CrlSummary } from '../../pki/crl.js';
+import { normalizedName } from '../../pki/names.js';
 import type { TlsConfig } from '../config/config-schema.js';
 
 const DAY = 86_400_000;
@@ -160,9 +156,13 @@ export async function loadTlsMaterial(
         )
       : undefined;
   let ocspResponder: TlsMaterial['ocspResponder'];
-  if (tls.ocspResponderUrl !== undefined) {
+  // Set whenever an OCSP setting is (ocsp above).
+  const ocspCode = ocsp ? await import('../../pki/ocsp.js') : undefined;
+  if (tls.ocspResponderUrl !== undefined && ocspCode) {
     const url =
-      tls.ocspResponderUrl !== 'certificate' ? tls.ocspResponderUrl : server && ocspResponderUrls(server)[0];
+      tls.ocspResponderUrl !== 'certificate'
+        ? tls.ocspResponderUrl
+        : server && ocspCode.ocspResponderUrls(server)[0];
     if (server === undefined) return fail('ocspResponderUrl needs a server certificate');
     if (url === undefined)
       return fail('ocspResponderUrl is "certificate" but the server certificate names no OCSP responder');
@@ -187,9 +187,9 @@ export async function loadTlsMaterial(
     if (ocspResponse?.[0] !== 0x30)
       fail(`OCSP response file ${tls.ocspResponseFile}: not a DER OCSP response`);
     // With the issuer at hand the answer is checked: about this certificate, signed, not stale.
-    if (server && issuer && ocspResponse) {
+    if (server && issuer && ocspResponse && ocspCode) {
       try {
-        const answer = readOcspResponse(ocspResponse, server, issuer, now);
+        const answer = ocspCode.readOcspResponse(ocspResponse, server, issuer, now);
         if (answer.status !== 'good')
           warnings.push(
             `listener ${listener}: OCSP response file ${tls.ocspResponseFile} says the server certificate is ${answer.status}`,
@@ -405,6 +405,7 @@ async function checkedCrl(
   trusted: readonly X509Certificate[],
   fail: (message: string) => never,
 ): Promise<CrlSummary> {
+  const { readCrl, crlSignedBy } = await import('../../pki/crl.js');
   const summary = readCrl(pem);
   const issuers = trusted.filter((ca) => normalizedName(ca.subject) === summary.issuer);
   if (issuers.length === 0) return summary;

@@ -3,7 +3,7 @@
 // the $SYS values. A bad query parameter is a 400 that names it.
 
 import type { X509Certificate } from 'node:crypto';
-import { describeCertificate } from '../../pki/index.js';
+import { describeCertificate } from '../../pki/describe-certificate.js';
 import { ReasonCode, validateTopicFilter } from '../../protocol/index.js';
 import type { ClientConnection } from '../core/broker-core.js';
 import { messagesDropped } from '../core/broker-stats.js';
