@@ -10,8 +10,10 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodePacket } from '../src/protocol/index.js';
 import {
   arg,
   cpuMs,
@@ -32,9 +34,14 @@ const CONNECTIONS = Number(arg('connections', '5000'));
 type BrokerName = 'warden' | 'warden+metrics' | 'mosquitto' | 'node floor';
 const BROKERS: readonly BrokerName[] = ['warden', 'warden+metrics', 'mosquitto', 'node floor'];
 const ONLY = new Set(arg('only', BROKERS.join(',')).split(','));
-const CASES = new Set(arg('cases', 'start,qos0,qos1,latency,nagle,fanout,topics,idle,overload').split(','));
+const CASES = new Set(
+  arg('cases', 'start,churn,qos0,qos1,latency,nagle,fanout,topics,idle,overload').split(','),
+);
 /** What the floor can be measured on: it has no sessions or routing. */
-const FLOOR_CASES = new Set(['start', 'idle']);
+const FLOOR_CASES = new Set(['start', 'churn', 'idle']);
+/** Connections of the churn case, and how many at a time. */
+const CHURN = Number(arg('churn', '20000'));
+const CHURN_PARALLEL = 20;
 /** Subscribers of the one topic in the fan-out case. */
 const FANOUT = Number(arg('fanout', '1000'));
 const PUBLISHERS = 10;
@@ -136,6 +143,49 @@ async function startRss(b: BrokerUnderTest) {
   await sleep(15_000);
   return { ready, settled: rssBytes(b.process.pid!) };
 }
+
+/**
+ * What a connection costs the broker's CPU from accept to close, over plain TCP: connect,
+ * CONNECT, CONNACK, DISCONNECT, close, CHURN_PARALLEL at a time (as a fleet reconnecting).
+ * 2,000 first warm the broker up; CPU is counted over the CHURN after them.
+ */
+async function connectionChurn(b: BrokerUnderTest) {
+  const connectOnce = (i: number) =>
+    new Promise<void>((resolve) => {
+      const socket = createConnection(b.port, '127.0.0.1', () => {
+        socket.setNoDelay(true);
+        socket.write(encodePacket({ ...CHURN_CONNECT, clientId: `churn-${i}` }, 4));
+      });
+      socket.once('data', () => socket.end(DISCONNECT));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+    });
+  const run = async (total: number) => {
+    let started = 0;
+    await Promise.all(
+      Array.from({ length: CHURN_PARALLEL }, async () => {
+        while (started < total) await connectOnce(started++);
+      }),
+    );
+  };
+  await run(2000);
+  const c0 = cpuMs(b.process.pid!);
+  const t0 = performance.now();
+  await run(CHURN);
+  return {
+    cpuUsPerConnection: ((cpuMs(b.process.pid!) - c0) * 1000) / CHURN,
+    perSecond: CHURN / ((performance.now() - t0) / 1000),
+  };
+}
+const CHURN_CONNECT = {
+  type: 'connect',
+  protocolName: 'MQTT',
+  protocolVersion: 4,
+  clientId: '',
+  clean: true,
+  keepAlive: 60,
+} as const;
+const DISCONNECT = Buffer.from([0xe0, 0x00]);
 
 /** RSS growth per connected idle client, at CONNECTIONS clients. */
 async function idleConnections(b: BrokerUnderTest) {
@@ -256,6 +306,7 @@ async function runAll(name: BrokerName) {
         ? step(what, run)
         : Promise.resolve(undefined);
     const start = await skip('start', () => startRss(b));
+    const churn = await skip('churn', () => connectionChurn(b));
     const qos0 = await skip('qos0', () => fanIn(target(b), 0));
     const qos1 = await skip('qos1', () => fanIn(target(b), 1));
     const lat = await skip('latency', () => latency(target(b), 20_000));
@@ -280,7 +331,7 @@ async function runAll(name: BrokerName) {
     const topics = await skip('topics', () => topicScale(b.port, b.process.pid!, (d) => measure(b, d)));
     const idle = await skip('idle', () => idleConnections(b));
     const over = await skip('overload', () => overload(b));
-    return { start, qos0, qos1, lat, nagle, fan, topics, idle, over };
+    return { start, churn, qos0, qos1, lat, nagle, fan, topics, idle, over };
   } finally {
     await stopBroker(b);
   }
@@ -304,6 +355,13 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
     (n) => n.toFixed(1),
     'lower',
   ],
+  [
+    `churn: broker CPU µs per connection (TCP, CONNECT, CONNACK, DISCONNECT), ${CHURN_PARALLEL} at a time`,
+    (r) => r.churn?.cpuUsPerConnection ?? Number.NaN,
+    (n) => n.toFixed(1),
+    'lower',
+  ],
+  ['churn: connections per second', (r) => r.churn?.perSecond ?? Number.NaN, (n) => n.toFixed(0), 'higher'],
   [
     'QoS 0 fan-in 10->1, 64 B: delivered msg/s',
     (r) => (r.qos0 ? rate(r.qos0) : Number.NaN),

@@ -159,6 +159,16 @@ export interface Logger {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
   child(bindings: object): Logger;
+  /** pino's: false when lines of that level go nowhere (absent: every level is written). */
+  isLevelEnabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
+}
+
+/** A platform timer as the core's Timer: one small object, no closure per timer. */
+class PlatformTimer implements Timer {
+  constructor(private readonly handle: ReturnType<typeof globalThis.setTimeout>) {}
+  cancel(): void {
+    globalThis.clearTimeout(this.handle);
+  }
 }
 
 export const systemClock: Clock = {
@@ -166,6 +176,6 @@ export const systemClock: Clock = {
   setTimeout(callback, ms) {
     const handle = globalThis.setTimeout(callback, ms);
     handle.unref?.();
-    return { cancel: () => globalThis.clearTimeout(handle) };
+    return new PlatformTimer(handle);
   },
 };

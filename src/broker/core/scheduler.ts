@@ -16,20 +16,41 @@ export class Scheduler {
 
   /** Runs `callback` once the clock reads `deadline` (ms); at once when it already has. */
   at(deadline: number, callback: () => void): Timer {
-    let timer: Timer | undefined;
-    const arm = (): void => {
-      const wait = Math.max(0, deadline - this.#clock.now());
-      timer =
-        wait <= MAX_TIMER_MS
-          ? this.#clock.setTimeout(callback, wait)
-          : this.#clock.setTimeout(arm, MAX_TIMER_MS);
-    };
-    arm();
-    return { cancel: () => timer?.cancel() };
+    const wait = Math.max(0, deadline - this.#clock.now());
+    // Every connection has one (connect time-out, keepalive): a deadline the platform timer
+    // can hold is that timer itself, with nothing around it to allocate.
+    if (wait <= MAX_TIMER_MS) return this.#clock.setTimeout(callback, wait);
+    return new FarDeadline(this.#clock, deadline, callback);
   }
 
   /** Runs `callback` `ms` from now. */
   after(ms: number, callback: () => void): Timer {
     return this.at(this.#clock.now() + ms, callback);
+  }
+}
+
+/** A deadline past what one platform timer holds: reached in steps, each re-reading the clock. */
+class FarDeadline implements Timer {
+  #timer: Timer;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly deadline: number,
+    private readonly callback: () => void,
+  ) {
+    this.#timer = this.#arm();
+  }
+
+  #arm(): Timer {
+    const wait = Math.max(0, this.deadline - this.clock.now());
+    return wait <= MAX_TIMER_MS
+      ? this.clock.setTimeout(this.callback, wait)
+      : this.clock.setTimeout(() => {
+          this.#timer = this.#arm();
+        }, MAX_TIMER_MS);
+  }
+
+  cancel(): void {
+    this.#timer.cancel();
   }
 }

@@ -25,7 +25,16 @@ const BAD_CREDENTIALS = {
 export class AuthenticationChain implements Authenticator {
   constructor(private readonly options: AuthenticationChainOptions) {}
 
-  async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
+  /**
+   * Hooks and the password file answer later; the rest (a verified certificate or PSK, the
+   * anonymous policy) answers at once: such a CONNECT is handled in the turn it arrives, with no
+   * promise, no microtask and no packets held behind it.
+   */
+  authenticate(request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> {
+    return this.options.hooks.length > 0 ? this.#hooksFirst(request) : this.#afterHooks(request);
+  }
+
+  async #hooksFirst(request: AuthenticationRequest): Promise<AuthenticationResult> {
     for (const [index, hook] of this.options.hooks.entries()) {
       const result = await this.#ask(hook, index, request);
       // A hook that allows without naming the user lets the CONNECT user name stand.
@@ -33,12 +42,19 @@ export class AuthenticationChain implements Authenticator {
         return { ...result, username: request.username };
       if (result.verdict !== 'defer') return result;
     }
+    return this.#afterHooks(request);
+  }
+
+  /** What decides once every hook deferred (or there are none). */
+  #afterHooks(request: AuthenticationRequest): AuthenticationResult | Promise<AuthenticationResult> {
     if (request.identity !== undefined)
       return { verdict: 'allow', username: request.identity.username ?? request.username };
     const passwords = this.options.passwords;
     if (passwords !== undefined && request.username !== undefined) {
-      const check = await passwords.check(request.username, request.password);
-      return check === 'ok' ? { verdict: 'allow', username: request.username } : BAD_CREDENTIALS;
+      const username = request.username;
+      return passwords
+        .check(username, request.password)
+        .then((check) => (check === 'ok' ? { verdict: 'allow', username } : BAD_CREDENTIALS));
     }
     if (this.options.allowAnonymous) return { verdict: 'allow', username: request.username };
     if (request.username !== undefined || request.password !== undefined) return BAD_CREDENTIALS;
