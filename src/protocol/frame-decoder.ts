@@ -27,15 +27,19 @@ export const MAX_PACKET_SIZE = 1 + 4 + MAX_VARINT;
 const NEED_MORE = -1;
 /** What a split body starts with; it grows as its bytes arrive. */
 const FIRST_BODY_BYTES = 64 * 1024;
+/**
+ * One reader for every decoder: a packet is decoded synchronously, start to end, so no two
+ * decodes overlap. Kept per decoder it held each idle connection's last chunk alive.
+ */
+const reader = new WireReader();
 
 export class FrameDecoder {
   #version: ProtocolVersion | undefined;
   readonly #maxPacketSize: number;
-  readonly #reader = new WireReader();
   #failed: ProtocolError | undefined;
   #awaitingConnect: boolean;
-  // A fixed header split across chunks: up to 5 bytes.
-  readonly #head = Buffer.alloc(5);
+  // A fixed header split across chunks: up to 5 bytes, allocated the first time one is.
+  #head: Buffer | undefined;
   #headLength = 0;
   // A body split across chunks, gathered here.
   #body: Buffer | undefined;
@@ -115,6 +119,7 @@ export class FrameDecoder {
         if (cursor - pos === 5) throw tooLong();
       }
       if (!complete) {
+        this.#head ??= Buffer.alloc(5);
         chunk.copy(this.#head, 0, pos, length);
         this.#headLength = length - pos;
         return packets;
@@ -135,18 +140,20 @@ export class FrameDecoder {
 
   /** Adds bytes to a split fixed header; once whole, continues with the body. */
   #fillHead(chunk: Buffer, packets: Packet[]): number {
+    // Set: a header is only ever split after the copy into it in #push.
+    const head = this.#head!;
     let pos = 0;
     while (pos < chunk.length) {
       const byte = chunk[pos++]!;
-      this.#head[this.#headLength++] = byte;
+      head[this.#headLength++] = byte;
       if (this.#headLength === 1) continue;
       if ((byte & 0x80) === 0) {
         if (byte === 0 && this.#headLength > 2) throw notMinimal();
-        const remaining = varintValue(this.#head, this.#headLength);
+        const remaining = varintValue(head, this.#headLength);
         const headerLength = this.#headLength;
         this.#headLength = 0;
         this.#checkSize(headerLength + remaining);
-        this.#startBody(this.#head[0]!, remaining);
+        this.#startBody(head[0]!, remaining);
         const used = this.#fillBody(chunk.subarray(pos), packets);
         return used === NEED_MORE ? NEED_MORE : pos + used;
       }
@@ -206,7 +213,7 @@ export class FrameDecoder {
   }
 
   #decode(firstByte: number, buf: Buffer, start: number, end: number): Packet {
-    const packet = decodePacket(this.#reader.reset(buf, start, end), firstByte, this.#version ?? 4);
+    const packet = decodePacket(reader.reset(buf, start, end), firstByte, this.#version ?? 4);
     if (packet.type === 'connect') this.#version = packet.protocolVersion;
     return packet;
   }

@@ -124,27 +124,127 @@ export function attachSocket(
   identity?: PeerIdentity,
   tls?: PeerTls,
 ): ConnectionHandle {
-  const decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
-  let version: ProtocolVersion = 4;
+  return new SocketChannel(socket, remoteAddress, accept, options, identity, tls).connection;
+}
+
+/**
+ * One socket's channel. A class, not closures over the socket: every connection has one, and
+ * its methods live once on the prototype where a dozen closures per connection cost about a
+ * kilobyte each time a client connects.
+ */
+class SocketChannel implements PacketChannel {
+  readonly connection: ConnectionHandle;
+  readonly #socket: Duplex;
+  readonly #options: SocketChannelOptions;
+  readonly #decoder: FrameDecoder;
+  #version: ProtocolVersion = 4;
   // What this tick sent, written at its end: one write for a lone packet (the common case at low
   // rates, where writev's bookkeeping would cost more), one corked writev for several.
-  let pending: Buffer[] = [];
-  // The tick's packets hold a PUBLISH, and the last is an acknowledgement: see flush.
-  let publishPending = false;
-  let ackLast = false;
-  const nagle = !options.tcpNoDelay;
-  const flush = () => {
-    const out = pending;
-    pending = [];
+  #pending: Buffer[] = [];
+  // The tick's packets hold a PUBLISH, and the last is an acknowledgement: see #flush.
+  #publishPending = false;
+  #ackLast = false;
+  // Packets decoded and not handled yet: a chunk holds hundreds of small packets, and one client
+  // must not hold the event loop for all of them while the others wait (a PINGREQ storm, a flood
+  // of retained messages). A turn handles TURN_BUDGET's worth; past it reading pauses and the
+  // rest waits for the next turn of the loop, in order.
+  #backlog: Packet[] = [];
+  #next = 0;
+  #scheduled = false;
+  /** What this connection handled in the turn `#spentIn`. */
+  #spent = 0;
+  #spentIn = -1;
+  /** A malformed chunk after the backlog: told once the packets before it are handled. */
+  #failed: ProtocolError | undefined;
+
+  static readonly #flushLater = (channel: SocketChannel) => channel.#flush();
+  static readonly #turnLater = (channel: SocketChannel) => channel.#turn();
+
+  constructor(
+    socket: Duplex,
+    readonly remoteAddress: string,
+    accept: Accept,
+    options: SocketChannelOptions,
+    readonly identity?: PeerIdentity,
+    readonly tls?: PeerTls,
+  ) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#decoder = new FrameDecoder({ maxPacketSize: options.maxPacketSize, requireConnectFirst: true });
+    this.connection = accept(this);
+    if (traces.connectionOpen.hasSubscribers) traces.connectionOpen.publish({ remote: remoteAddress, tls });
+    socket.on('data', (chunk: Buffer) => this.#data(chunk));
+    socket.on('error', (error) =>
+      options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
+    );
+    socket.on('close', () => this.#closed());
+  }
+
+  get congested(): boolean {
+    return this.#socket.writableLength > OUTBOUND_LIMIT;
+  }
+
+  send(packet: Packet): void {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    packetsOut++;
+    if (traces.packetOut.hasSubscribers) traces.packetOut.publish({ remote: this.remoteAddress, packet });
+    const pending = this.#pending;
+    if (pending.length === 0) process.nextTick(SocketChannel.#flushLater, this);
+    if (!this.#options.tcpNoDelay) {
+      this.#ackLast = packet.type === 'puback' || packet.type === 'pubrec' || packet.type === 'pubcomp';
+      if (packet.type === 'publish') this.#publishPending = true;
+    }
+    const stats = this.#options.stats;
+    if (packet.type === 'publish') {
+      const bytes = publishBytes(packet, this.#version);
+      if (packet.payload.length > ZERO_COPY_PAYLOAD) {
+        stats.bytesSent += bytes.length + packet.payload.length;
+        pending.push(bytes, packet.payload);
+      } else {
+        stats.bytesSent += bytes.length;
+        pending.push(bytes);
+      }
+    } else {
+      const bytes = packet.type === 'pingresp' ? PINGRESP : encodePacket(packet, this.#version);
+      stats.bytesSent += bytes.length;
+      pending.push(bytes);
+    }
+  }
+
+  setProtocolVersion(version: ProtocolVersion): void {
+    this.#version = version;
+  }
+
+  close(): void {
+    this.#flush();
+    // Closed by the peer already: nothing to end, and no timer to keep the socket alive for.
+    if (this.#socket.destroyed) return;
+    endWithin(this.#socket);
+  }
+
+  requeue(packets: Packet[]): void {
+    // Held since before what the backlog still has: they go first.
+    const rest = this.#backlog.slice(this.#next);
+    this.#backlog = packets;
+    for (const packet of rest) packets.push(packet);
+    this.#next = 0;
+    if (!this.#scheduled) this.#turn();
+  }
+
+  #flush(): void {
+    const out = this.#pending;
+    this.#pending = [];
+    const socket = this.#socket;
     // With Nagle's algorithm on (mosquitto's default), a client's own message and the PUBACK of
     // its publish go as two writes, the PUBACK last, as mosquitto writes them: the kernel holds
     // the PUBACK until the client's TCP acknowledges the message, which comes with the client's
     // PUBACK for it, so the PUBACK carries the acknowledgement of that in turn. In one segment, a
     // client without TCP_NODELAY that answers the message and publishes again has its next
     // PUBLISH held by its own Nagle until the broker's delayed ACK, 40 ms later.
-    const split = nagle && publishPending && ackLast;
-    publishPending = false;
-    ackLast = false;
+    const split = !this.#options.tcpNoDelay && this.#publishPending && this.#ackLast;
+    this.#publishPending = false;
+    this.#ackLast = false;
     if (out.length === 0 || socket.destroyed) return;
     if (out.length === 1) {
       socket.write(out[0]!);
@@ -155,117 +255,55 @@ export function attachSocket(
     for (let i = 0; i < last; i++) socket.write(out[i]!);
     socket.uncork();
     if (split) socket.write(out[last]!);
-  };
+  }
 
-  const stats = options.stats;
-  const channel: PacketChannel = {
-    remoteAddress,
-    identity,
-    tls,
-    get congested() {
-      return socket.writableLength > OUTBOUND_LIMIT;
-    },
-    send(packet) {
-      if (socket.destroyed || !socket.writable) return;
-      packetsOut++;
-      if (traces.packetOut.hasSubscribers) traces.packetOut.publish({ remote: remoteAddress, packet });
-      if (pending.length === 0) process.nextTick(flush);
-      if (nagle) {
-        ackLast = packet.type === 'puback' || packet.type === 'pubrec' || packet.type === 'pubcomp';
-        if (packet.type === 'publish') publishPending = true;
-      }
-      if (packet.type === 'publish') {
-        const bytes = publishBytes(packet, version);
-        if (packet.payload.length > ZERO_COPY_PAYLOAD) {
-          stats.bytesSent += bytes.length + packet.payload.length;
-          pending.push(bytes, packet.payload);
-        } else {
-          stats.bytesSent += bytes.length;
-          pending.push(bytes);
-        }
-      } else {
-        const bytes = packet.type === 'pingresp' ? PINGRESP : encodePacket(packet, version);
-        stats.bytesSent += bytes.length;
-        pending.push(bytes);
-      }
-    },
-    setProtocolVersion(v) {
-      version = v;
-    },
-    close() {
-      flush();
-      // Closed by the peer already: nothing to end, and no timer to keep the socket alive for.
-      if (socket.destroyed) return;
-      endWithin(socket);
-    },
-    requeue(packets) {
-      // Held since before what the backlog still has: they go first.
-      const rest = backlog.slice(next);
-      backlog = packets;
-      for (const packet of rest) backlog.push(packet);
-      next = 0;
-      if (!scheduled) turn();
-    },
-  };
-
-  const connection = accept(channel);
-  if (traces.connectionOpen.hasSubscribers) traces.connectionOpen.publish({ remote: remoteAddress, tls });
-  // Packets decoded and not handled yet: a chunk holds hundreds of small packets, and one client
-  // must not hold the event loop for all of them while the others wait (a PINGREQ storm, a flood
-  // of retained messages). A turn handles TURN_BUDGET's worth; past it reading pauses and the
-  // rest waits for the next turn of the loop, in order.
-  let backlog: Packet[] = [];
-  let next = 0;
-  let scheduled = false;
-  /** What this connection handled in the turn `spentIn`. */
-  let spent = 0;
-  let spentIn = -1;
-  /** A malformed chunk after the backlog: told once the packets before it are handled. */
-  let failed: ProtocolError | undefined;
   /** Handles the backlog in order while the budget lasts; true once it is empty. */
-  const handleBacklog = (budget: number): boolean => {
+  #handleBacklog(budget: number): boolean {
     const started = performance.now();
     let checkAt = packetsOut + FAN_OUT_CHECK;
-    while (next < backlog.length) {
-      if (spent >= budget) return false;
-      const packet = backlog[next++]!;
-      spent += cost(packet);
-      if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: remoteAddress, packet });
-      connection.handle(packet);
+    // Read from `this` each time: requeue() may have replaced the backlog in between.
+    while (this.#next < this.#backlog.length) {
+      if (this.#spent >= budget) return false;
+      const packet = this.#backlog[this.#next++]!;
+      this.#spent += cost(packet);
+      if (traces.packetIn.hasSubscribers) traces.packetIn.publish({ remote: this.remoteAddress, packet });
+      this.connection.handle(packet);
       if (packetsOut >= checkAt) {
         checkAt = packetsOut + FAN_OUT_CHECK;
         // An unbounded budget (what was read before a close) is not cut short.
         if (budget !== Number.POSITIVE_INFINITY && performance.now() - started > TURN_MS)
-          spent = Math.max(spent, budget);
+          this.#spent = Math.max(this.#spent, budget);
       }
     }
-    backlog = [];
-    next = 0;
+    this.#backlog = [];
+    this.#next = 0;
     return true;
-  };
-  const turn = () => {
-    scheduled = false;
+  }
+
+  #turn(): void {
+    this.#scheduled = false;
     const now = turnNow();
-    if (spentIn !== now) {
-      spentIn = now;
-      spent = 0;
+    if (this.#spentIn !== now) {
+      this.#spentIn = now;
+      this.#spent = 0;
     }
+    const socket = this.#socket;
     try {
       // The budget spent (in this turn's earlier chunks too): the rest waits for the next turn.
-      if (!handleBacklog(TURN_BUDGET) || spent >= TURN_BUDGET) {
+      if (!this.#handleBacklog(TURN_BUDGET) || this.#spent >= TURN_BUDGET) {
         socket.pause();
-        scheduled = true;
-        setImmediate(turn);
+        this.#scheduled = true;
+        setImmediate(SocketChannel.#turnLater, this);
         return;
       }
     } catch (error) {
-      fail(error);
+      this.#fail(error);
       return;
     }
-    if (failed) {
+    if (this.#failed) {
       // Nothing more is read: the connection is closing with the reason.
       socket.pause();
-      connection.protocolError(failed);
+      this.connection.protocolError(this.#failed);
       return;
     }
     // A peer that sends but does not read its acknowledgements is not read from until it does.
@@ -273,42 +311,42 @@ export function attachSocket(
       socket.pause();
       socket.once('drain', () => socket.resume());
     } else if (socket.isPaused()) socket.resume();
-  };
-  socket.on('data', (chunk: Buffer) => {
-    if (failed) return;
-    stats.bytesReceived += chunk.length;
+  }
+
+  #data(chunk: Buffer): void {
+    if (this.#failed) return;
+    this.#options.stats.bytesReceived += chunk.length;
     try {
-      const packets = decoder.push(chunk);
-      if (backlog.length === 0) backlog = packets;
-      else for (const packet of packets) backlog.push(packet);
+      const packets = this.#decoder.push(chunk);
+      if (this.#backlog.length === 0) this.#backlog = packets;
+      else for (const packet of packets) this.#backlog.push(packet);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) return fail(error);
-      failed = error;
+      if (!(error instanceof ProtocolError)) {
+        this.#fail(error);
+        return;
+      }
+      this.#failed = error;
     }
-    if (!scheduled) turn();
-  });
-  socket.on('error', (error) =>
-    options.logger.debug({ remote: remoteAddress, error: error.message }, 'socket error'),
-  );
-  socket.on('close', () => {
+    if (!this.#scheduled) this.#turn();
+  }
+
+  #closed(): void {
     // What was read before the peer went is handled first, whatever the budget, as it would have
     // been in one turn (a burst ending in DISCONNECT must not leave its will to be published).
     try {
-      handleBacklog(Number.POSITIVE_INFINITY);
+      this.#handleBacklog(Number.POSITIVE_INFINITY);
     } catch (error) {
-      fail(error);
+      this.#fail(error);
     }
-    if (traces.connectionClose.hasSubscribers) traces.connectionClose.publish({ remote: remoteAddress });
-    connection.closed();
-  });
+    if (traces.connectionClose.hasSubscribers) traces.connectionClose.publish({ remote: this.remoteAddress });
+    this.connection.closed();
+  }
 
-  return connection;
-
-  function fail(error: unknown): void {
-    options.logger.error(
-      { remote: remoteAddress, error: String(error) },
+  #fail(error: unknown): void {
+    this.#options.logger.error(
+      { remote: this.remoteAddress, error: String(error) },
       'internal error handling a client; closing it',
     );
-    socket.destroy();
+    this.#socket.destroy();
   }
 }
