@@ -187,22 +187,36 @@ const CHURN_CONNECT = {
 } as const;
 const DISCONNECT = Buffer.from([0xe0, 0x00]);
 
-/** RSS growth per connected idle client, at CONNECTIONS clients. */
+/**
+ * RSS growth per connected idle client, at CONNECTIONS clients; then the marginal cost, from
+ * CONNECTIONS to twice as many. The first figure carries V8 growing its young generation to
+ * full size (some MiB whatever the count); the second is what one more connection costs.
+ */
 async function idleConnections(b: BrokerUnderTest) {
   await sleep(500);
   const before = rssBytes(b.process.pid!);
   const clients: LoadClient[] = [];
-  for (let i = 0; i < CONNECTIONS; i += 250) {
-    const batch = Array.from({ length: Math.min(250, CONNECTIONS - i) }, (_, k) =>
-      LoadClient.open(b.port, `idle${i + k}`, 30_000),
-    );
-    clients.push(...(await Promise.all(batch)));
-  }
-  await sleep(1000);
-  const after = rssBytes(b.process.pid!);
+  const open = async (from: number) => {
+    for (let i = from; i < from + CONNECTIONS; i += 250) {
+      const batch = Array.from({ length: Math.min(250, from + CONNECTIONS - i) }, (_, k) =>
+        LoadClient.open(b.port, `idle${i + k}`, 30_000),
+      );
+      clients.push(...(await Promise.all(batch)));
+    }
+    await sleep(1000);
+    return rssBytes(b.process.pid!);
+  };
+  const after = await open(0);
+  const twice = await open(CONNECTIONS);
   for (const c of clients) c.close();
   await sleep(500);
-  return { perConnection: (after - before) / CONNECTIONS, before, after };
+  return {
+    perConnection: (after - before) / CONNECTIONS,
+    marginal: (twice - after) / CONNECTIONS,
+    before,
+    after,
+    twice,
+  };
 }
 
 /**
@@ -464,6 +478,12 @@ const rows: Array<[string, (r: Result) => number, (n: number) => string, 'higher
     'lower',
   ],
   [
+    `RSS per idle connection from ${CONNECTIONS} to ${2 * CONNECTIONS}, KiB`,
+    (r) => (r.idle?.marginal ?? Number.NaN) / 1024,
+    (n) => n.toFixed(1),
+    'lower',
+  ],
+  [
     'overload 10 s, 1 KB to a stalled subscriber: peak RSS MiB',
     (r) => (r.over?.peak ?? Number.NaN) / 1024 / 1024,
     (n) => n.toFixed(1),
@@ -489,7 +509,7 @@ for (const [name, r] of Object.entries(results)) {
     r.qos1 && `QoS 1 fan-in lost ${r.qos1.lost}`,
     r.lat && `latency samples ${r.lat.samples}`,
     r.start && `RSS when ready ${mb(r.start.ready)} MiB, 15 s later ${mb(r.start.settled)} MiB`,
-    r.idle && `idle RSS ${mb(r.idle.before)} -> ${mb(r.idle.after)} MiB`,
+    r.idle && `idle RSS ${mb(r.idle.before)} -> ${mb(r.idle.after)} -> ${mb(r.idle.twice)} MiB`,
   ].filter(Boolean);
   console.log(`\n${name}: ${notes.join('; ')}`);
 }
