@@ -27,6 +27,39 @@ describe('SubscriptionTree', () => {
     );
   });
 
+  it('after any adds and removals of several keys per filter, matches what a plain list of them does', () => {
+    // Several subscribers on one filter and one child per node take the trie's compact forms
+    // (one subscriber or child in the node's fields) and back: each step is checked against a list.
+    const op = fc.record({ add: fc.boolean(), filter, key: fc.constantFrom('k1', 'k2', 'k3') });
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        fc.array(name, { minLength: 1, maxLength: 4 }),
+        (ops, topics) => {
+          const tree = new SubscriptionTree<string, number>();
+          const model = new Map<string, number>();
+          for (const [i, { add, filter: f, key }] of ops.entries()) {
+            const id = `${key} ${f}`;
+            if (add) {
+              assert.equal(tree.add(f, key, i), !model.has(id));
+              model.set(id, i);
+            } else assert.equal(tree.remove(f, key), model.delete(id));
+            assert.equal(tree.size, model.size);
+          }
+          for (const topic of topics) {
+            const matched: string[] = [];
+            tree.match(topic, (value, key) => matched.push(`${key} ${value}`));
+            const expected = [...model]
+              .filter(([id]) => topicMatches(id.slice(id.indexOf(' ') + 1), topic))
+              .map(([id, value]) => `${id.slice(0, id.indexOf(' '))} ${value}`);
+            assert.deepEqual(matched.sort(), expected.sort());
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('visits a subscriber once per matching filter and forgets removed ones', () => {
     const tree = new SubscriptionTree<string, number>();
     assert.equal(tree.add('a/+', 's1', 1), true);

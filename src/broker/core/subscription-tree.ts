@@ -1,10 +1,14 @@
 // Topic trie: one node per filter level, '+' as the node's `plus` child, '#' held by the level
 // above it. A publish walks only the branches its levels can match, never the whole subscription list.
 
-// Each map is made when first needed: with 100,000 device topics (`devices/<id>/cmd`) most nodes
-// have children only or subscriptions only, and three maps per node were most of a
-// subscription's memory and of the garbage collector's work while subscribing.
+// Each map is made when first needed, and a node with one child or one subscriber keeps it in
+// its own fields: with 100,000 device topics (`devices/<id>/cmd`) each device's nodes have one
+// child and one subscriber, and a Map for each was most of a subscription's memory and of the
+// garbage collector's work while subscribing.
 interface TrieNode<K, V> {
+  /** The only child while there is one (`level` its name); `children` holds them past one. */
+  level?: string;
+  child?: TrieNode<K, V>;
   children?: Map<string, TrieNode<K, V>>;
   /**
    * The '+' child, out of `children`: a publish asks every level it walks for it, and a miss in
@@ -12,20 +16,95 @@ interface TrieNode<K, V> {
    */
   plus?: TrieNode<K, V>;
   /** Subscriptions whose filter ends at this node. */
-  exact?: Map<K, V>;
+  exact?: Subscribers<K, V>;
   /** Subscriptions whose filter is this node's path followed by '#'. */
-  multi?: Map<K, V>;
+  multi?: Subscribers<K, V>;
 }
 
+/** One subscriber of a filter, until a second one makes it a Map. */
+class One<K, V> {
+  constructor(
+    readonly key: K,
+    public value: V,
+  ) {}
+}
+type Subscribers<K, V> = One<K, V> | Map<K, V>;
+
 const newNode = <K, V>(): TrieNode<K, V> => ({
+  level: undefined,
+  child: undefined,
   children: undefined,
   plus: undefined,
   exact: undefined,
   multi: undefined,
 });
 
+const childOf = <K, V>(node: TrieNode<K, V>, level: string): TrieNode<K, V> | undefined =>
+  node.child !== undefined && node.level === level ? node.child : node.children?.get(level);
+
+function addChild<K, V>(node: TrieNode<K, V>, level: string, child: TrieNode<K, V>): void {
+  if (node.child === undefined && node.children === undefined) {
+    node.level = level;
+    node.child = child;
+    return;
+  }
+  if (node.children === undefined) {
+    node.children = new Map([[node.level!, node.child!]]);
+    node.level = undefined;
+    node.child = undefined;
+  }
+  node.children.set(level, child);
+}
+
+function deleteChild<K, V>(node: TrieNode<K, V>, level: string): void {
+  if (node.child !== undefined && node.level === level) {
+    node.level = undefined;
+    node.child = undefined;
+  } else node.children?.delete(level);
+}
+
+/** `subscribers` with key's value set, and whether the key is new there. */
+function withSubscriber<K, V>(subscribers: Subscribers<K, V> | undefined, key: K, value: V) {
+  if (subscribers === undefined) return { subscribers: new One(key, value), isNew: true };
+  if (subscribers instanceof One) {
+    if (subscribers.key === key) {
+      subscribers.value = value;
+      return { subscribers, isNew: false };
+    }
+    return {
+      subscribers: new Map([
+        [subscribers.key, subscribers.value],
+        [key, value],
+      ]),
+      isNew: true,
+    };
+  }
+  const isNew = !subscribers.has(key);
+  subscribers.set(key, value);
+  return { subscribers, isNew };
+}
+
+/** `subscribers` without key (undefined when none is left), or false when key was not there. */
+function withoutSubscriber<K, V>(
+  subscribers: Subscribers<K, V> | undefined,
+  key: K,
+): Subscribers<K, V> | undefined | false {
+  if (subscribers instanceof One) return subscribers.key === key ? undefined : false;
+  if (subscribers === undefined || !subscribers.delete(key)) return false;
+  return subscribers.size > 0 ? subscribers : undefined;
+}
+
+function visitAll<K, V>(subscribers: Subscribers<K, V> | undefined, visit: (value: V, key: K) => void): void {
+  if (subscribers instanceof One) visit(subscribers.value, subscribers.key);
+  else if (subscribers !== undefined) subscribers.forEach(visit);
+}
+
 const isEmpty = (node: TrieNode<unknown, unknown>) =>
-  !node.children?.size && node.plus === undefined && !node.exact?.size && !node.multi?.size;
+  node.child === undefined &&
+  !node.children?.size &&
+  node.plus === undefined &&
+  node.exact === undefined &&
+  node.multi === undefined;
 
 export class SubscriptionTree<K, V> {
   readonly #root: TrieNode<K, V> = newNode();
@@ -47,20 +126,16 @@ export class SubscriptionTree<K, V> {
         node = node.plus;
         continue;
       }
-      node.children ??= new Map();
-      const children = node.children;
-      let child = children.get(level);
+      let child = childOf(node, level);
       if (child === undefined) {
         child = newNode();
-        children.set(level, child);
+        addChild(node, level, child);
       }
       node = child;
     }
-    if (hash) node.multi ??= new Map();
-    else node.exact ??= new Map();
-    const target = (hash ? node.multi : node.exact)!;
-    const isNew = !target.has(key);
-    target.set(key, value);
+    const { subscribers, isNew } = withSubscriber(hash ? node.multi : node.exact, key, value);
+    if (hash) node.multi = subscribers;
+    else node.exact = subscribers;
     if (isNew) this.#size++;
     return isNew;
   }
@@ -72,12 +147,15 @@ export class SubscriptionTree<K, V> {
     const path: Array<[TrieNode<K, V>, string]> = [];
     let node = this.#root;
     for (let i = 0; i < levels.length - (hash ? 1 : 0); i++) {
-      const child = levels[i] === '+' ? node.plus : node.children?.get(levels[i]!);
+      const child = levels[i] === '+' ? node.plus : childOf(node, levels[i]!);
       if (child === undefined) return false;
       path.push([node, levels[i]!]);
       node = child;
     }
-    if (!(hash ? node.multi : node.exact)?.delete(key)) return false;
+    const left = withoutSubscriber(hash ? node.multi : node.exact, key);
+    if (left === false) return false;
+    if (hash) node.multi = left;
+    else node.exact = left;
     this.#size--;
     for (let i = path.length - 1; i >= 0; i--) {
       const [parent, level] = path[i]!;
@@ -86,8 +164,8 @@ export class SubscriptionTree<K, V> {
         parent.plus = undefined;
         continue;
       }
-      if (!isEmpty(parent.children!.get(level)!)) break;
-      parent.children!.delete(level);
+      if (!isEmpty(childOf(parent, level)!)) break;
+      deleteChild(parent, level);
     }
     return true;
   }
@@ -113,14 +191,12 @@ export class SubscriptionTree<K, V> {
     visit: (value: V, key: K) => void,
   ): void {
     const wildcardsAllowed = !(dollar && i === 0);
-    const multi = node.multi;
-    if (wildcardsAllowed && multi !== undefined && multi.size > 0) multi.forEach(visit);
+    if (wildcardsAllowed) visitAll(node.multi, visit);
     if (i === levels.length) {
-      const exact = node.exact;
-      if (exact !== undefined && exact.size > 0) exact.forEach(visit);
+      visitAll(node.exact, visit);
       return;
     }
-    const child = node.children?.get(levels[i]!);
+    const child = childOf(node, levels[i]!);
     if (child !== undefined) this.#walk(child, levels, i + 1, dollar, visit);
     const plus = node.plus;
     if (plus !== undefined && wildcardsAllowed) this.#walk(plus, levels, i + 1, dollar, visit);
