@@ -404,8 +404,11 @@ export class BrokerCore {
 
   /** Retained messages matching a filter, for a new subscription [MQTT-3.3.1-10]; expired ones are dropped. */
   retainedMatching(filter: string): Message[] {
+    const matched = this.retained.match(filter);
+    // Most subscriptions match nothing retained: no clock read, no filtered copy.
+    if (matched.length === 0) return matched;
     const now = this.options.clock.now();
-    return this.retained.match(filter).filter((message) => {
+    return matched.filter((message) => {
       if (message.expiresAt === undefined || message.expiresAt > now) return true;
       this.retained.delete(message.topic);
       this.durable.retained(message.topic, undefined);
