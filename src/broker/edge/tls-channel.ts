@@ -113,6 +113,8 @@ export class TlsChannel {
   /** Starts fetching OCSP answers for the material's certificate; the same certificate and responder: fetches again now. */
   async #staple(material: TlsMaterial): Promise<void> {
     const responder = material.ocspResponder;
+    // Loaded first, so that no other reload runs between taking the old stapler and setting the new.
+    const stapling = responder && (await import('./ocsp-stapler.js'));
     const current = this.#stapler;
     if (
       current &&
@@ -125,9 +127,8 @@ export class TlsChannel {
     }
     current?.stop();
     this.#stapler = undefined;
-    if (responder === undefined || material.serverCertificate === undefined) return;
-    const { OcspStapler } = await import('./ocsp-stapler.js');
-    this.#stapler = new OcspStapler(
+    if (!stapling || material.serverCertificate === undefined) return;
+    this.#stapler = new stapling.OcspStapler(
       this,
       responder.url,
       material.serverCertificate,
